@@ -1,0 +1,142 @@
+/* meshward.h — the public API of the meshward allocator.
+ *
+ * Linking libmeshward (or preloading it) replaces the malloc family; this header adds the
+ * mw_* API: the malloc family under its own names, first-class heaps, collection, options
+ * and statistics. Every function follows POSIX conventions for ordinary errors: it returns
+ * NULL (or an error number) and sets errno to ENOMEM or EINVAL; none of them aborts, except
+ * the hardened build when it detects heap corruption.
+ */
+#ifndef MESHWARD_H
+#define MESHWARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MESHWARD_VERSION_MAJOR 0
+#define MESHWARD_VERSION_MINOR 1
+
+/* ---- the malloc family under meshward's own names ------------------------------------ */
+
+void *mw_malloc(size_t size);                      /* as malloc */
+void *mw_calloc(size_t count, size_t size);        /* as calloc: overflow gives ENOMEM */
+void *mw_realloc(void *ptr, size_t size);          /* as glibc realloc: size 0 frees */
+void *mw_reallocarray(void *ptr, size_t count, size_t size);
+void mw_free(void *ptr);                           /* NULL is a no-op */
+void mw_free_sized(void *ptr, size_t size);        /* size is the size requested */
+void *mw_aligned_alloc(size_t alignment, size_t size); /* alignment: a power of two */
+int mw_posix_memalign(void **out, size_t alignment, size_t size);
+size_t mw_usable_size(const void *ptr);            /* 0 for NULL or a foreign pointer */
+
+/* ---- first-class heaps ----------------------------------------------------------------
+ * A heap owns the blocks allocated from it. Any thread may allocate from a heap it created
+ * or was handed, provided no two threads use one heap at the same time; any thread may
+ * free (mw_free) or reallocate a block of any heap at any time. */
+
+typedef struct mw_heap mw_heap_t;
+
+mw_heap_t *mw_heap_new(void);                      /* NULL and ENOMEM on failure */
+void *mw_heap_malloc(mw_heap_t *heap, size_t size);
+void *mw_heap_calloc(mw_heap_t *heap, size_t count, size_t size);
+void *mw_heap_realloc(mw_heap_t *heap, void *ptr, size_t size);
+void *mw_heap_aligned(mw_heap_t *heap, size_t alignment, size_t size);
+/* Deletes the heap; blocks still live stay valid and are freed later with mw_free. */
+void mw_heap_delete(mw_heap_t *heap);
+/* Deletes the heap and frees every block allocated from it at once. */
+void mw_heap_destroy(mw_heap_t *heap);
+/* Frees every block allocated from the heap; the heap stays usable. */
+void mw_heap_reset(mw_heap_t *heap);
+
+/* Returns unused memory to the OS: the calling thread's cached spans, empty spans and dirty
+ * large regions. force=true also collects abandoned spans of exited threads and purges every
+ * pool at once, as malloc_trim(0) does. */
+void mw_collect(bool force);
+
+/* ---- options ---------------------------------------------------------------------------
+ * Each option is also read from the environment as MESHWARD_<NAME> at start-up; README.md
+ * has the table. mw_option_set returns 0, or EINVAL for an unknown option or a value out of
+ * range. String options are copied (at most 255 bytes). */
+
+typedef enum mw_option {
+    MW_OPTION_STATS,             /* 1: print statistics to stderr at exit */
+    MW_OPTION_VERBOSE,           /* 1: print options at start and notable events */
+    MW_OPTION_PURGE_DELAY_MS,    /* dirty large regions older than this are purged */
+    MW_OPTION_PURGE_INTERVAL_MS, /* >0: a background thread purges at this period */
+    MW_OPTION_REGION_DIR,        /* string: back large regions with files in this directory */
+    MW_OPTION_SPAN_CACHE,        /* empty spans a thread keeps before giving them back */
+    MW_OPTION_ARENA_DIRTY_MAX,   /* KiB of free dirty spans the arena keeps before purging */
+    MW_OPTION_COUNT
+} mw_option_t;
+
+long mw_option_get(mw_option_t option);
+int mw_option_set(mw_option_t option, long value);
+const char *mw_option_get_string(mw_option_t option); /* NULL for a numeric option */
+int mw_option_set_string(mw_option_t option, const char *value);
+const char *mw_option_name(mw_option_t option); /* "STATS", ...; NULL when out of range */
+
+/* ---- statistics ------------------------------------------------------------------------ */
+
+#define MW_STATS_SIZE_CLASSES 72   /* slab size classes, see README.md for the table */
+#define MW_STATS_REGION_CLASSES 16 /* power-of-two region classes */
+
+struct mw_class_stats {
+    uint64_t block_size;  /* usable size of a block of this class */
+    uint64_t allocations; /* blocks handed out, ever */
+    uint64_t frees;       /* blocks given back, ever */
+    uint64_t spans;       /* spans of this class in use now */
+};
+
+struct mw_region_class_stats {
+    uint64_t region_size;    /* bytes per region of this class */
+    uint64_t areas;          /* areas carved for this class */
+    uint64_t area_bytes;     /* bytes of those areas */
+    uint64_t free_regions;   /* regions in the dirty and clean pools together */
+    uint64_t dirty_regions;  /* free regions whose pages are still resident */
+    uint64_t clean_regions;  /* free regions whose pages went back to the OS */
+    uint64_t cached_regions; /* regions sitting in per-thread caches */
+    uint64_t allocations;
+    uint64_t frees;
+    uint64_t refills;       /* new areas carved */
+    uint64_t slow_allocations; /* allocations that missed the thread cache */
+    uint64_t steals;        /* regions taken from another thread's cache */
+    uint64_t purged_bytes;  /* bytes given back to the OS, ever */
+};
+
+struct mw_stats {
+    uint64_t live_blocks;       /* blocks allocated and not yet freed (all kinds) */
+    uint64_t live_bytes;        /* usable bytes of those blocks */
+    uint64_t allocations;       /* blocks handed out, ever (all kinds) */
+    uint64_t frees;             /* blocks given back, ever (all kinds) */
+    uint64_t foreign_frees;     /* frees of pointers meshward does not own (ignored) */
+    uint64_t arena_reserved;    /* bytes of virtual address space reserved for spans */
+    uint64_t arena_committed;   /* bytes of spans carved and not purged */
+    uint64_t arena_purged;      /* bytes of spans given back to the OS, ever */
+    uint64_t spans_in_use;      /* spans attached to a heap or abandoned with live blocks */
+    uint64_t spans_free;        /* spans sitting in the arena's free lists */
+    uint64_t spans_abandoned;   /* spans of exited threads waiting for adoption */
+    uint64_t heaps;             /* thread and first-class heaps alive */
+    uint64_t huge_blocks;       /* live objects above the largest region class */
+    uint64_t huge_bytes;
+    uint64_t meta_bytes;        /* bytes used by out-of-line metadata */
+    uint64_t rss_bytes;         /* resident set size of the process, from /proc */
+    uint64_t peak_rss_bytes;
+    uint32_t size_classes;      /* entries used in classes[] */
+    uint32_t region_classes;    /* entries used in regions[] */
+    struct mw_class_stats classes[MW_STATS_SIZE_CLASSES];
+    struct mw_region_class_stats regions[MW_STATS_REGION_CLASSES];
+};
+
+/* Fills *out with a snapshot (counters of running threads may lag by a few operations).
+ * Returns 0, or EINVAL when out is NULL. */
+int mw_stats_get(struct mw_stats *out);
+/* Writes a human-readable summary to file descriptor fd, without allocating. */
+void mw_stats_print(int fd);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MESHWARD_H */

@@ -1,0 +1,37 @@
+/* region.h — the large-object layer: objects above MW_SLAB_MAX up to MW_REGION_MAX live in
+ * power-of-two regions carved from areas inside one reserved virtual range (lgalloc-style),
+ * pooled per class in per-thread caches, a global dirty pool and a global clean pool.
+ *
+ * Contract with alloc.c: alloc.c calls mw_region_alloc only for sizes in
+ * (MW_SLAB_MAX, MW_REGION_MAX]; mw_region_owns decides by address range alone, so any
+ * pointer may be passed to it. Nothing here calls malloc. */
+#ifndef MW_REGION_H
+#define MW_REGION_H
+
+#include "common.h"
+#include <meshward.h>
+
+/* Returns a region of at least size bytes aligned to align (a power of two, up to
+ * MW_REGION_MAX), or NULL (the caller sets errno). Its contents are unspecified. */
+void *mw_region_alloc(size_t size, size_t align);
+/* p is the start of a live region (the caller checked mw_region_owns). */
+void mw_region_free(void *p);
+/* True when p lies in the region range (live or not); O(1), trusts no metadata. */
+bool mw_region_owns(const void *p);
+/* True when p is the start of a region handed out and not freed: the check for free(). */
+bool mw_region_is_live(const void *p);
+/* The class size of the live region p. */
+size_t mw_region_usable_size(const void *p);
+/* Purges dirty regions older than the purge delay, or all of them when force is set. */
+void mw_region_purge(bool force);
+/* The calling thread is exiting: its cache goes back to the global pools. */
+void mw_region_thread_exit(void);
+/* Fork handlers: prepare takes every lock, parent and child release them; the child also
+ * re-backs whatever the parent has mapped shared, so the two never share memory. */
+void mw_region_fork_prepare(void);
+void mw_region_fork_parent(void);
+void mw_region_fork_child(void);
+/* Adds the region classes' metrics and live blocks/bytes to *st. */
+void mw_region_stats(struct mw_stats *st);
+
+#endif
