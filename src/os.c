@@ -1,0 +1,93 @@
+/* os.c — kernel wrappers for memory, randomness, time and thread ids (see os.h).
+ * Uses raw system calls and never allocates: it runs inside malloc. */
+#include "os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+void *mw_os_reserve(size_t size, size_t align) {
+    if (align < MW_PAGE_SIZE) align = MW_PAGE_SIZE;
+    size_t total = size + align - MW_PAGE_SIZE;
+    if (total < size) return NULL;
+    int saved = errno;
+    char *p = mmap(NULL, total, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    errno = saved;
+    if (p == MAP_FAILED) return NULL;
+    char *aligned = (char *)mw_align_up((uintptr_t)p, align);
+    if (aligned > p) munmap(p, (size_t)(aligned - p));
+    size_t tail = (size_t)((p + total) - (aligned + size));
+    if (tail) munmap(aligned + size, tail);
+    return aligned;
+}
+
+void mw_os_decommit(void *p, size_t size) {
+    int saved = errno;
+    madvise(p, size, MADV_DONTNEED);
+    errno = saved;
+}
+
+void mw_os_unmap(void *p, size_t size) {
+    int saved = errno;
+    munmap(p, size);
+    errno = saved;
+}
+
+size_t mw_os_page_size(void) {
+    long v = sysconf(_SC_PAGESIZE);
+    return v > 0 ? (size_t)v : 0;
+}
+
+void mw_os_random(void *buf, size_t len) {
+    int saved = errno;
+    ssize_t got = getrandom(buf, len, GRND_NONBLOCK);
+    errno = saved;
+    if (got == (ssize_t)len) return;
+    /* No entropy yet (early boot): a clock-seeded splitmix is still better than zero. */
+    uint64_t x = mw_os_now_ns() ^ (uint64_t)(uintptr_t)buf ^ ((uint64_t)getpid() << 32);
+    unsigned char *out = buf;
+    for (size_t i = 0; i < len; i++) {
+        x += 0x9e3779b97f4a7c15ull;
+        uint64_t z = x;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        out[i] = (unsigned char)(z ^ (z >> 31));
+    }
+}
+
+uint64_t mw_os_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int mw_os_tid(void) { return (int)syscall(SYS_gettid); }
+
+/* Parses "VmRSS:   1234 kB" style lines; the file is read into a stack buffer. */
+static uint64_t status_field_kib(const char *buf, const char *key) {
+    const char *p = strstr(buf, key);
+    if (!p) return 0;
+    p += strlen(key);
+    while (*p == ' ' || *p == '\t') p++;
+    uint64_t v = 0;
+    while (*p >= '0' && *p <= '9') v = v * 10 + (uint64_t)(*p++ - '0');
+    return v;
+}
+
+void mw_os_rss(uint64_t *rss, uint64_t *peak) {
+    char buf[4096];
+    int saved = errno;
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0) close(fd);
+    errno = saved;
+    buf[n > 0 ? n : 0] = '\0';
+    *rss = status_field_kib(buf, "VmRSS:") * 1024;
+    *peak = status_field_kib(buf, "VmHWM:") * 1024;
+}

@@ -1,0 +1,27 @@
+/* os.h — the only layer that talks to the kernel about memory: reserving address space,
+ * giving pages back, memfd, randomness, clocks and thread ids. Every function is a thin,
+ * allocation-free wrapper; failures are reported as NULL/false, never by aborting. */
+#ifndef MW_OS_H
+#define MW_OS_H
+
+#include "common.h"
+
+#define MW_PAGE_SIZE 4096 /* checked against the kernel's page size at start-up */
+#define MW_PAGE_SHIFT 12
+
+/* Reserves size bytes of read-write, never-committed anonymous memory aligned to align
+ * (a power of two >= the page size). Pages cost nothing until touched. NULL on failure. */
+void *mw_os_reserve(size_t size, size_t align);
+/* Gives the pages of [p, p+size) back to the OS; they read as zero when touched again. */
+void mw_os_decommit(void *p, size_t size);
+void mw_os_unmap(void *p, size_t size);
+/* The kernel's page size (0 if it cannot be read). */
+size_t mw_os_page_size(void);
+/* Fills buf with random bytes (getrandom, falling back to a clock-seeded mix). */
+void mw_os_random(void *buf, size_t len);
+uint64_t mw_os_now_ns(void); /* CLOCK_MONOTONIC */
+int mw_os_tid(void);
+/* Resident set size and its peak, in bytes, read from /proc/self/status (0 if unknown). */
+void mw_os_rss(uint64_t *rss, uint64_t *peak);
+
+#endif
