@@ -10,27 +10,48 @@
  * MW_TRACE_REALLOC runs after the new block is owned and before the old one is released.
  *
  * Arguments: ptr/old/new are pointers, sizes are size_t, cls is the slab size class
- * (or region class, or -1 for huge), heap is the heap id, kind is enum mw_kind. */
+ * (or region class, or -1 for huge), heap is the heap id, kind is enum mw_kind.
+ *
+ * What trace/README.md promises readers, and so what call sites must do:
+ * - one public call, one event: MW_TRACE_REALLOC is the only event of a realloc (no ALLOC
+ *   or FREE for its inner steps); MW_TRACE_ALIGNED follows the ALLOC of the same block;
+ *   MW_TRACE_HEAP_DESTROY and MW_TRACE_HEAP_RESET stand for the FREE of every live block of
+ *   the heap (no per-block FREE) and run before any of them can be reused; mw_heap_delete
+ *   fires none of them. Heap ids are never reused within a process.
+ * - ALLOC, FREE, REALLOC, ALIGNED and the HEAP_* events sit in the exported entry point (or
+ *   code always inlined into it): their ip is __builtin_return_address(0) there, the
+ *   program's call site.
+ * - no call site holds a lock or leaves the thread's heap inconsistent: recording an event
+ *   may allocate (served, not traced) on the same thread.
+ * MW_TRACE unset: the arguments are named in sizeof only (no warning, never evaluated). */
 #ifndef MW_TRACE_H
 #define MW_TRACE_H
 
 #if defined(MW_TRACE) && MW_TRACE
 #include "trace_sites.h"
 #else
-#define MW_TRACE_ALLOC(ptr, req, usable, cls, heap, kind) ((void)0)
-#define MW_TRACE_FREE(ptr, usable, cls, heap, remote) ((void)0)
-#define MW_TRACE_REALLOC(old, new, size, usable, cls, heap, moved) ((void)0)
-#define MW_TRACE_ALIGNED(ptr, align, size) ((void)0)
-#define MW_TRACE_HEAP_CREATE(heap) ((void)0)
-#define MW_TRACE_HEAP_DESTROY(heap) ((void)0)
-#define MW_TRACE_HEAP_RESET(heap) ((void)0)
-#define MW_TRACE_REFILL(heap, cls, span, slots) ((void)0)
-#define MW_TRACE_SPAN_RELEASE(span, cls, bytes) ((void)0)
-#define MW_TRACE_REGION_REFILL(cls, area_bytes) ((void)0)
-#define MW_TRACE_PURGE(bytes) ((void)0)
-#define MW_TRACE_THREAD_EXIT(heap, spans) ((void)0)
-#define MW_TRACE_MESH(cls, kept, released, moved, bytes, ns) ((void)0)
-#define MW_TRACE_CORRUPTION(kind, ptr, detail) ((void)0)
+#define MW_TRACE_OFF1(a) ((void)sizeof(a))
+#define MW_TRACE_OFF2(a, b) (MW_TRACE_OFF1(a), MW_TRACE_OFF1(b))
+#define MW_TRACE_OFF3(a, b, c) (MW_TRACE_OFF2(a, b), MW_TRACE_OFF1(c))
+#define MW_TRACE_OFF6(a, b, c, d, e, f) (MW_TRACE_OFF3(a, b, c), MW_TRACE_OFF3(d, e, f))
+#define MW_TRACE_ALLOC(ptr, req, usable, cls, heap, kind)                                          \
+    MW_TRACE_OFF6(ptr, req, usable, cls, heap, kind)
+#define MW_TRACE_FREE(ptr, usable, cls, heap, remote)                                              \
+    MW_TRACE_OFF6(ptr, usable, cls, heap, remote, 0)
+#define MW_TRACE_REALLOC(old, new, size, usable, cls, heap, moved)                                 \
+    (MW_TRACE_OFF6(old, new, size, usable, cls, heap), MW_TRACE_OFF1(moved))
+#define MW_TRACE_ALIGNED(ptr, align, size) MW_TRACE_OFF3(ptr, align, size)
+#define MW_TRACE_HEAP_CREATE(heap) MW_TRACE_OFF1(heap)
+#define MW_TRACE_HEAP_DESTROY(heap) MW_TRACE_OFF1(heap)
+#define MW_TRACE_HEAP_RESET(heap) MW_TRACE_OFF1(heap)
+#define MW_TRACE_REFILL(heap, cls, span, slots) MW_TRACE_OFF6(heap, cls, span, slots, 0, 0)
+#define MW_TRACE_SPAN_RELEASE(span, cls, bytes) MW_TRACE_OFF3(span, cls, bytes)
+#define MW_TRACE_REGION_REFILL(cls, area_bytes) MW_TRACE_OFF2(cls, area_bytes)
+#define MW_TRACE_PURGE(bytes) MW_TRACE_OFF1(bytes)
+#define MW_TRACE_THREAD_EXIT(heap, spans) MW_TRACE_OFF2(heap, spans)
+#define MW_TRACE_MESH(cls, kept, released, moved, bytes, ns)                                       \
+    MW_TRACE_OFF6(cls, kept, released, moved, bytes, ns)
+#define MW_TRACE_CORRUPTION(kind, ptr, detail) MW_TRACE_OFF3(kind, ptr, detail)
 #endif
 
 #endif

@@ -1,0 +1,84 @@
+/* trace_sites.h — what trace.h's call sites expand to when MW_TRACE=1: a test of the
+ * tracepoint's state word and, only when a session enabled the event, a call to its
+ * out-of-line emitter (trace_define.c), so that a disabled call site is one load and one
+ * not-taken branch, its arguments are never evaluated, and the fast path keeps no call
+ * (and no register spills) inline.
+ *
+ * Each emitter checks an initial-exec thread-local nesting guard: an allocation made while an
+ * event is being recorded (by liblttng-ust itself) is served but not traced, so tracing never
+ * recurses. `ip` is __builtin_return_address(0) of the function holding the call site: the
+ * program's call site when that function is the exported entry point (or inlined into it).
+ *
+ * MW_TRACE_EVENTS is the one list of emitters: name, parameters, arguments to the event. */
+#ifndef MW_TRACE_SITES_H
+#define MW_TRACE_SITES_H
+
+#include "common.h"
+#include <stdint.h>
+
+/* The tracepoint structures live in this library only: hidden, reached without the GOT. */
+#define LTTNG_UST_TRACEPOINT_HIDDEN_DEFINITION
+#include "meshward_tp.h"
+
+/* clang-format off */
+#define MW_TRACE_EVENTS(X)                                                                   \
+    X(alloc, (uint64_t ptr, uint64_t size, uint64_t usable, int32_t cls, uint64_t heap,      \
+              int32_t kind, void *ip), (ptr, size, usable, cls, heap, kind, ip))             \
+    X(free, (uint64_t ptr, uint64_t usable, int32_t cls, uint64_t heap, uint8_t remote,      \
+             void *ip), (ptr, usable, cls, heap, remote, ip))                                \
+    X(realloc, (uint64_t old_ptr, uint64_t new_ptr, uint64_t size, uint64_t usable,          \
+                int32_t cls, uint64_t heap, uint8_t moved, void *ip),                        \
+      (old_ptr, new_ptr, size, usable, cls, heap, moved, ip))                                \
+    X(aligned_alloc, (uint64_t ptr, uint64_t alignment, uint64_t size, void *ip),            \
+      (ptr, alignment, size, ip))                                                            \
+    X(heap_create, (uint64_t heap, void *ip), (heap, ip))                                    \
+    X(heap_destroy, (uint64_t heap, void *ip), (heap, ip))                                   \
+    X(heap_reset, (uint64_t heap, void *ip), (heap, ip))                                     \
+    X(refill, (uint64_t heap, int32_t cls, uint64_t span, uint64_t slots, void *ip),         \
+      (heap, cls, span, slots, ip))                                                          \
+    X(span_release, (uint64_t span, int32_t cls, uint64_t bytes, void *ip),                  \
+      (span, cls, bytes, ip))                                                                \
+    X(region_refill, (int32_t cls, uint64_t area_bytes, void *ip), (cls, area_bytes, ip))    \
+    X(purge, (uint64_t bytes, void *ip), (bytes, ip))                                        \
+    X(thread_exit, (uint64_t heap, uint64_t spans, void *ip), (heap, spans, ip))             \
+    X(mesh, (int32_t cls, uint64_t kept, uint64_t released, uint64_t moved, uint64_t bytes,  \
+             uint64_t duration_ns, void *ip), (cls, kept, released, moved, bytes,            \
+                                               duration_ns, ip))                             \
+    X(corruption, (const char *kind, uint64_t ptr, const char *detail, void *ip),            \
+      (kind, ptr, detail, ip))
+/* clang-format on */
+
+#define MW_TRACE_DECLARE_EMITTER(name, params, args) mw_cold void mw_trace_emit_##name params;
+MW_TRACE_EVENTS(MW_TRACE_DECLARE_EMITTER)
+#undef MW_TRACE_DECLARE_EMITTER
+
+/* A pointer, an address or an id, as the uint64_t the events record. */
+#define MW_TP_U64(x) ((uint64_t)(uintptr_t)(x))
+#define MW_TP_IP __builtin_return_address(0)
+#define MW_TP(name, ...)                                                                           \
+    (lttng_ust_tracepoint_enabled(meshward, name) ? mw_trace_emit_##name(__VA_ARGS__, MW_TP_IP)    \
+                                                  : (void)0)
+
+#define MW_TRACE_ALLOC(ptr, req, usable, cls, heap, kind)                                          \
+    MW_TP(alloc, MW_TP_U64(ptr), (req), (usable), (int32_t)(cls), MW_TP_U64(heap), (int32_t)(kind))
+#define MW_TRACE_FREE(ptr, usable, cls, heap, remote)                                              \
+    MW_TP(free, MW_TP_U64(ptr), (usable), (int32_t)(cls), MW_TP_U64(heap), (uint8_t) !!(remote))
+#define MW_TRACE_REALLOC(old, new, size, usable, cls, heap, moved)                                 \
+    MW_TP(realloc, MW_TP_U64(old), MW_TP_U64(new), (size), (usable), (int32_t)(cls),               \
+          MW_TP_U64(heap), (uint8_t) !!(moved))
+#define MW_TRACE_ALIGNED(ptr, align, size) MW_TP(aligned_alloc, MW_TP_U64(ptr), (align), (size))
+#define MW_TRACE_HEAP_CREATE(heap) MW_TP(heap_create, MW_TP_U64(heap))
+#define MW_TRACE_HEAP_DESTROY(heap) MW_TP(heap_destroy, MW_TP_U64(heap))
+#define MW_TRACE_HEAP_RESET(heap) MW_TP(heap_reset, MW_TP_U64(heap))
+#define MW_TRACE_REFILL(heap, cls, span, slots)                                                    \
+    MW_TP(refill, MW_TP_U64(heap), (int32_t)(cls), MW_TP_U64(span), (slots))
+#define MW_TRACE_SPAN_RELEASE(span, cls, bytes)                                                    \
+    MW_TP(span_release, MW_TP_U64(span), (int32_t)(cls), (bytes))
+#define MW_TRACE_REGION_REFILL(cls, area_bytes) MW_TP(region_refill, (int32_t)(cls), (area_bytes))
+#define MW_TRACE_PURGE(bytes) MW_TP(purge, (bytes))
+#define MW_TRACE_THREAD_EXIT(heap, spans) MW_TP(thread_exit, MW_TP_U64(heap), (spans))
+#define MW_TRACE_MESH(cls, kept, released, moved, bytes, ns)                                       \
+    MW_TP(mesh, (int32_t)(cls), MW_TP_U64(kept), MW_TP_U64(released), (moved), (bytes), (ns))
+#define MW_TRACE_CORRUPTION(kind, ptr, detail) MW_TP(corruption, (kind), MW_TP_U64(ptr), (detail))
+
+#endif

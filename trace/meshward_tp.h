@@ -1,0 +1,156 @@
+/* meshward_tp.h — the LTTng-UST provider `meshward`: every event the allocator emits and the
+ * fields each one records (trace/README.md documents them for trace readers).
+ *
+ * Read three ways: by the core (src/trace_sites.h: call sites only), by src/trace_define.c
+ * (LTTNG_UST_TRACEPOINT_DEFINE with dynamic linkage: the tracepoint structures) and by
+ * trace/meshward_tp.c (LTTNG_UST_TRACEPOINT_CREATE_PROBES: the probes of libmeshward-tp.so).
+ *
+ * Invariants: every event's last argument is `ip`, the return address of the allocator's
+ * public entry point, which the probes record as the `ip` context (see meshward_tp.c);
+ * pointers travel as uint64_t so that a call site may pass a pointer or an address; event
+ * and field names are an interface (the report tool and users' scripts read them): add
+ * fields at the end, never rename. */
+#undef LTTNG_UST_TRACEPOINT_PROVIDER
+#define LTTNG_UST_TRACEPOINT_PROVIDER meshward
+
+#undef LTTNG_UST_TRACEPOINT_INCLUDE
+#define LTTNG_UST_TRACEPOINT_INCLUDE "meshward_tp.h"
+
+#if !defined(MESHWARD_TP_H) || defined(LTTNG_UST_TRACEPOINT_HEADER_MULTI_READ)
+#define MESHWARD_TP_H
+
+#include <lttng/tracepoint.h>
+#include <stdint.h>
+
+/* The LTTng event DSL reads best one field per line: */
+/* clang-format off */
+
+/* What a block is; the values are those of enum mw_kind (src/common.h). */
+LTTNG_UST_TRACEPOINT_ENUM(meshward, kind,
+    LTTNG_UST_TP_ENUM_VALUES(
+        lttng_ust_field_enum_value("slab", 0)
+        lttng_ust_field_enum_value("region", 1)
+        lttng_ust_field_enum_value("huge", 2)
+        lttng_ust_field_enum_value("foreign", 3)))
+
+/* A block was handed to the program (malloc, calloc, aligned and heap allocations). */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, alloc,
+    LTTNG_UST_TP_ARGS(uint64_t, ptr, uint64_t, size, uint64_t, usable, int32_t, cls,
+                      uint64_t, heap, int32_t, kind, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
+        lttng_ust_field_integer(uint64_t, size, size)
+        lttng_ust_field_integer(uint64_t, usable, usable)
+        lttng_ust_field_integer(int32_t, cls, cls)
+        lttng_ust_field_integer(uint64_t, heap, heap)
+        lttng_ust_field_enum(meshward, kind, int8_t, kind, kind)))
+
+/* A block came back; remote is 1 when the freeing thread is not the owning heap's. */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, free,
+    LTTNG_UST_TP_ARGS(uint64_t, ptr, uint64_t, usable, int32_t, cls, uint64_t, heap,
+                      uint8_t, remote, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
+        lttng_ust_field_integer(uint64_t, usable, usable)
+        lttng_ust_field_integer(int32_t, cls, cls)
+        lttng_ust_field_integer(uint64_t, heap, heap)
+        lttng_ust_field_integer(uint8_t, remote, remote)))
+
+/* One realloc call, the only event it records: when moved, new_ptr was allocated and old_ptr
+ * is freed; in place, new_ptr == old_ptr and the block now has `size` and `usable`. */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, realloc,
+    LTTNG_UST_TP_ARGS(uint64_t, old_ptr, uint64_t, new_ptr, uint64_t, size, uint64_t, usable,
+                      int32_t, cls, uint64_t, heap, uint8_t, moved, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer_hex(uint64_t, old_ptr, old_ptr)
+        lttng_ust_field_integer_hex(uint64_t, new_ptr, new_ptr)
+        lttng_ust_field_integer(uint64_t, size, size)
+        lttng_ust_field_integer(uint64_t, usable, usable)
+        lttng_ust_field_integer(int32_t, cls, cls)
+        lttng_ust_field_integer(uint64_t, heap, heap)
+        lttng_ust_field_integer(uint8_t, moved, moved)))
+
+/* The alignment asked for the block whose `alloc` event this one follows. */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, aligned_alloc,
+    LTTNG_UST_TP_ARGS(uint64_t, ptr, uint64_t, alignment, uint64_t, size, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
+        lttng_ust_field_integer(uint64_t, alignment, alignment)
+        lttng_ust_field_integer(uint64_t, size, size)))
+
+/* Heap life cycle: create; destroy (every live block of the heap is freed with it); reset
+ * (the same, and the heap stays usable). */
+LTTNG_UST_TRACEPOINT_EVENT_CLASS(meshward, heap_event,
+    LTTNG_UST_TP_ARGS(uint64_t, heap, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint64_t, heap, heap)))
+LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(meshward, heap_event, meshward, heap_create,
+    LTTNG_UST_TP_ARGS(uint64_t, heap, void *, ip))
+LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(meshward, heap_event, meshward, heap_destroy,
+    LTTNG_UST_TP_ARGS(uint64_t, heap, void *, ip))
+LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(meshward, heap_event, meshward, heap_reset,
+    LTTNG_UST_TP_ARGS(uint64_t, heap, void *, ip))
+
+/* A span was attached to a heap for a size class, bringing `slots` free slots. */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, refill,
+    LTTNG_UST_TP_ARGS(uint64_t, heap, int32_t, cls, uint64_t, span, uint64_t, slots,
+                      void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint64_t, heap, heap)
+        lttng_ust_field_integer(int32_t, cls, cls)
+        lttng_ust_field_integer_hex(uint64_t, span, span)
+        lttng_ust_field_integer(uint64_t, slots, slots)))
+
+/* An empty span went back to the arena. */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, span_release,
+    LTTNG_UST_TP_ARGS(uint64_t, span, int32_t, cls, uint64_t, bytes, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer_hex(uint64_t, span, span)
+        lttng_ust_field_integer(int32_t, cls, cls)
+        lttng_ust_field_integer(uint64_t, bytes, bytes)))
+
+/* A new area was carved for a region class. */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, region_refill,
+    LTTNG_UST_TP_ARGS(int32_t, cls, uint64_t, area_bytes, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(int32_t, cls, cls)
+        lttng_ust_field_integer(uint64_t, area_bytes, area_bytes)))
+
+/* Memory given back to the OS. */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, purge,
+    LTTNG_UST_TP_ARGS(uint64_t, bytes, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint64_t, bytes, bytes)))
+
+/* A thread exited; its heap abandoned `spans` spans that still hold live blocks. */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, thread_exit,
+    LTTNG_UST_TP_ARGS(uint64_t, heap, uint64_t, spans, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint64_t, heap, heap)
+        lttng_ust_field_integer(uint64_t, spans, spans)))
+
+/* Two spans were meshed: `released`'s objects now live in `kept`'s physical pages. */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, mesh,
+    LTTNG_UST_TP_ARGS(int32_t, cls, uint64_t, kept, uint64_t, released, uint64_t, moved,
+                      uint64_t, bytes, uint64_t, duration_ns, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(int32_t, cls, cls)
+        lttng_ust_field_integer_hex(uint64_t, kept, kept)
+        lttng_ust_field_integer_hex(uint64_t, released, released)
+        lttng_ust_field_integer(uint64_t, moved, moved)
+        lttng_ust_field_integer(uint64_t, bytes, bytes)
+        lttng_ust_field_integer(uint64_t, duration_ns, duration_ns)))
+
+/* The hardened build detected heap corruption (recorded just before it aborts). */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, corruption,
+    LTTNG_UST_TP_ARGS(const char *, kind, uint64_t, ptr, const char *, detail, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_string(kind, kind)
+        lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
+        lttng_ust_field_string(detail, detail)))
+
+/* clang-format on */
+
+#endif /* MESHWARD_TP_H */
+
+#include <lttng/tracepoint-event.h>
