@@ -67,7 +67,6 @@ typedef enum mw_option {
     MW_OPTION_PURGE_DELAY_MS,    /* dirty large regions older than this are purged */
     MW_OPTION_PURGE_INTERVAL_MS, /* >0: a background thread purges at this period */
     MW_OPTION_REGION_DIR,        /* string: back large regions with files in this directory */
-    MW_OPTION_SPAN_CACHE,        /* empty spans a thread keeps before giving them back */
     MW_OPTION_ARENA_DIRTY_MAX,   /* KiB of free dirty spans the arena keeps before purging */
     MW_OPTION_COUNT
 } mw_option_t;

@@ -31,15 +31,16 @@
 #include "trace_sites.h"
 #else
 #define MW_TRACE_OFF1(a) ((void)sizeof(a))
-#define MW_TRACE_OFF2(a, b) (MW_TRACE_OFF1(a), MW_TRACE_OFF1(b))
-#define MW_TRACE_OFF3(a, b, c) (MW_TRACE_OFF2(a, b), MW_TRACE_OFF1(c))
-#define MW_TRACE_OFF6(a, b, c, d, e, f) (MW_TRACE_OFF3(a, b, c), MW_TRACE_OFF3(d, e, f))
+#define MW_TRACE_OFF2(a, b) ((void)(sizeof(a) + sizeof(b)))
+#define MW_TRACE_OFF3(a, b, c) ((void)(sizeof(a) + sizeof(b) + sizeof(c)))
+#define MW_TRACE_OFF6(a, b, c, d, e, f)                                                            \
+    ((void)(sizeof(a) + sizeof(b) + sizeof(c) + sizeof(d) + sizeof(e) + sizeof(f)))
 #define MW_TRACE_ALLOC(ptr, req, usable, cls, heap, kind)                                          \
     MW_TRACE_OFF6(ptr, req, usable, cls, heap, kind)
 #define MW_TRACE_FREE(ptr, usable, cls, heap, remote)                                              \
     MW_TRACE_OFF6(ptr, usable, cls, heap, remote, 0)
 #define MW_TRACE_REALLOC(old, new, size, usable, cls, heap, moved)                                 \
-    (MW_TRACE_OFF6(old, new, size, usable, cls, heap), MW_TRACE_OFF1(moved))
+    MW_TRACE_OFF6(old, new, size, usable, cls, (heap) + sizeof(moved))
 #define MW_TRACE_ALIGNED(ptr, align, size) MW_TRACE_OFF3(ptr, align, size)
 #define MW_TRACE_HEAP_CREATE(heap) MW_TRACE_OFF1(heap)
 #define MW_TRACE_HEAP_DESTROY(heap) MW_TRACE_OFF1(heap)

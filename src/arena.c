@@ -1,0 +1,168 @@
+/* arena.c — carving spans from the reserved range, the page map, free-span reuse and
+ * purging, and the abandoned-span lists (see arena.h for the invariants). One lock guards
+ * it all: only span-level slow paths come here. */
+#include "arena.h"
+#include "lock.h"
+#include "meta.h"
+#include "os.h"
+#include "trace.h"
+
+#include <meshward.h>
+
+char *mw_arena_base = (char *)(uintptr_t)(0 - MW_ARENA_SIZE);
+struct mw_span **mw_page_map;
+
+static mw_lock_t arena_lock;
+static char *bump;                                 /* next never-carved byte */
+static struct mw_span *dirty[MW_SPAN_MAX_PAGES + 1]; /* free spans by page count */
+static struct mw_span *clean[MW_SPAN_MAX_PAGES + 1];
+static struct mw_span *abandoned[MW_CLASS_COUNT];
+static uint64_t dirty_bytes, committed_bytes, purged_bytes;
+static uint64_t spans_in_use, spans_free, spans_abandoned;
+static struct mw_pool span_pool = MW_POOL_INIT(struct mw_span);
+
+bool mw_arena_init(void) {
+    mw_page_map = mw_os_reserve(MW_ARENA_PAGES * sizeof(struct mw_span *), MW_PAGE_SIZE);
+    char *base = mw_os_reserve(MW_ARENA_SIZE, (size_t)1 << 21);
+    if (!mw_page_map || !base) return false;
+    bump = base;
+    mw_arena_base = base;
+    return true;
+}
+
+static void push(struct mw_span **list, struct mw_span *s) {
+    s->prev = NULL;
+    s->next = *list;
+    if (*list) (*list)->prev = s;
+    *list = s;
+}
+
+static struct mw_span *pop(struct mw_span **list) {
+    struct mw_span *s = *list;
+    if (s) {
+        *list = s->next;
+        if (s->next) s->next->prev = NULL;
+    }
+    return s;
+}
+
+static void map_span(struct mw_span *s, struct mw_span *value) {
+    size_t first = (size_t)(s->start - mw_arena_base) >> 12;
+    for (unsigned i = 0; i < s->pages; i++) mw_page_map[first + i] = value;
+}
+
+/* Called with arena_lock held: a free span of exactly `pages`, or a newly carved one. */
+static struct mw_span *take_span(unsigned pages) {
+    struct mw_span *s = pop(&dirty[pages]);
+    if (s) {
+        dirty_bytes -= (uint64_t)pages << 12;
+        spans_free--;
+        return s;
+    }
+    s = pop(&clean[pages]);
+    if (s) {
+        committed_bytes += (uint64_t)pages << 12;
+        spans_free--;
+        return s;
+    }
+    if ((size_t)(mw_arena_base + MW_ARENA_SIZE - bump) < ((size_t)pages << 12)) return NULL;
+    s = mw_pool_alloc(&span_pool);
+    if (!s) return NULL;
+    s->start = bump;
+    s->pages = (uint16_t)pages;
+    bump += (size_t)pages << 12;
+    committed_bytes += (uint64_t)pages << 12;
+    return s;
+}
+
+struct mw_span *mw_arena_span_alloc(unsigned pages, unsigned cls) {
+    mw_assert(pages >= 1 && pages <= MW_SPAN_MAX_PAGES);
+    mw_lock(&arena_lock);
+    struct mw_span *s = take_span(pages);
+    if (s) {
+        spans_in_use++;
+        mw_span_init(s, cls);
+        s->state = MW_SPAN_QUEUED;
+        map_span(s, s);
+    }
+    mw_unlock(&arena_lock);
+    return s;
+}
+
+static uint64_t dirty_limit(void) {
+    return (uint64_t)mw_option_get(MW_OPTION_ARENA_DIRTY_MAX) << 10;
+}
+
+/* Called with arena_lock held: purges dirty spans until at most `keep` bytes stay dirty. */
+static uint64_t purge_locked(uint64_t keep) {
+    uint64_t purged = 0;
+    for (unsigned p = 1; p <= MW_SPAN_MAX_PAGES && dirty_bytes > keep; p++) {
+        struct mw_span *s;
+        while (dirty_bytes > keep && (s = pop(&dirty[p])) != NULL) {
+            mw_os_decommit(s->start, (size_t)p << 12);
+            s->dirty = 0;
+            push(&clean[p], s);
+            dirty_bytes -= (uint64_t)p << 12;
+            committed_bytes -= (uint64_t)p << 12;
+            purged += (uint64_t)p << 12;
+        }
+    }
+    purged_bytes += purged;
+    return purged;
+}
+
+void mw_arena_span_free(struct mw_span *s) {
+    MW_TRACE_SPAN_RELEASE(s->start, s->cls, (size_t)s->pages << 12);
+    atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
+    mw_lock(&arena_lock);
+    map_span(s, NULL);
+    s->state = MW_SPAN_FREE;
+    s->dirty = 1;
+    push(&dirty[s->pages], s);
+    dirty_bytes += (uint64_t)s->pages << 12;
+    spans_in_use--;
+    spans_free++;
+    uint64_t purged = 0, limit = dirty_limit();
+    if (dirty_bytes > limit) purged = purge_locked(limit / 2);
+    mw_unlock(&arena_lock);
+    if (purged) MW_TRACE_PURGE(purged);
+}
+
+void mw_arena_purge(bool force) {
+    mw_lock(&arena_lock);
+    uint64_t purged = purge_locked(force ? 0 : dirty_limit() / 2);
+    mw_unlock(&arena_lock);
+    if (purged) MW_TRACE_PURGE(purged);
+}
+
+void mw_arena_abandon(struct mw_span *s) {
+    mw_lock(&arena_lock);
+    s->state = MW_SPAN_ABANDONED;
+    push(&abandoned[s->cls], s);
+    spans_abandoned++;
+    mw_unlock(&arena_lock);
+}
+
+struct mw_span *mw_arena_adopt(unsigned cls) {
+    if (!abandoned[cls]) return NULL; /* racy peek: adoption is opportunistic */
+    mw_lock(&arena_lock);
+    struct mw_span *s = pop(&abandoned[cls]);
+    if (s) spans_abandoned--;
+    mw_unlock(&arena_lock);
+    return s;
+}
+
+void mw_arena_fork_prepare(void) { mw_lock(&arena_lock); }
+void mw_arena_fork_parent(void) { mw_unlock(&arena_lock); }
+void mw_arena_fork_child(void) { mw_lock_reset(&arena_lock); }
+
+void mw_arena_stats(struct mw_stats *st) {
+    mw_lock(&arena_lock);
+    st->arena_reserved = MW_ARENA_SIZE;
+    st->arena_committed = committed_bytes;
+    st->arena_purged = purged_bytes;
+    st->spans_in_use = spans_in_use;
+    st->spans_free = spans_free;
+    st->spans_abandoned = spans_abandoned;
+    mw_unlock(&arena_lock);
+}

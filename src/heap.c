@@ -1,0 +1,326 @@
+/* heap.c — heap slow paths: refilling an allocation span, local frees that empty or
+ * un-fill a span, remote and delayed frees, abandoning and adopting spans, tearing heaps
+ * down. The invariants are in heap.h and span.h. */
+#include "heap.h"
+#include "arena.h"
+#include "lock.h"
+#include "meta.h"
+#include "os.h"
+#include "trace.h"
+
+struct mw_span mw_empty_span;
+
+static mw_lock_t heap_lock; /* guards the list of heaps and id assignment */
+static struct mw_heap *all_heaps;
+static uint32_t next_heap_id = 1;
+static struct mw_pool heap_pool = MW_POOL_INIT(struct mw_heap);
+
+/* ---- queues ------------------------------------------------------------------------- */
+
+static void sync_current(struct mw_heap *h, unsigned cls) {
+    struct mw_span *first = h->queue[cls].first;
+    h->current[cls] = first ? first : &mw_empty_span;
+}
+
+static void queue_remove(struct mw_span_queue *q, struct mw_span *s) {
+    if (s->prev) s->prev->next = s->next;
+    else q->first = s->next;
+    if (s->next) s->next->prev = s->prev;
+    else q->last = s->prev;
+    s->next = s->prev = NULL;
+}
+
+static void queue_push_front(struct mw_span_queue *q, struct mw_span *s) {
+    s->prev = NULL;
+    s->next = q->first;
+    if (q->first) q->first->prev = s;
+    else q->last = s;
+    q->first = s;
+}
+
+/* The list a span of h sits in, by its state. */
+static struct mw_span_queue *list_of(struct mw_heap *h, struct mw_span *s) {
+    return s->state == MW_SPAN_FULL ? &h->full : &h->queue[s->cls];
+}
+
+/* ---- creation ----------------------------------------------------------------------- */
+
+struct mw_heap *mw_heap_create(bool thread_heap) {
+    struct mw_heap *h = NULL;
+    mw_lock(&heap_lock);
+    for (struct mw_heap *it = all_heaps; it; it = it->all_next)
+        if (!it->alive) { /* recycle: counters stay, so totals stay right */
+            h = it;
+            break;
+        }
+    if (h) {
+        h->alive = true;
+        h->id = next_heap_id++;
+    }
+    mw_unlock(&heap_lock);
+    if (!h) {
+        h = mw_pool_alloc(&heap_pool);
+        if (!h) return NULL;
+        mw_lock(&heap_lock);
+        h->alive = true;
+        h->id = next_heap_id++;
+        h->all_next = all_heaps;
+        all_heaps = h;
+        mw_unlock(&heap_lock);
+    }
+    for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
+        h->queue[c].first = h->queue[c].last = NULL;
+        h->current[c] = &mw_empty_span;
+    }
+    h->full.first = h->full.last = NULL;
+    atomic_store(&h->delayed, NULL);
+    h->thread_heap = thread_heap;
+    mw_os_random(&h->rng, sizeof h->rng);
+    MW_TRACE_HEAP_CREATE(h->id);
+    return h;
+}
+
+/* ---- span state changes ------------------------------------------------------------- */
+
+static void release_span(struct mw_heap *h, struct mw_span *s) {
+    queue_remove(list_of(h, s), s);
+    sync_current(h, s->cls);
+    mw_arena_span_free(s);
+}
+
+/* s (in h's full list) has room again. */
+static void unfull(struct mw_heap *h, struct mw_span *s) {
+    queue_remove(&h->full, s);
+    s->state = MW_SPAN_QUEUED;
+    mw_span_set_delay(s, MW_DELAY_NORMAL, false);
+    struct mw_span_queue *q = &h->queue[s->cls];
+    if (q->first) { /* behind the allocation span, which keeps serving */
+        s->prev = q->last;
+        s->next = NULL;
+        q->last->next = s;
+        q->last = s;
+    } else {
+        queue_push_front(q, s);
+        sync_current(h, s->cls);
+    }
+}
+
+/* s has no free slot: park it in the full list, unless a remote free just arrived. */
+static bool to_full(struct mw_heap *h, struct mw_span *s) {
+    if (!mw_span_set_delay(s, MW_DELAY_USE, true)) return false;
+    queue_remove(&h->queue[s->cls], s);
+    sync_current(h, s->cls);
+    s->state = MW_SPAN_FULL;
+    queue_push_front(&h->full, s);
+    return true;
+}
+
+void mw_heap_span_changed(struct mw_heap *h, struct mw_span *s) {
+    if (s->used == 0 && s != h->current[s->cls]) {
+        mw_span_set_delay(s, MW_DELAY_NEVER, false);
+        release_span(h, s);
+    } else if (s->state == MW_SPAN_FULL) {
+        unfull(h, s);
+    }
+}
+
+/* Frees taken off the delayed list: local frees, already counted by their freers. */
+static void take_delayed(struct mw_heap *h, bool teardown) {
+    mw_block_t *b = atomic_exchange_explicit(&h->delayed, NULL, memory_order_acquire);
+    while (b) {
+        mw_block_t *next = mw_block_next(b);
+        struct mw_span *s = mw_arena_span_of(b);
+        mw_block_set_next(b, s->local_free);
+        s->local_free = b;
+        --s->used;
+        if (!teardown) mw_heap_span_changed(h, s);
+        b = next;
+    }
+}
+
+/* ---- allocation slow path ----------------------------------------------------------- */
+
+mw_inline void *pop_block(struct mw_heap *h, struct mw_span *s) {
+    mw_block_t *b = s->free;
+    s->free = mw_block_next(b);
+    s->used++;
+    h->allocs[s->cls]++;
+    return b;
+}
+
+/* Makes s (already in h's queue) the allocation span if it has or can get a free block. */
+static bool ready(struct mw_heap *h, struct mw_span *s) {
+    if (!s->free) mw_span_collect(s);
+    if (!s->free && s->built < s->capacity) mw_span_extend(s, &h->rng);
+    if (!s->free) return false;
+    struct mw_span_queue *q = &h->queue[s->cls];
+    if (q->first != s) {
+        queue_remove(q, s);
+        queue_push_front(q, s);
+    }
+    sync_current(h, s->cls);
+    return true;
+}
+
+static void *from_queue(struct mw_heap *h, unsigned cls) {
+    struct mw_span *s = h->queue[cls].first;
+    while (s) {
+        if (ready(h, s)) return pop_block(h, s);
+        struct mw_span *next = s->next;
+        if (!to_full(h, s)) continue; /* a remote free landed: look again */
+        s = next;
+    }
+    return NULL;
+}
+
+static void *from_abandoned(struct mw_heap *h, unsigned cls) {
+    struct mw_span *s;
+    while ((s = mw_arena_adopt(cls)) != NULL) {
+        atomic_store_explicit(&s->owner, h, memory_order_release);
+        mw_span_collect(s);
+        s->state = MW_SPAN_QUEUED;
+        queue_push_front(&h->queue[cls], s);
+        if (s->used == 0) {
+            release_span(h, s);
+            continue;
+        }
+        mw_span_set_delay(s, MW_DELAY_NORMAL, false);
+        if (ready(h, s)) return pop_block(h, s);
+        while (!to_full(h, s))
+            if (ready(h, s)) return pop_block(h, s);
+    }
+    return NULL;
+}
+
+static void *from_new_span(struct mw_heap *h, unsigned cls) {
+    struct mw_span *s = mw_arena_span_alloc(mw_classes[cls].pages, cls);
+    if (!s) return NULL;
+    atomic_store_explicit(&s->owner, h, memory_order_release);
+    queue_push_front(&h->queue[cls], s);
+    uint32_t slots = mw_span_extend(s, &h->rng);
+    sync_current(h, cls);
+    MW_TRACE_REFILL(h->id, cls, s->start, slots);
+    return pop_block(h, s);
+}
+
+void *mw_heap_alloc_slow(struct mw_heap *h, unsigned cls) {
+    if (mw_unlikely(!h->alive)) return NULL; /* the empty heap, or a deleted one */
+    if (atomic_load_explicit(&h->delayed, memory_order_relaxed)) take_delayed(h, false);
+    void *p = from_queue(h, cls);
+    if (!p) p = from_abandoned(h, cls);
+    if (!p) p = from_new_span(h, cls);
+    return p;
+}
+
+/* ---- frees from other threads ------------------------------------------------------- */
+
+void mw_heap_free_remote(struct mw_span *s, mw_block_t *b) {
+    if (!mw_span_push_remote(s, b)) return;
+    /* The owner parked s as full and asked to be told: hand it the block. The owner
+     * cannot go away meanwhile: teardown waits for MW_DELAY_FREEING to end. */
+    struct mw_heap *h = atomic_load_explicit(&s->owner, memory_order_acquire);
+    mw_block_t *head = atomic_load_explicit(&h->delayed, memory_order_relaxed);
+    do {
+        mw_block_set_next(b, head);
+    } while (!atomic_compare_exchange_weak_explicit(&h->delayed, &head, b, memory_order_release,
+                                                    memory_order_relaxed));
+    mw_span_end_delayed(s);
+}
+
+/* ---- teardown ----------------------------------------------------------------------- */
+
+/* Calls fn on every span of h (each queue and the full list); fn may unlink the span. */
+static void each_span(struct mw_heap *h, void (*fn)(struct mw_heap *, struct mw_span *)) {
+    for (unsigned c = 0; c <= MW_CLASS_COUNT; c++) {
+        struct mw_span_queue *q = c < MW_CLASS_COUNT ? &h->queue[c] : &h->full;
+        for (struct mw_span *s = q->first, *next; s; s = next) {
+            next = s->next;
+            fn(h, s);
+        }
+    }
+}
+
+static void stop_delayed(struct mw_heap *h, struct mw_span *s) {
+    (void)h;
+    mw_span_set_delay(s, MW_DELAY_NEVER, false);
+}
+
+static void abandon_span(struct mw_heap *h, struct mw_span *s) {
+    queue_remove(list_of(h, s), s);
+    mw_span_collect(s);
+    if (s->used == 0) {
+        mw_arena_span_free(s);
+        return;
+    }
+    atomic_store_explicit(&s->owner, NULL, memory_order_release);
+    mw_arena_abandon(s);
+}
+
+/* Releases s with whatever it holds; its live blocks count as freed. */
+static void free_span(struct mw_heap *h, struct mw_span *s) {
+    queue_remove(list_of(h, s), s);
+    mw_span_collect(s);
+    h->frees[s->cls] += s->used;
+    mw_arena_span_free(s);
+}
+
+static void reset_queues(struct mw_heap *h) {
+    for (unsigned c = 0; c < MW_CLASS_COUNT; c++) sync_current(h, c);
+}
+
+void mw_heap_abandon(struct mw_heap *h) {
+    each_span(h, stop_delayed);
+    take_delayed(h, true);
+    each_span(h, abandon_span);
+    reset_queues(h);
+}
+
+void mw_heap_release_all(struct mw_heap *h) {
+    each_span(h, stop_delayed);
+    atomic_store(&h->delayed, NULL);
+    each_span(h, free_span);
+    reset_queues(h);
+}
+
+void mw_heap_retire(struct mw_heap *h) {
+    mw_lock(&heap_lock);
+    h->alive = false;
+    mw_unlock(&heap_lock);
+}
+
+void mw_heap_collect_abandoned(void) {
+    for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
+        struct mw_span *s;
+        struct mw_span_queue keep = {NULL, NULL};
+        while ((s = mw_arena_adopt(c)) != NULL) {
+            mw_span_collect(s);
+            if (s->used == 0) {
+                mw_arena_span_free(s);
+            } else {
+                queue_push_front(&keep, s);
+            }
+        }
+        while ((s = keep.first) != NULL) {
+            queue_remove(&keep, s);
+            mw_arena_abandon(s);
+        }
+    }
+}
+
+/* ---- statistics and fork ------------------------------------------------------------ */
+
+void mw_heap_stats(struct mw_stats *st) {
+    mw_lock(&heap_lock);
+    for (struct mw_heap *h = all_heaps; h; h = h->all_next) {
+        st->heaps += h->alive;
+        for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
+            st->classes[c].allocations += h->allocs[c];
+            st->classes[c].frees += h->frees[c];
+        }
+    }
+    mw_unlock(&heap_lock);
+}
+
+void mw_heap_fork_prepare(void) { mw_lock(&heap_lock); }
+void mw_heap_fork_parent(void) { mw_unlock(&heap_lock); }
+void mw_heap_fork_child(void) { mw_lock_reset(&heap_lock); }

@@ -1,0 +1,84 @@
+/* heap.h — heaps: per-thread heaps (one per thread, created on first use) and first-class
+ * heaps (mw_heap_new). A heap owns spans: per size class, a queue of spans that may have
+ * free slots, whose head is the allocation span (`current`), and a list of full spans.
+ *
+ * Threads: only the heap's user touches its queues and its spans' free/local_free lists.
+ * Other threads free into a span through its atomic thread_free list; when the span is in
+ * the full list, the freer also pushes the block onto the heap's atomic `delayed` list so
+ * that the owner learns the span has room (span.h, enum mw_delay). A heap being torn down
+ * first moves every span to MW_DELAY_NEVER, so no freer touches the heap afterwards.
+ *
+ * Heap descriptors are metadata (meta.h): recycled, never unmapped. */
+#ifndef MW_HEAP_H
+#define MW_HEAP_H
+
+#include "common.h"
+#include "span.h"
+
+#include <meshward.h>
+
+struct mw_span_queue {
+    struct mw_span *first, *last;
+};
+
+struct mw_heap {
+    struct mw_span *current[MW_CLASS_COUNT]; /* queue head, or the empty sentinel */
+    uint64_t allocs[MW_CLASS_COUNT];          /* slab blocks allocated from this heap */
+    uint64_t frees[MW_CLASS_COUNT];           /* slab blocks freed by this heap's thread */
+    struct mw_span_queue queue[MW_CLASS_COUNT];
+    struct mw_span_queue full;
+    _Atomic(mw_block_t *) delayed;            /* remote frees into full spans */
+    uint64_t rng;
+    uint32_t id;
+    bool thread_heap;                         /* false for first-class heaps */
+    bool alive;
+    struct mw_heap *all_next;                 /* every heap ever made (heap_lock) */
+};
+
+/* The empty sentinel: a span with no free blocks, so the fast path needs no NULL test. */
+extern struct mw_span mw_empty_span;
+
+/* Creates a heap (thread or first-class); NULL when metadata is exhausted. */
+struct mw_heap *mw_heap_create(bool thread_heap);
+/* Slow path of allocation from class cls: finds or makes a span with a free block. */
+void *mw_heap_alloc_slow(struct mw_heap *h, unsigned cls);
+/* A local free made a span empty or un-full: requeue or release it. */
+void mw_heap_span_changed(struct mw_heap *h, struct mw_span *s);
+/* Frees a block of span s from a thread that does not own the span. */
+void mw_heap_free_remote(struct mw_span *s, mw_block_t *b);
+/* Gives up h's spans: blocks still live stay valid (spans are abandoned for adoption). */
+void mw_heap_abandon(struct mw_heap *h);
+/* Releases all of h's spans to the arena, live blocks included. */
+void mw_heap_release_all(struct mw_heap *h);
+/* Returns the heap descriptor for reuse (after abandon or release_all). */
+void mw_heap_retire(struct mw_heap *h);
+/* Collects abandoned spans of every class: empty ones go back to the arena. */
+void mw_heap_collect_abandoned(void);
+/* Sums per-class counters of every heap into st. */
+void mw_heap_stats(struct mw_stats *st);
+void mw_heap_fork_prepare(void);
+void mw_heap_fork_parent(void);
+void mw_heap_fork_child(void);
+
+/* The fast paths. */
+mw_inline void *mw_heap_alloc_small(struct mw_heap *h, unsigned cls) {
+    struct mw_span *s = h->current[cls];
+    mw_block_t *b = s->free;
+    if (mw_likely(b != NULL)) {
+        s->free = mw_block_next(b);
+        s->used++;
+        h->allocs[cls]++;
+        return b;
+    }
+    return mw_heap_alloc_slow(h, cls);
+}
+
+/* Frees b into span s, owned by h (the calling thread's heap). */
+mw_inline void mw_heap_free_local(struct mw_heap *h, struct mw_span *s, mw_block_t *b) {
+    mw_block_set_next(b, s->local_free);
+    s->local_free = b;
+    h->frees[s->cls]++;
+    if (mw_unlikely(--s->used == 0 || s->state != MW_SPAN_QUEUED)) mw_heap_span_changed(h, s);
+}
+
+#endif

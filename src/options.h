@@ -1,0 +1,12 @@
+/* options.h — MESHWARD_* options: one table (name, default, range, meaning) read from the
+ * environment at start-up, then readable and settable with mw_option_get/set. Values are
+ * plain words read without locks; a change takes effect at the next use of the option. */
+#ifndef MW_OPTIONS_H
+#define MW_OPTIONS_H
+
+#include "common.h"
+
+void mw_options_init(void);  /* reads the environment; getenv does not allocate */
+void mw_options_print(int fd); /* one line per option, without allocating */
+
+#endif

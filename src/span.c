@@ -1,0 +1,138 @@
+/* span.c — span lifecycle: lazy randomized extension, list collection, the live bitmap
+ * and the remote-free protocol (see span.h for the invariants). */
+#include "span.h"
+#include "os.h"
+
+#include <sched.h>
+
+void mw_span_init(struct mw_span *s, unsigned cls) {
+    const struct mw_class_info *ci = &mw_classes[cls];
+    s->free = s->local_free = NULL;
+    s->used = 0;
+    s->block_size = ci->size;
+    s->cls = (uint8_t)cls;
+    s->capacity = ci->count;
+    s->built = 0;
+    atomic_store_explicit(&s->thread_free, MW_DELAY_NORMAL, memory_order_relaxed);
+    for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++) s->bitmap[w] = 0;
+}
+
+static inline uint64_t rng_next(uint64_t *state) { /* wyrand */
+    *state += 0xa0761d6478bd642full;
+    __uint128_t m = (__uint128_t)*state * (*state ^ 0xe7037ed1a0b428dbull);
+    return (uint64_t)(m >> 64) ^ (uint64_t)m;
+}
+
+/* A batch is the slots starting in the next page, and at least 8, so that large blocks
+ * are still shuffled: only the pages holding the batch get touched. */
+static uint32_t batch_size(const struct mw_span *s) {
+    uint32_t per_page = MW_PAGE_SIZE / s->block_size;
+    uint32_t n = per_page > MW_SPAN_MIN_OBJECTS ? per_page : MW_SPAN_MIN_OBJECTS;
+    uint32_t left = s->capacity - s->built;
+    return n < left ? n : left;
+}
+
+uint32_t mw_span_extend(struct mw_span *s, uint64_t *rng) {
+    uint32_t n = batch_size(s);
+    if (n == 0) return 0;
+    uint16_t order[MW_SPAN_MAX_OBJECTS];
+    for (uint32_t i = 0; i < n; i++) order[i] = (uint16_t)(s->built + i);
+    for (uint32_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
+        uint32_t j = (uint32_t)(((rng_next(rng) >> 32) * (i + 1)) >> 32);
+        uint16_t t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    mw_block_t *head = s->free;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t slot = order[i];
+        mw_block_t *b = (mw_block_t *)(s->start + (size_t)slot * s->block_size);
+        mw_block_set_next(b, head);
+        head = b;
+        s->bitmap[slot >> 6] |= 1ull << (slot & 63);
+    }
+    s->free = head;
+    s->built += n;
+    return n;
+}
+
+/* Appends list onto s->free, returning the number of blocks in list. */
+static uint32_t append_to_free(struct mw_span *s, mw_block_t *list) {
+    uint32_t n = 1;
+    mw_block_t *tail = list;
+    for (mw_block_t *nx; (nx = mw_block_next(tail)) != NULL; tail = nx) n++;
+    mw_block_set_next(tail, s->free);
+    s->free = list;
+    return n;
+}
+
+void mw_span_collect(struct mw_span *s) {
+    if (s->local_free) {
+        append_to_free(s, s->local_free);
+        s->local_free = NULL;
+    }
+    uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
+    while (tf & ~MW_DELAY_MASK) {
+        if (atomic_compare_exchange_weak_explicit(&s->thread_free, &tf, tf & MW_DELAY_MASK,
+                                                  memory_order_acquire, memory_order_relaxed)) {
+            s->used -= append_to_free(s, (mw_block_t *)(tf & ~MW_DELAY_MASK));
+            break;
+        }
+    }
+}
+
+static void clear_listed(const struct mw_span *s, const mw_block_t *b, uint64_t *out) {
+    for (; b; b = mw_block_next(b)) {
+        uint32_t i = mw_class_index(s->cls, (size_t)((const char *)b - s->start));
+        out[i >> 6] &= ~(1ull << (i & 63));
+    }
+}
+
+void mw_span_live_bitmap(const struct mw_span *s, uint64_t out[MW_SPAN_BITMAP_WORDS]) {
+    for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++) out[w] = s->bitmap[w];
+    clear_listed(s, s->free, out);
+    clear_listed(s, s->local_free, out);
+    uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_acquire);
+    clear_listed(s, (const mw_block_t *)(tf & ~MW_DELAY_MASK), out);
+}
+
+bool mw_span_push_remote(struct mw_span *s, mw_block_t *b) {
+    uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
+    for (;;) {
+        uintptr_t state = tf & MW_DELAY_MASK, next;
+        bool delayed = state == MW_DELAY_USE;
+        if (delayed) {
+            next = (tf & ~MW_DELAY_MASK) | MW_DELAY_FREEING;
+        } else {
+            mw_block_set_next(b, (mw_block_t *)(tf & ~MW_DELAY_MASK));
+            next = (uintptr_t)b | state;
+        }
+        if (atomic_compare_exchange_weak_explicit(&s->thread_free, &tf, next, memory_order_release,
+                                                  memory_order_relaxed))
+            return delayed;
+    }
+}
+
+void mw_span_end_delayed(struct mw_span *s) {
+    uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &tf,
+                                                  (tf & ~MW_DELAY_MASK) | MW_DELAY_NORMAL,
+                                                  memory_order_release, memory_order_relaxed)) {
+    }
+}
+
+bool mw_span_set_delay(struct mw_span *s, enum mw_delay d, bool only_if_empty) {
+    uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
+    for (;;) {
+        if ((tf & MW_DELAY_MASK) == MW_DELAY_FREEING) {
+            sched_yield();
+            tf = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
+            continue;
+        }
+        if (only_if_empty && (tf & ~MW_DELAY_MASK)) return false;
+        if (atomic_compare_exchange_weak_explicit(&s->thread_free, &tf,
+                                                  (tf & ~MW_DELAY_MASK) | (uintptr_t)d,
+                                                  memory_order_acq_rel, memory_order_relaxed))
+            return true;
+    }
+}

@@ -1,0 +1,103 @@
+/* span.h — a span: a run of pages of the arena holding blocks of one size class.
+ *
+ * Metadata lives out of line (this descriptor), never inside the span's pages: meshing
+ * will let two virtual spans share one physical page, and hardening must survive overflows.
+ *
+ * Free-list sharding (mimalloc's): `free` is the allocation list and `local_free` collects
+ * frees by the owning heap's thread (both owner-only, no atomics); `thread_free` is an
+ * atomic stack for frees from any other thread. The owner swaps local_free and thread_free
+ * into `free` when it runs dry. The low two bits of thread_free carry the delayed-free
+ * state (see heap.c): whether a remote freer must also tell the owning heap that this
+ * full span has room again.
+ *
+ * Occupancy bitmap: bit i is set when slot i has been handed to the owner — it is
+ * allocated, or cached in one of the three lists. A clear bit is a slot nobody holds.
+ * Slots are handed out lazily: [0, built) have been built into the lists, one batch at a
+ * time in random order (so that live objects are spread randomly over the span, which is
+ * what makes meshing likely to find disjoint pairs). The exact set of live objects is the
+ * bitmap minus the slots on the lists; mw_span_live_bitmap computes it for its owner.
+ *
+ * `used` counts slots handed out to the program and not yet returned to free/local_free
+ * (blocks on thread_free still count until collected). used == 0 with thread_free empty
+ * means the span is empty and can go back to the arena. */
+#ifndef MW_SPAN_H
+#define MW_SPAN_H
+
+#include "common.h"
+#include "sizeclass.h"
+
+#include <stdatomic.h>
+
+typedef struct mw_block {
+    struct mw_block *next;
+} mw_block_t;
+
+struct mw_heap;
+
+enum mw_span_state {
+    MW_SPAN_FREE = 0,  /* in the arena's free lists */
+    MW_SPAN_QUEUED,    /* in its heap's queue for its class: may have free slots */
+    MW_SPAN_FULL,      /* in its heap's full list: no free slot at last look */
+    MW_SPAN_ABANDONED, /* its heap is gone; waiting in the arena's abandoned list */
+};
+
+/* Delayed-free states, in the low bits of thread_free. */
+enum mw_delay {
+    MW_DELAY_NORMAL = 0,  /* remote frees just push onto thread_free */
+    MW_DELAY_USE = 1,     /* span is full: the next remote free goes to the heap's list */
+    MW_DELAY_FREEING = 2, /* a remote freer is pushing onto the heap's list right now */
+    MW_DELAY_NEVER = 3,   /* no owning heap to tell (abandoned, or being torn down) */
+};
+#define MW_DELAY_MASK ((uintptr_t)3)
+
+#define MW_SPAN_BITMAP_WORDS (MW_SPAN_MAX_OBJECTS / 64)
+
+struct mw_span {
+    /* hot: touched on every owner allocation or free */
+    mw_block_t *free;
+    mw_block_t *local_free;
+    uint32_t used;
+    uint32_t block_size;
+    char *start;
+    /* warm: slow paths */
+    _Atomic uintptr_t thread_free;       /* mw_block_t * | enum mw_delay */
+    _Atomic(struct mw_heap *) owner;     /* NULL when free or abandoned */
+    uint32_t built;                      /* slots [0, built) have been handed to the lists */
+    uint32_t capacity;                   /* slots in the span */
+    uint16_t pages;
+    uint8_t cls;
+    uint8_t state;                       /* enum mw_span_state */
+    uint8_t dirty;                       /* free span whose pages may still be resident */
+    struct mw_span *next, *prev;         /* heap queue, full list, or arena list */
+    uint64_t bitmap[MW_SPAN_BITMAP_WORDS];
+};
+
+/* Block list links. The hardened build encodes them; production stores them plainly. */
+mw_inline mw_block_t *mw_block_next(const mw_block_t *b) { return b->next; }
+mw_inline void mw_block_set_next(mw_block_t *b, mw_block_t *next) { b->next = next; }
+
+/* Prepares a span freshly carved for class cls: empty lists, clear bitmap. */
+void mw_span_init(struct mw_span *s, unsigned cls);
+/* Hands the next batch of never-used slots to `free`, in random order; returns how many. */
+uint32_t mw_span_extend(struct mw_span *s, uint64_t *rng);
+/* Moves local_free and thread_free onto `free`; keeps the delay state bits. */
+void mw_span_collect(struct mw_span *s);
+/* Slot index of p, or UINT32_MAX when p is not the start of a slot of s. */
+mw_inline uint32_t mw_span_slot(const struct mw_span *s, const void *p) {
+    size_t off = (size_t)((const char *)p - s->start);
+    uint32_t i = mw_class_index(s->cls, off);
+    return (i < s->built && (size_t)i * s->block_size == off) ? i : UINT32_MAX;
+}
+/* The exact live set for the owner: the bitmap minus every slot on the three lists. */
+void mw_span_live_bitmap(const struct mw_span *s, uint64_t out[MW_SPAN_BITMAP_WORDS]);
+/* Pushes b onto thread_free; returns true when the caller must also hand b to the
+ * owning heap's delayed list (the span was full and its owner asked to be told). */
+bool mw_span_push_remote(struct mw_span *s, mw_block_t *b);
+/* Ends MW_DELAY_FREEING once the block reached the heap's delayed list: back to normal
+ * (the owner moves the span out of its full list when it takes that block). */
+void mw_span_end_delayed(struct mw_span *s);
+/* Sets the delay state, waiting out a remote freer in MW_DELAY_FREEING. With
+ * only_if_empty, fails (returns false) when thread_free holds blocks. */
+bool mw_span_set_delay(struct mw_span *s, enum mw_delay d, bool only_if_empty);
+
+#endif

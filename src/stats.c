@@ -1,0 +1,119 @@
+/* stats.c — mw_stats_get and mw_stats_print: gathers the counters each layer keeps
+ * (heaps: per-class allocations and frees; arena: spans and bytes; regions; huge) into one
+ * snapshot. Counters of running threads are read without stopping them, so a snapshot
+ * taken while threads allocate may lag by a few operations; at exit it is exact. */
+#include "alloc.h"
+#include "arena.h"
+#include "heap.h"
+#include "huge.h"
+#include "init.h"
+#include "meta.h"
+#include "os.h"
+#include "region.h"
+#include "thread.h"
+
+#include <errno.h>
+#include <meshward.h>
+#include <string.h>
+
+static void slab_totals(struct mw_stats *st) {
+    st->size_classes = MW_CLASS_COUNT;
+    for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
+        struct mw_class_stats *cs = &st->classes[c];
+        cs->block_size = mw_classes[c].size;
+        uint64_t live = cs->allocations - cs->frees;
+        st->allocations += cs->allocations;
+        st->frees += cs->frees;
+        st->live_blocks += live;
+        st->live_bytes += live * cs->block_size;
+    }
+}
+
+int mw_stats_get(struct mw_stats *st) {
+    if (!st) return EINVAL;
+    memset(st, 0, sizeof *st);
+    if (mw_init_state == 2) {
+        mw_heap_stats(st);
+        mw_thread_stats(st);
+        mw_arena_stats(st);
+    }
+    slab_totals(st);
+    mw_region_stats(st);
+    mw_huge_stats(st);
+    st->foreign_frees = mw_alloc_foreign_frees();
+    st->meta_bytes = mw_meta_bytes();
+    mw_os_rss(&st->rss_bytes, &st->peak_rss_bytes);
+    return 0;
+}
+
+static void line(int fd, const char *key, uint64_t v) {
+    char buf[24];
+    mw_write_str(fd, "meshward: ");
+    mw_write_str(fd, key);
+    mw_write_str(fd, " ");
+    mw_write_str(fd, mw_fmt_u64(buf, v));
+    mw_write_str(fd, "\n");
+}
+
+/* One row per class in use: "meshward: class SIZE allocations N frees N". */
+static void class_rows(int fd, const struct mw_stats *st) {
+    char buf[24];
+    for (unsigned c = 0; c < st->size_classes; c++) {
+        const struct mw_class_stats *cs = &st->classes[c];
+        if (!cs->allocations) continue;
+        mw_write_str(fd, "meshward: class ");
+        mw_write_str(fd, mw_fmt_u64(buf, cs->block_size));
+        mw_write_str(fd, " allocations ");
+        mw_write_str(fd, mw_fmt_u64(buf, cs->allocations));
+        mw_write_str(fd, " frees ");
+        mw_write_str(fd, mw_fmt_u64(buf, cs->frees));
+        mw_write_str(fd, "\n");
+    }
+}
+
+static void region_rows(int fd, const struct mw_stats *st) {
+    static const char *names[] = {"areas",          "area_bytes",  "free",    "dirty",
+                                  "clean",          "cached",      "allocations", "frees",
+                                  "refills",        "slow_allocations", "steals", "purged_bytes"};
+    char buf[24];
+    for (unsigned c = 0; c < st->region_classes; c++) {
+        const struct mw_region_class_stats *r = &st->regions[c];
+        if (!r->allocations && !r->areas) continue;
+        const uint64_t v[] = {r->areas,       r->area_bytes,  r->free_regions,
+                              r->dirty_regions, r->clean_regions, r->cached_regions,
+                              r->allocations, r->frees,       r->refills,
+                              r->slow_allocations, r->steals, r->purged_bytes};
+        mw_write_str(fd, "meshward: region ");
+        mw_write_str(fd, mw_fmt_u64(buf, r->region_size));
+        for (unsigned i = 0; i < sizeof v / sizeof v[0]; i++) {
+            mw_write_str(fd, " ");
+            mw_write_str(fd, names[i]);
+            mw_write_str(fd, " ");
+            mw_write_str(fd, mw_fmt_u64(buf, v[i]));
+        }
+        mw_write_str(fd, "\n");
+    }
+}
+
+void mw_stats_print(int fd) {
+    struct mw_stats st;
+    mw_stats_get(&st);
+    line(fd, "live_blocks", st.live_blocks);
+    line(fd, "live_bytes", st.live_bytes);
+    line(fd, "allocations", st.allocations);
+    line(fd, "frees", st.frees);
+    line(fd, "foreign_frees", st.foreign_frees);
+    line(fd, "heaps", st.heaps);
+    line(fd, "spans_in_use", st.spans_in_use);
+    line(fd, "spans_free", st.spans_free);
+    line(fd, "spans_abandoned", st.spans_abandoned);
+    line(fd, "arena_committed", st.arena_committed);
+    line(fd, "arena_purged", st.arena_purged);
+    line(fd, "huge_blocks", st.huge_blocks);
+    line(fd, "huge_bytes", st.huge_bytes);
+    line(fd, "meta_bytes", st.meta_bytes);
+    line(fd, "rss_bytes", st.rss_bytes);
+    line(fd, "peak_rss_bytes", st.peak_rss_bytes);
+    class_rows(fd, &st);
+    region_rows(fd, &st);
+}

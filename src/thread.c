@@ -1,0 +1,46 @@
+/* thread.c — the per-thread heap slot, its creation and its teardown at thread exit
+ * (see thread.h). */
+#include "thread.h"
+#include "init.h"
+#include "region.h"
+#include "trace.h"
+
+#include <pthread.h>
+
+struct mw_heap mw_heap_empty = {.current = {[0 ... MW_CLASS_COUNT - 1] = &mw_empty_span}};
+__thread struct mw_heap *mw_tls_heap = &mw_heap_empty;
+
+static pthread_key_t heap_key;
+static bool key_ready;
+static _Atomic uint64_t orphan_frees[MW_CLASS_COUNT];
+
+static void thread_exit(void *arg) {
+    struct mw_heap *h = arg;
+    mw_tls_heap = &mw_heap_empty;
+    mw_heap_abandon(h);
+    mw_region_thread_exit();
+    MW_TRACE_THREAD_EXIT(h->id, 0);
+    mw_heap_retire(h);
+}
+
+void mw_thread_init(void) { key_ready = pthread_key_create(&heap_key, thread_exit) == 0; }
+
+struct mw_heap *mw_thread_heap_init(void) {
+    mw_init();
+    struct mw_heap *h = mw_tls_heap;
+    if (h != &mw_heap_empty) return h; /* init allocated on this thread meanwhile */
+    h = mw_heap_create(true);
+    if (!h) return &mw_heap_empty;
+    mw_tls_heap = h;
+    /* May allocate (pthread's second-level key table): served by h, already in place. */
+    if (key_ready) pthread_setspecific(heap_key, h);
+    return h;
+}
+
+void mw_thread_count_orphan_free(unsigned cls) {
+    atomic_fetch_add_explicit(&orphan_frees[cls], 1, memory_order_relaxed);
+}
+
+void mw_thread_stats(struct mw_stats *st) {
+    for (unsigned c = 0; c < MW_CLASS_COUNT; c++) st->classes[c].frees += orphan_frees[c];
+}
