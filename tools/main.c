@@ -1,0 +1,68 @@
+/* main.c — the `meshward` command: dispatches to a subcommand (run, trace) and owns the
+ * message helpers every subcommand uses (cli.h). */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static void vmessage(const char *kind, const char *fmt, va_list ap) {
+    fprintf(stderr, "meshward: %s", kind);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void cli_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage("error: ", fmt, ap);
+    va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void cli_note(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage("", fmt, ap);
+    va_end(ap);
+}
+
+static const char usage[] =
+    "usage: meshward run [--hardened] [--stats] [-O NAME=VALUE]... [--libdir DIR] [--] PROG "
+    "[ARGS...]\n"
+    "       meshward trace [-o DIR] [--hardened] [--subbuf-size BYTES] [--num-subbuf N]\n"
+    "                      [--no-discard] [--libdir DIR] [--] PROG [ARGS...]\n"
+    "       meshward --version | --help\n"
+    "\n"
+    "  run    runs PROG with libmeshward preloaded (libmeshward-hardened with --hardened);\n"
+    "         --stats prints allocator statistics at exit, -O sets option MESHWARD_NAME\n"
+    "  trace  records PROG's allocations with LTTng into DIR (default: a new dated folder)\n"
+    "\n"
+    "Both exit with PROG's status (128+N when killed by signal N), 125 when meshward itself\n"
+    "fails, 126/127 when PROG cannot be run or found.\n";
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return CLI_EXIT_FAIL;
+    }
+    const char *sub = argv[1];
+    if (strcmp(sub, "run") == 0) return cmd_run(argc - 1, argv + 1);
+    if (strcmp(sub, "trace") == 0) return cmd_trace(argc - 1, argv + 1);
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (strcmp(sub, "--version") == 0) {
+        printf("meshward %s\n", MW_VERSION);
+        return 0;
+    }
+    cli_error("unknown subcommand '%s' (try 'meshward --help')", sub);
+    return CLI_EXIT_FAIL;
+}
