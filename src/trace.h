@@ -17,7 +17,8 @@
  *   or FREE for its inner steps); MW_TRACE_ALIGNED follows the ALLOC of the same block;
  *   MW_TRACE_HEAP_DESTROY and MW_TRACE_HEAP_RESET stand for the FREE of every live block of
  *   the heap (no per-block FREE) and run before any of them can be reused; mw_heap_delete
- *   fires none of them. Heap ids are never reused within a process.
+ *   fires MW_TRACE_HEAP_DELETE instead (its blocks stay live). ALLOC of NULL and FREE of
+ *   NULL record nothing. Heap ids are never reused within a process.
  * - ALLOC, FREE, REALLOC, ALIGNED and the HEAP_* events sit in the exported entry point (or
  *   code always inlined into it): their ip is __builtin_return_address(0) there, the
  *   program's call site.
@@ -45,6 +46,7 @@
 #define MW_TRACE_HEAP_CREATE(heap) MW_TRACE_OFF1(heap)
 #define MW_TRACE_HEAP_DESTROY(heap) MW_TRACE_OFF1(heap)
 #define MW_TRACE_HEAP_RESET(heap) MW_TRACE_OFF1(heap)
+#define MW_TRACE_HEAP_DELETE(heap) MW_TRACE_OFF1(heap)
 #define MW_TRACE_REFILL(heap, cls, span, slots) MW_TRACE_OFF6(heap, cls, span, slots, 0, 0)
 #define MW_TRACE_SPAN_RELEASE(span, cls, bytes) MW_TRACE_OFF3(span, cls, bytes)
 #define MW_TRACE_REGION_REFILL(cls, area_bytes) MW_TRACE_OFF2(cls, area_bytes)

@@ -34,6 +34,7 @@
     X(heap_create, (uint64_t heap, void *ip), (heap, ip))                                    \
     X(heap_destroy, (uint64_t heap, void *ip), (heap, ip))                                   \
     X(heap_reset, (uint64_t heap, void *ip), (heap, ip))                                     \
+    X(heap_delete, (uint64_t heap, void *ip), (heap, ip))                                    \
     X(refill, (uint64_t heap, int32_t cls, uint64_t span, uint64_t slots, void *ip),         \
       (heap, cls, span, slots, ip))                                                          \
     X(span_release, (uint64_t span, int32_t cls, uint64_t bytes, void *ip),                  \
@@ -70,6 +71,7 @@ MW_TRACE_EVENTS(MW_TRACE_DECLARE_EMITTER)
 #define MW_TRACE_HEAP_CREATE(heap) MW_TP(heap_create, MW_TP_U64(heap))
 #define MW_TRACE_HEAP_DESTROY(heap) MW_TP(heap_destroy, MW_TP_U64(heap))
 #define MW_TRACE_HEAP_RESET(heap) MW_TP(heap_reset, MW_TP_U64(heap))
+#define MW_TRACE_HEAP_DELETE(heap) MW_TP(heap_delete, MW_TP_U64(heap))
 #define MW_TRACE_REFILL(heap, cls, span, slots)                                                    \
     MW_TP(refill, MW_TP_U64(heap), (int32_t)(cls), MW_TP_U64(span), (slots))
 #define MW_TRACE_SPAN_RELEASE(span, cls, bytes)                                                    \

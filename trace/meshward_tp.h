@@ -79,7 +79,7 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, aligned_alloc,
         lttng_ust_field_integer(uint64_t, size, size)))
 
 /* Heap life cycle: create; destroy (every live block of the heap is freed with it); reset
- * (the same, and the heap stays usable). */
+ * (the same, and the heap stays usable); delete (the heap goes, its blocks stay live). */
 LTTNG_UST_TRACEPOINT_EVENT_CLASS(meshward, heap_event,
     LTTNG_UST_TP_ARGS(uint64_t, heap, void *, ip),
     LTTNG_UST_TP_FIELDS(
@@ -89,6 +89,8 @@ LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(meshward, heap_event, meshward, heap_create,
 LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(meshward, heap_event, meshward, heap_destroy,
     LTTNG_UST_TP_ARGS(uint64_t, heap, void *, ip))
 LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(meshward, heap_event, meshward, heap_reset,
+    LTTNG_UST_TP_ARGS(uint64_t, heap, void *, ip))
+LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(meshward, heap_event, meshward, heap_delete,
     LTTNG_UST_TP_ARGS(uint64_t, heap, void *, ip))
 
 /* A span was attached to a heap for a size class, bringing `slots` free slots. */
