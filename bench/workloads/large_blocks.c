@@ -12,7 +12,7 @@
 #define MIB ((size_t)1 << 20)
 
 int main(int argc, char **argv) {
-    size_t iterations = wl_scaled(wl_scale(argc, argv), 4000);
+    size_t iterations = wl_scaled(wl_scale(argc, argv), 2000);
     void *slot[SLOTS] = {0};
     size_t size[SLOTS] = {0};
     uint64_t rng = wl_seed(9), sum = 0;

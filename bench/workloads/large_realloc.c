@@ -11,7 +11,7 @@
 #define LIMIT ((size_t)256 << 20)
 
 int main(int argc, char **argv) {
-    size_t rounds = wl_scaled(wl_scale(argc, argv), 6);
+    size_t rounds = wl_scaled(wl_scale(argc, argv), 4);
     uint64_t sum = 0;
     for (size_t r = 0; r < rounds; r++) {
         unsigned char *p = NULL;

@@ -63,8 +63,9 @@ int main(int argc, char **argv) {
     iterations = wl_scaled(wl_scale(argc, argv), 40000);
     struct worker w[THREADS];
     pthread_t tid[THREADS];
-    for (int i = 0; i < THREADS; i++) {
+    for (int i = 0; i < THREADS; i++) /* all before any thread can send */
         wl_queue_init(&inbox[i], INBOX_CAP);
+    for (int i = 0; i < THREADS; i++) {
         w[i] = (struct worker){.id = i};
         pthread_create(&tid[i], NULL, work, &w[i]);
     }

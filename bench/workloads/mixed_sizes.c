@@ -10,7 +10,7 @@
 #define SLOTS 1024
 
 int main(int argc, char **argv) {
-    size_t ops = wl_scaled(wl_scale(argc, argv), 1500000);
+    size_t ops = wl_scaled(wl_scale(argc, argv), 600000);
     void **slot = wl_map(SLOTS * sizeof *slot);
     size_t *size = wl_map(SLOTS * sizeof *size);
     uint64_t rng = wl_seed(6), sum = 0;

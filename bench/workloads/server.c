@@ -74,8 +74,9 @@ int main(int argc, char **argv) {
     inbox = wl_map((size_t)nthreads * sizeof *inbox);
     struct worker *w = wl_map((size_t)nthreads * sizeof *w);
     pthread_t *tid = wl_map((size_t)nthreads * sizeof *tid);
-    for (int i = 0; i < nthreads; i++) {
+    for (int i = 0; i < nthreads; i++) /* all before any thread can send */
         wl_queue_init(&inbox[i], INBOX_CAP);
+    for (int i = 0; i < nthreads; i++) {
         w[i].id = i;
         pthread_create(&tid[i], NULL, work, &w[i]);
     }
