@@ -5,8 +5,8 @@
  *
  * usage: bench-launch [-p PRELOAD] PROG [ARGS...]
  * PRELOAD is set as LD_PRELOAD in the child only (so this process runs on libc's malloc).
- * Prints one line "wall_ns=N maxrss_kib=N status=exit:N|signal:N" on file descriptor 3,
- * which the caller opens; the child does not inherit it. */
+ * Prints one line "wall_ns=N user_ns=N sys_ns=N maxrss_kib=N minflt=N status=exit:N|signal:N"
+ * on file descriptor 3, which the caller opens; the child does not inherit it. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,6 +21,10 @@ static long long now_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static long long tv_ns(struct timeval t) {
+    return t.tv_sec * 1000000000LL + t.tv_usec * 1000LL;
 }
 
 int main(int argc, char **argv) {
@@ -62,7 +66,9 @@ int main(int argc, char **argv) {
         return 1;
     }
     long long wall = now_ns() - start;
-    fprintf(report, "wall_ns=%lld maxrss_kib=%ld status=%s:%d\n", wall, usage.ru_maxrss,
+    fprintf(report,
+            "wall_ns=%lld user_ns=%lld sys_ns=%lld maxrss_kib=%ld minflt=%ld status=%s:%d\n", wall,
+            tv_ns(usage.ru_utime), tv_ns(usage.ru_stime), usage.ru_maxrss, usage.ru_minflt,
             WIFSIGNALED(status) ? "signal" : "exit",
             WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
     return fclose(report) == 0 ? 0 : 1;

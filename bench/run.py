@@ -118,9 +118,12 @@ def find_workloads(build, only):
 class Run:
     """One run of one workload under one allocator."""
 
-    def __init__(self, wall, maxrss_kib, status, fields):
-        self.wall = wall
-        self.maxrss = maxrss_kib * 1024
+    def __init__(self, measured, status, fields):
+        self.wall = measured.get("wall_ns", 0) / 1e9
+        self.cpu = (measured.get("user_ns", 0) + measured.get("sys_ns", 0)) / 1e9
+        self.sys = measured.get("sys_ns", 0) / 1e9
+        self.maxrss = measured.get("maxrss_kib", 0) * 1024
+        self.minflt = measured.get("minflt", 0)
         self.status = status  # None if the run succeeded, else a short reason
         self.fields = fields
 
@@ -167,8 +170,8 @@ def run_once(launcher, exe, argv, preload, timeout):
     if problem and errtext.strip():
         problem += ": " + errtext.strip().splitlines()[-1][:80]
     if problem:
-        return Run(0.0, 0, problem, fields)
-    return Run(int(measured["wall_ns"]) / 1e9, int(measured["maxrss_kib"]), None, fields)
+        return Run({}, problem, fields)
+    return Run({k: int(v) for k, v in measured.items() if k != "status"}, None, fields)
 
 
 def measure(workloads, allocators, args):
@@ -195,6 +198,8 @@ class Cell:
         self.failure = next((r.status for r in runs if r.status), None)
         self.wall = statistics.median(r.wall for r in good) if good else None
         self.maxrss = statistics.median(r.maxrss for r in good) if good else None
+        self.minflt = statistics.median(r.minflt for r in good) if good else None
+        self.sys_share = statistics.median(r.sys / r.cpu for r in good if r.cpu) if good else None
         self.checksums = {r.fields["checksum"] for r in good}
         self.frag = None
         ratios = [int(r.fields["heap_rss_bytes"]) / int(r.fields["live_bytes"])
@@ -257,7 +262,9 @@ def report(cells, names, notes, args):
         notes.append(f"{BASELINE} not measured: ratios are to {base}")
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
                 if line.startswith("model name")), platform.processor())
-    out.append(f"Machine: {os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}. "
+    load = os.getloadavg()[0]
+    out.append(f"Machine: {os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}, "
+               f"load average {load:.2f} at the end. "
                f"Median of {args.runs} runs per cell, allocators run in alternation"
                + (f", scale {args.scale:g}" if args.scale != 1.0 else "") + ".")
     out.append("")
@@ -299,6 +306,16 @@ def report(cells, names, notes, args):
     if "glibc" in names and base != "glibc":
         rows.append(ratio_row("**geomean ratio to glibc**", cells, names,
                               lambda c: c.maxrss, "glibc"))
+    out.append(table(["workload"] + names, rows))
+
+    out.append("")
+    out.append("### Page faults: median minor faults (thousands) / system share of CPU time")
+    out.append("")
+    rows = []
+    for w, c in cells.items():
+        rows.append([w] + [f"{c[a].minflt / 1000:.1f}k / {c[a].sys_share:.0%}"
+                           if c[a].minflt is not None and c[a].sys_share is not None
+                           else flag(c[a]) for a in names])
     out.append(table(["workload"] + names, rows))
 
     frag = {w: c for w, c in cells.items() if any(x.frag for x in c.values())}
