@@ -151,6 +151,19 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, corruption,
         lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
         lttng_ust_field_string(detail, detail)))
 
+/* The allocator's counters (mw_stats_get) when the probe provider was loaded (at_exit = 0:
+ * the heap as it stood when tracing began) and when it is unloaded (at_exit = 1). Events
+ * recorded before the first one are already counted in it. */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, stats,
+    LTTNG_UST_TP_ARGS(uint64_t, live_blocks, uint64_t, live_bytes, uint64_t, allocations,
+                      uint64_t, frees, uint8_t, at_exit, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint64_t, live_blocks, live_blocks)
+        lttng_ust_field_integer(uint64_t, live_bytes, live_bytes)
+        lttng_ust_field_integer(uint64_t, allocations, allocations)
+        lttng_ust_field_integer(uint64_t, frees, frees)
+        lttng_ust_field_integer(uint8_t, at_exit, at_exit)))
+
 /* clang-format on */
 
 #endif /* MESHWARD_TP_H */
