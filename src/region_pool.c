@@ -1,0 +1,119 @@
+/* region_pool.c — the global pools of each region class: a dirty deque (freed regions whose
+ * pages are still resident, newest at the head so that reuse finds warm pages, oldest at
+ * the tail so that purging finds the coldest), a clean stack (regions whose pages went back
+ * to the OS), and the class's current area, whose never-used regions are handed out in
+ * address order once both pools are empty.
+ *
+ * Invariants (under the class lock): dirty_n and clean_n count the lists exactly; stamps
+ * do not increase from head to tail (up to the few nanoseconds between a free reading the
+ * clock and taking the lock; purging stops at the first unexpired tail). Purging unlinks a batch
+ * under the lock and gives its pages back without it, so allocation never waits for madvise or
+ * fallocate. */
+#include "region_internal.h"
+
+struct mw_region_class mw_region_classes[MW_REGION_CLASSES];
+
+void mw_region_pool_init(void) {
+    for (unsigned cls = 0; cls < MW_REGION_CLASSES; cls++) {
+        struct mw_region_class *rc = &mw_region_classes[cls];
+        rc->dirty_head = rc->dirty_tail = rc->clean_head = rc->cur_area = MW_RID_NIL;
+    }
+}
+
+static void unlink_dirty(struct mw_region_class *rc, mw_rid_t id) {
+    struct mw_region_slot *s = mw_rid_slot(id);
+    if (s->prev != MW_RID_NIL)
+        mw_rid_slot(s->prev)->next = s->next;
+    else
+        rc->dirty_head = s->next;
+    if (s->next != MW_RID_NIL)
+        mw_rid_slot(s->next)->prev = s->prev;
+    else
+        rc->dirty_tail = s->prev;
+    rc->dirty_n--;
+}
+
+static void push_clean(struct mw_region_class *rc, mw_rid_t id) {
+    mw_rid_slot(id)->next = rc->clean_head;
+    rc->clean_head = id;
+    rc->clean_n++;
+}
+
+mw_rid_t mw_region_pool_get(unsigned cls) {
+    struct mw_region_class *rc = &mw_region_classes[cls];
+    mw_lock(&rc->lock);
+    mw_rid_t id = rc->dirty_head;
+    if (id != MW_RID_NIL) {
+        unlink_dirty(rc, id);
+    } else if ((id = rc->clean_head) != MW_RID_NIL) {
+        rc->clean_head = mw_rid_slot(id)->next;
+        rc->clean_n--;
+    }
+    mw_unlock(&rc->lock);
+    return id;
+}
+
+mw_rid_t mw_region_pool_carve(unsigned cls) {
+    struct mw_region_class *rc = &mw_region_classes[cls];
+    uint32_t per_area = (uint32_t)(MW_AREA_SIZE >> (MW_REGION_MIN_SHIFT + cls));
+    mw_rid_t id = MW_RID_NIL;
+    mw_lock(&rc->lock);
+    if (rc->cur_area == MW_RID_NIL || rc->carved == per_area) {
+        /* Taking an area is at most one mmap (file-backed), so it is done under the lock
+         * rather than racing other threads into taking several. */
+        uint32_t a = mw_region_area_take(cls);
+        if (a != MW_RID_NIL) {
+            rc->cur_area = a;
+            rc->carved = 0;
+            atomic_fetch_add_explicit(&rc->areas, 1, memory_order_relaxed);
+        }
+    }
+    if (rc->cur_area != MW_RID_NIL && rc->carved < per_area)
+        id = rc->cur_area << (MW_AREA_SHIFT - MW_REGION_MIN_SHIFT) | rc->carved++;
+    mw_unlock(&rc->lock);
+    return id;
+}
+
+void mw_region_pool_put_dirty(mw_rid_t id, uint64_t now_ns) {
+    struct mw_region_class *rc = &mw_region_classes[mw_rid_cls(id)];
+    struct mw_region_slot *s = mw_rid_slot(id);
+    mw_lock(&rc->lock);
+    s->stamp_ns = now_ns;
+    s->prev = MW_RID_NIL;
+    s->next = rc->dirty_head;
+    if (rc->dirty_head != MW_RID_NIL)
+        mw_rid_slot(rc->dirty_head)->prev = id;
+    else
+        rc->dirty_tail = id;
+    rc->dirty_head = id;
+    rc->dirty_n++;
+    mw_unlock(&rc->lock);
+}
+
+size_t mw_region_pool_purge(unsigned cls, uint64_t cutoff_ns, size_t budget) {
+    struct mw_region_class *rc = &mw_region_classes[cls];
+    size_t size = mw_region_class_size(cls), bytes = 0;
+    mw_rid_t batch = MW_RID_NIL;
+    mw_lock(&rc->lock);
+    /* Stamps are ordered, so the expired regions are (nearly exactly) a suffix. */
+    while (rc->dirty_tail != MW_RID_NIL && mw_rid_slot(rc->dirty_tail)->stamp_ns <= cutoff_ns &&
+           (bytes == 0 || bytes + size <= budget)) {
+        mw_rid_t id = rc->dirty_tail;
+        unlink_dirty(rc, id);
+        mw_rid_slot(id)->next = batch;
+        batch = id;
+        bytes += size;
+    }
+    mw_unlock(&rc->lock);
+    if (batch == MW_RID_NIL) return 0;
+    for (mw_rid_t id = batch; id != MW_RID_NIL; id = mw_rid_slot(id)->next)
+        mw_region_area_purge(id);
+    mw_lock(&rc->lock);
+    for (mw_rid_t id = batch, next; id != MW_RID_NIL; id = next) {
+        next = mw_rid_slot(id)->next;
+        push_clean(rc, id);
+    }
+    mw_unlock(&rc->lock);
+    atomic_fetch_add_explicit(&rc->purged_bytes, bytes, memory_order_relaxed);
+    return bytes;
+}

@@ -1,0 +1,121 @@
+/* region_purge.c — when dirty regions go back to the OS.
+ *
+ * Policy: a dirty region is purged once it has sat unused in its class's dirty pool for
+ * MESHWARD_PURGE_DELAY_MS. By default purging is inline: region frees and slow allocations
+ * check, at most once per max(delay / 4, 1 ms), and purge at most INLINE_BUDGET bytes per
+ * check, so no single free pays for a large purge. With MESHWARD_PURGE_INTERVAL_MS > 0 a
+ * background thread purges at that period instead and the inline checks stop. Thread
+ * caches are not purged (they are bounded); mw_region_purge flushes them first.
+ *
+ * purge_lock serialises purge passes (a pass holds no pool lock while it calls madvise or
+ * fallocate); inline checks skip when a pass is running rather than wait for it. */
+#include "region_internal.h"
+
+#include "os.h"
+#include "trace.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
+#define TICK_MIN_NS 1000000ull
+#define INLINE_BUDGET ((size_t)256 << 20)
+
+static mw_lock_t purge_lock;
+static _Atomic uint64_t last_tick_ns;
+static atomic_bool worker_running;
+
+static uint64_t delay_ns(void) {
+    long ms = mw_option_get(MW_OPTION_PURGE_DELAY_MS);
+    return ms > 0 ? (uint64_t)ms * 1000000ull : 0;
+}
+
+/* One pass over the classes, largest first (most bytes per system call); the caller holds
+ * purge_lock. */
+static void purge_pass(uint64_t cutoff_ns, size_t budget) {
+    size_t total = 0;
+    for (unsigned cls = MW_REGION_CLASSES; cls-- > 0 && total < budget;)
+        total += mw_region_pool_purge(cls, cutoff_ns, budget - total);
+    if (total) MW_TRACE_PURGE(total);
+}
+
+static uint64_t cutoff(uint64_t now_ns) {
+    uint64_t d = delay_ns();
+    return now_ns > d ? now_ns - d : 0;
+}
+
+void mw_region_purge_tick(uint64_t now_ns) {
+    if (atomic_load_explicit(&worker_running, memory_order_relaxed)) return;
+    uint64_t period = delay_ns() / 4;
+    if (period < TICK_MIN_NS) period = TICK_MIN_NS;
+    uint64_t last = atomic_load_explicit(&last_tick_ns, memory_order_relaxed);
+    if (now_ns - last < period ||
+        !atomic_compare_exchange_strong_explicit(&last_tick_ns, &last, now_ns, memory_order_relaxed,
+                                                 memory_order_relaxed))
+        return;
+    if (atomic_load_explicit(&purge_lock.held, memory_order_relaxed)) return;
+    mw_lock(&purge_lock);
+    purge_pass(cutoff(now_ns), INLINE_BUDGET);
+    mw_unlock(&purge_lock);
+}
+
+void mw_region_purge(bool force) {
+    mw_region_cache_flush(force);
+    if (!mw_region_range_ready()) return;
+    mw_lock(&purge_lock);
+    purge_pass(force ? UINT64_MAX : cutoff(mw_os_now_ns()), SIZE_MAX);
+    mw_unlock(&purge_lock);
+}
+
+/* ---- the optional background worker ---------------------------------------------------- */
+
+static void *worker(void *arg) {
+    (void)arg;
+    for (;;) {
+        long ms = mw_option_get(MW_OPTION_PURGE_INTERVAL_MS);
+        if (ms <= 0) break;
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        mw_lock(&purge_lock);
+        purge_pass(cutoff(mw_os_now_ns()), SIZE_MAX);
+        mw_unlock(&purge_lock);
+    }
+    atomic_store_explicit(&worker_running, false, memory_order_relaxed);
+    return NULL;
+}
+
+/* Called on the allocation slow path with no lock held: pthread_create may call malloc. The
+ * worker blocks every signal so that the program's signals go to its own threads. */
+void mw_region_purge_start_worker(void) {
+    if (atomic_load_explicit(&worker_running, memory_order_relaxed) ||
+        mw_option_get(MW_OPTION_PURGE_INTERVAL_MS) <= 0 ||
+        atomic_exchange_explicit(&worker_running, true, memory_order_relaxed))
+        return;
+    int saved = errno;
+    pthread_attr_t attr;
+    sigset_t all, old;
+    pthread_t t;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    bool ok = pthread_attr_init(&attr) == 0;
+    if (ok) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        ok = pthread_create(&t, &attr, worker, NULL) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!ok) atomic_store_explicit(&worker_running, false, memory_order_relaxed);
+    errno = saved;
+}
+
+void mw_region_purge_fork_prepare(void) {
+    mw_lock(&purge_lock);
+}
+void mw_region_purge_fork_parent(void) {
+    mw_unlock(&purge_lock);
+}
+void mw_region_purge_fork_child(void) {
+    mw_lock_reset(&purge_lock);
+    atomic_store_explicit(&worker_running, false, memory_order_relaxed); /* it was not forked */
+}
