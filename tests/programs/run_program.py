@@ -35,6 +35,7 @@ class Runner:
         self.lib = lib
         self.cwd = cwd
         self.output = []
+        self.stderr = []
 
     def env(self, extra, preload):
         env = {k: v for k, v in os.environ.items()
@@ -45,15 +46,17 @@ class Runner:
             env["MESHWARD_STATS"] = "1"
         return env
 
-    def __call__(self, cmd, stdin=None, env=None, preload=True):
-        """Runs cmd; preload=False runs it on the system allocator even in a meshward pass."""
+    def __call__(self, cmd, stdin=None, env=None, preload=True, label=None):
+        """Runs cmd; preload=False runs it on the system allocator even in a meshward pass.
+        label stands for the command in the transcript when the passes run it differently."""
         preload = preload and self.lib is not None
         proc = subprocess.run(cmd, cwd=self.cwd, env=self.env(env or {}, preload), input=stdin,
                               capture_output=True, timeout=TIMEOUT_S)
-        shown = " ".join(os.path.basename(c) if i == 0 else c for i, c in enumerate(cmd))
+        shown = label or " ".join(os.path.basename(c) if i == 0 else c for i, c in enumerate(cmd))
         self.output.append(f"$ {shown}\n")
         self.output.append(proc.stdout.decode(errors="replace"))
         self.output.append(f"[exit {proc.returncode}]\n")
+        self.stderr.append(f"$ {shown}\n{proc.stderr.decode(errors='replace')}")
         if preload and not STATS_MARKER.search(proc.stderr.decode(errors="replace")):
             raise SystemExit(f"{shown}: no meshward statistics on stderr with MESHWARD_STATS=1; "
                              f"was the library loaded? stderr:\n{proc.stderr.decode()[-2000:]}")
@@ -141,17 +144,18 @@ def gcc(run, args):
 def cxx(run, args):
     if not args.cxx:
         raise SystemExit("cxx needs --cxx path/to/api-cxx-plain")
-    run([args.cxx, "--require-meshward"] if run.lib else [args.cxx])
+    run([args.cxx, "--require-meshward"] if run.lib else [args.cxx], label="api-cxx-plain")
 
 
 PROGRAMS = {"python": python, "sqlite3": sqlite3, "git": git, "gcc": gcc, "cxx": cxx}
 
 
 def transcript(program, args, lib):
+    """Runs PROGRAM's commands in a fresh directory; returns their stdout and stderr."""
     with tempfile.TemporaryDirectory(prefix="meshward-programs-") as tmp:
         run = Runner(lib, tmp)
         PROGRAMS[program](run, args)
-        return "".join(run.output)
+        return "".join(run.output), "".join(run.stderr)
 
 
 def main():
@@ -165,12 +169,13 @@ def main():
     if not os.path.exists(lib):
         raise SystemExit(f"{lib} does not exist")
 
-    expected = transcript(args.program, args, None)
-    actual = transcript(args.program, args, lib)
+    expected, _ = transcript(args.program, args, None)
+    actual, errors = transcript(args.program, args, lib)
     if expected != actual:
         diff = difflib.unified_diff(expected.splitlines(True), actual.splitlines(True),
                                     "system allocator", os.path.basename(lib))
         sys.stdout.writelines(list(diff)[:200])
+        print(f"--- stderr under {os.path.basename(lib)} (end):\n{errors[-3000:]}")
         raise SystemExit(f"{args.program}: output under {os.path.basename(lib)} differs")
     print(actual[:4000])
     print(f"{args.program}: same output on the system allocator and {os.path.basename(lib)}")
