@@ -1,6 +1,7 @@
 /* api_mw.c — the mw_* API of meshward.h: the malloc family under meshward's names,
  * first-class heaps (allocation in every regime, frees from other threads, delete keeping
- * live blocks, destroy and reset freeing them all), collection, options and statistics.
+ * live blocks, destroy and reset freeing them all), blocks outliving the thread that
+ * allocated them, collection, options and statistics.
  *
  * Statistics are snapshots whose counters "may lag by a few operations", so counts are
  * compared with a slack far below the number of blocks involved. The test is run with
@@ -242,6 +243,47 @@ static void test_heap_cross_thread_free(void **state) {
     assert_live_at_most(stats_now().live_blocks, before);
 }
 
+/* Blocks of threads that have exited stay valid; another thread frees them, and a forced
+ * collection then leaves no span abandoned for lack of an owner. */
+enum { EXIT_THREADS = 4, EXIT_BLOCKS = 5000 };
+
+static void *allocate_and_exit(void *arg) {
+    void **blocks = arg;
+    for (size_t i = 0; i < EXIT_BLOCKS; i++) {
+        size_t size = 16 + i % 700;
+        blocks[i] = malloc(size);
+        if (blocks[i] == NULL) return (void *)1;
+        pattern_fill(blocks[i], size, i);
+    }
+    return NULL;
+}
+
+static void test_exited_threads_blocks(void **state) {
+    (void)state;
+    static void *blocks[EXIT_THREADS][EXIT_BLOCKS];
+    uint64_t before = stats_now().live_blocks;
+    for (int t = 0; t < EXIT_THREADS; t++) {
+        pthread_t thread;
+        void *result;
+        assert_int_equal(pthread_create(&thread, NULL, allocate_and_exit, blocks[t]), 0);
+        assert_int_equal(pthread_join(thread, &result), 0);
+        assert_null(result);
+    }
+    assert_live_at_least(stats_now().live_blocks, before + EXIT_THREADS * EXIT_BLOCKS);
+    for (int t = 0; t < EXIT_THREADS; t++) {
+        for (size_t i = 0; i < EXIT_BLOCKS; i++) {
+            assert_pattern(blocks[t][i], 16 + i % 700, i);
+            free(blocks[t][i]);
+        }
+    }
+    mw_collect(true);
+    struct mw_stats after = stats_now();
+    assert_live_at_most(after.live_blocks, before);
+    if (after.spans_abandoned != 0)
+        fail_msg("%llu spans still abandoned after their blocks were freed and mw_collect(true)",
+                 (unsigned long long)after.spans_abandoned);
+}
+
 static void test_heap_delete_keeps_blocks(void **state) {
     (void)state;
     enum { N = 256 };
@@ -423,6 +465,7 @@ int main(void) {
         cmocka_unit_test(test_realloc_zero_frees),
         cmocka_unit_test(test_heap_allocation),
         cmocka_unit_test(test_heap_cross_thread_free),
+        cmocka_unit_test(test_exited_threads_blocks),
         cmocka_unit_test(test_heap_delete_keeps_blocks),
         cmocka_unit_test(test_heap_destroy_frees_all),
         cmocka_unit_test(test_heap_reset),
