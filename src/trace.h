@@ -17,8 +17,9 @@
  *   or FREE for its inner steps); MW_TRACE_ALIGNED follows the ALLOC of the same block;
  *   MW_TRACE_HEAP_DESTROY and MW_TRACE_HEAP_RESET stand for the FREE of every live block of
  *   the heap (no per-block FREE) and run before any of them can be reused; mw_heap_delete
- *   fires MW_TRACE_HEAP_DELETE instead (its blocks stay live). ALLOC of NULL and FREE of
- *   NULL record nothing. Heap ids are never reused within a process.
+ *   fires MW_TRACE_HEAP_DELETE instead (its blocks stay live). ALLOC of NULL, FREE of NULL
+ *   and FREE of a pointer that is no live block (usable 0) record nothing. Heap ids are never
+ * reused within a process.
  * - ALLOC, FREE, REALLOC, ALIGNED and the HEAP_* events sit in the exported entry point (or
  *   code always inlined into it): their ip is __builtin_return_address(0) there, the
  *   program's call site.

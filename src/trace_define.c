@@ -18,9 +18,9 @@
 static __thread unsigned recording __attribute__((tls_model("initial-exec")));
 
 #define MW_TRACE_ARGS(...) __VA_ARGS__
-#define MW_TRACE_DEFINE_EMITTER(name, params, args)                                                \
+#define MW_TRACE_DEFINE_EMITTER(name, params, args, keep)                                          \
     void mw_trace_emit_##name params {                                                             \
-        if (recording) return;                                                                     \
+        if (recording || !(keep)) return;                                                          \
         recording = 1;                                                                             \
         lttng_ust_do_tracepoint(meshward, name, MW_TRACE_ARGS args);                               \
         recording = 0;                                                                             \

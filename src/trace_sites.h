@@ -21,35 +21,38 @@
 #include "meshward_tp.h"
 
 /* clang-format off */
+/* X(name, parameters, arguments to the event, whether to record it): an allocation that
+ * failed (NULL), free(NULL) and the free of a pointer that is not a live block of ours
+ * (usable 0: foreign, or already freed) hand no block over, so they record nothing. */
 #define MW_TRACE_EVENTS(X)                                                                   \
     X(alloc, (uint64_t ptr, uint64_t size, uint64_t usable, int32_t cls, uint64_t heap,      \
-              int32_t kind, void *ip), (ptr, size, usable, cls, heap, kind, ip))             \
+              int32_t kind, void *ip), (ptr, size, usable, cls, heap, kind, ip), ptr != 0)   \
     X(free, (uint64_t ptr, uint64_t usable, int32_t cls, uint64_t heap, uint8_t remote,      \
-             void *ip), (ptr, usable, cls, heap, remote, ip))                                \
+             void *ip), (ptr, usable, cls, heap, remote, ip), usable != 0)                   \
     X(realloc, (uint64_t old_ptr, uint64_t new_ptr, uint64_t size, uint64_t usable,          \
                 int32_t cls, uint64_t heap, uint8_t moved, void *ip),                        \
-      (old_ptr, new_ptr, size, usable, cls, heap, moved, ip))                                \
+      (old_ptr, new_ptr, size, usable, cls, heap, moved, ip), 1)                             \
     X(aligned_alloc, (uint64_t ptr, uint64_t alignment, uint64_t size, void *ip),            \
-      (ptr, alignment, size, ip))                                                            \
-    X(heap_create, (uint64_t heap, void *ip), (heap, ip))                                    \
-    X(heap_destroy, (uint64_t heap, void *ip), (heap, ip))                                   \
-    X(heap_reset, (uint64_t heap, void *ip), (heap, ip))                                     \
-    X(heap_delete, (uint64_t heap, void *ip), (heap, ip))                                    \
+      (ptr, alignment, size, ip), ptr != 0)                                                  \
+    X(heap_create, (uint64_t heap, void *ip), (heap, ip), 1)                                 \
+    X(heap_destroy, (uint64_t heap, void *ip), (heap, ip), 1)                                \
+    X(heap_reset, (uint64_t heap, void *ip), (heap, ip), 1)                                  \
+    X(heap_delete, (uint64_t heap, void *ip), (heap, ip), 1)                                 \
     X(refill, (uint64_t heap, int32_t cls, uint64_t span, uint64_t slots, void *ip),         \
-      (heap, cls, span, slots, ip))                                                          \
+      (heap, cls, span, slots, ip), 1)                                                       \
     X(span_release, (uint64_t span, int32_t cls, uint64_t bytes, void *ip),                  \
-      (span, cls, bytes, ip))                                                                \
-    X(region_refill, (int32_t cls, uint64_t area_bytes, void *ip), (cls, area_bytes, ip))    \
-    X(purge, (uint64_t bytes, void *ip), (bytes, ip))                                        \
-    X(thread_exit, (uint64_t heap, uint64_t spans, void *ip), (heap, spans, ip))             \
+      (span, cls, bytes, ip), 1)                                                             \
+    X(region_refill, (int32_t cls, uint64_t area_bytes, void *ip), (cls, area_bytes, ip), 1) \
+    X(purge, (uint64_t bytes, void *ip), (bytes, ip), 1)                                     \
+    X(thread_exit, (uint64_t heap, uint64_t spans, void *ip), (heap, spans, ip), 1)          \
     X(mesh, (int32_t cls, uint64_t kept, uint64_t released, uint64_t moved, uint64_t bytes,  \
              uint64_t duration_ns, void *ip), (cls, kept, released, moved, bytes,            \
-                                               duration_ns, ip))                             \
+                                               duration_ns, ip), 1)                          \
     X(corruption, (const char *kind, uint64_t ptr, const char *detail, void *ip),            \
-      (kind, ptr, detail, ip))
+      (kind, ptr, detail, ip), 1)
 /* clang-format on */
 
-#define MW_TRACE_DECLARE_EMITTER(name, params, args) mw_cold void mw_trace_emit_##name params;
+#define MW_TRACE_DECLARE_EMITTER(name, params, args, keep) mw_cold void mw_trace_emit_##name params;
 MW_TRACE_EVENTS(MW_TRACE_DECLARE_EMITTER)
 #undef MW_TRACE_DECLARE_EMITTER
 

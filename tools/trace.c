@@ -217,9 +217,11 @@ int cmd_trace(int argc, char **argv) {
     char *core = libs_find(o.hardened ? "libmeshward-hardened.so" : "libmeshward.so", o.libdir);
     char *probe = core ? libs_find("libmeshward-tp.so", o.libdir) : NULL;
     if (!probe) return CLI_EXIT_FAIL;
-    /* The allocator first; the probe provider switches its tracepoints on; LTTng's helpers
-     * record later dlopens (symbolization) and keep forked children traced. */
-    const char *libs[] = {core, probe, "liblttng-ust-dl.so.1", "liblttng-ust-fork.so.1"};
+    /* The probe provider switches the allocator's tracepoints on; it comes first so that it
+     * is initialized after the allocator and finalized before it, and its `stats` events
+     * frame every event the allocator records. LTTng's helpers record later dlopens
+     * (symbolization) and keep forked children traced. */
+    const char *libs[] = {probe, core, "liblttng-ust-dl.so.1", "liblttng-ust-fork.so.1"};
     char *preload = libs_preload_value(libs, sizeof libs / sizeof libs[0]);
     char *dir = prepare_dir(o.dir);
     if (!preload || !dir) return CLI_EXIT_FAIL;

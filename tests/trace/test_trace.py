@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""test_trace.py — integration tests of `meshward trace` with real LTTng sessions, read back
+with babeltrace2. One case per ctest test:
+
+  known    tp_known's exact allocations are exactly the events recorded, field by field
+  real     sqlite3 traced prints what it prints untraced; the trace accounts for every block
+  threads  8 threads: nothing lost, and replaying the trace finds no block allocated twice
+           and no free of an unknown block
+  fork     a forking (and exec'ing) program: every process traced, nothing lost, no hang
+  errors   no lttng-tools on PATH, a daemon that cannot start, unwritable or non-empty DIR,
+           a missing program
+
+Exit status 77 (skipped) when lttng-tools or babeltrace2 is not installed."""
+import argparse
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+
+LINE = re.compile(r"^\[[^\]]*\] \([^)]*\) \S+ (\w+):(\w+): (.*)$")
+FIELD = re.compile(r'(\w+) = (\( "(\w+)" : container = -?\d+ \)|"(?:[^"\\]|\\.)*"|[^,{}\s]+)')
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+def value(raw, label):
+    if label:
+        return label
+    if raw.startswith('"'):
+        return raw[1:-1]
+    try:
+        return int(raw, 0)
+    except ValueError:
+        return raw
+
+
+def read_events(trace_dir, debug_info=False):
+    """The trace's events in timestamp order: dicts with 'event' and every field and context
+    (debug_info adds 'bin' and 'func' from babeltrace2's debug-info filter)."""
+    cmd = ["babeltrace2"] + (["--debug-info"] if debug_info else []) + [trace_dir]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    events = []
+    for line in out.splitlines():
+        m = LINE.match(line)
+        if not m:
+            continue
+        ev = {"provider": m.group(1), "event": m.group(2)}
+        for name, raw, label in FIELD.findall(m.group(3)):
+            ev[name] = value(raw, label)
+        events.append(ev)
+    return events
+
+
+def meshward_trace(args, trace_dir, prog, stdin=None, env=None):
+    """Runs `meshward trace -o trace_dir -- prog...`; returns (status, stdout, stderr)."""
+    cmd = [args.meshward, "trace", "-o", trace_dir, "--"] + prog
+    p = subprocess.run(cmd, stdin=stdin, capture_output=True, text=True, env=env, timeout=600)
+    sys.stderr.write(p.stderr)
+    return p.returncode, p.stdout, p.stderr
+
+
+def recorded(stderr):
+    """(events recorded, events discarded) as `meshward trace` reports them."""
+    m = re.search(r"events recorded: (\d+), discarded: (\d+)", stderr)
+    check(m, "meshward trace did not report its event counts")
+    return int(m.group(1)), int(m.group(2))
+
+
+def traced_ok(args, trace_dir, prog, **kw):
+    status, out, err = meshward_trace(args, trace_dir, prog, **kw)
+    n, discarded = recorded(err)
+    check(discarded == 0, f"{discarded} events discarded")
+    check(f"trace: {os.path.realpath(trace_dir)}" in err, "trace folder not printed")
+    return status, out, err, n
+
+
+def from_program(ev, name):
+    """Whether the event's ip (the allocator's caller) lies in the named program."""
+    return re.match(re.escape(name) + r"[+@]", str(ev.get("bin", ""))) is not None
+
+
+# ---- known ---------------------------------------------------------------------------------
+
+
+def expected_events(path):
+    lines = open(path).read().split("\n")
+    check(lines[0] == "start" and "end" in lines, "tp_known did not finish its expectations")
+    exp = []
+    for line in lines[1 : lines.index("end")]:
+        w = line.split()
+        k = w[0]
+        if k == "alloc":
+            exp.append({"event": "alloc", "ptr": int(w[1], 16), "size": int(w[2]),
+                        "usable": int(w[3]), "kind": w[4], "heap": "main"})
+        elif k == "heap_alloc":
+            exp.append({"event": "alloc", "ptr": int(w[1], 16), "size": int(w[2]),
+                        "usable": int(w[3]), "kind": "slab", "heap": "H"})
+        elif k == "free":
+            exp.append({"event": "free", "ptr": int(w[1], 16), "usable": int(w[2]),
+                        "remote": int(w[3])})
+        elif k == "realloc":
+            exp.append({"event": "realloc", "old_ptr": int(w[1], 16), "new_ptr": int(w[2], 16),
+                        "size": int(w[3]), "usable": int(w[4]), "moved": int(w[5]),
+                        "heap": "main"})
+        elif k == "aligned_alloc":
+            exp.append({"event": "aligned_alloc", "ptr": int(w[1], 16), "alignment": int(w[2]),
+                        "size": int(w[3])})
+        elif k == "heap_destroy":
+            exp.append({"event": "heap_destroy", "heap": "H"})
+    return exp
+
+
+def case_known(args, work):
+    exp_file = os.path.join(work, "expected.txt")
+    trace_dir = os.path.join(work, "trace")
+    status, _, _, _ = traced_ok(args, trace_dir, [args.prog, exp_file])
+    check(status == 0, f"tp_known exited with {status}")
+    exp = expected_events(exp_file)
+    events = [e for e in read_events(trace_dir, debug_info=True) if e["provider"] == "meshward"]
+    prog = os.path.basename(args.prog)
+    mine = [e for e in events if from_program(e, prog) and e["event"] != "heap_create"]
+    heaps = {}  # symbolic heap name -> heap id, bound at first use
+
+    def same_heap(sym, hid):
+        check(heaps.setdefault(sym, hid) == hid, f"heap id {hid} where {sym} is {heaps[sym]}")
+
+    for i, (want, got) in enumerate(zip(exp, mine)):
+        where = f"event {i}: expected {want}, recorded {got}"
+        check(got["event"] == want["event"], where)
+        for key, val in want.items():
+            if key == "heap":
+                same_heap(val, got["heap"])
+            elif key != "event":
+                check(got.get(key) == val, f"{where}: field {key}")
+    check(len(mine) == len(exp),
+          f"{len(exp)} events expected from {prog}, {len(mine)} recorded: {mine[len(exp):]}")
+    check(heaps["H"] != heaps["main"], "the first-class heap has the thread heap's id")
+    created = [e for e in events if e["event"] == "heap_create" and e["heap"] == heaps["H"]]
+    check(len(created) == 1, f"heap_create of heap {heaps['H']} recorded {len(created)} times")
+    first = events.index(created[0])
+    uses = [i for i, e in enumerate(events) if e.get("heap") == heaps["H"] and i != first]
+    check(uses and min(uses) > first, "heap_create is not the first event of its heap")
+
+
+# ---- real ----------------------------------------------------------------------------------
+
+SQL = """create table t(a integer primary key, b text, c real);
+with recursive n(i) as (select 1 union all select i+1 from n where i < 20000)
+insert into t select i, printf('row-%d-%d', i, i * 7919 % 10007), i * 0.5 from n;
+create index tb on t(b);
+select count(*), sum(length(b)), max(c) from t;
+select b from t where a % 4000 = 0 order by b;
+update t set b = b || '-x' where a % 3 = 0;
+delete from t where a % 5 = 0;
+select count(*), min(b), max(b) from t;
+"""
+
+
+def balance(events):
+    """Live blocks at the end of the recorded window, from the `stats` event at load and the
+    events between the two `stats` events."""
+    stats = [i for i, e in enumerate(events) if e["event"] == "stats"]
+    check(len(stats) == 2, f"expected 2 stats events, found {len(stats)} (is mw_stats_get "
+          "exported by libmeshward?)")
+    start, end = stats
+    live = events[start]["live_blocks"]
+    for e in events[start + 1 : end]:
+        live += (e["event"] == "alloc") - (e["event"] == "free")
+        check(e["event"] not in ("heap_destroy", "heap_reset"), "unexpected heap destroy")
+    return live, events[end]
+
+
+def case_real(args, work):
+    sqlite = shutil.which("sqlite3")
+    if not sqlite:
+        print("sqlite3 not installed", file=sys.stderr)
+        sys.exit(77)
+    sql = os.path.join(work, "script.sql")
+    open(sql, "w").write(SQL)
+    plain = subprocess.run([sqlite, ":memory:"], stdin=open(sql), capture_output=True,
+                           text=True, check=True).stdout
+    trace_dir = os.path.join(work, "trace")
+    status, out, _, _ = traced_ok(args, trace_dir, [sqlite, ":memory:"], stdin=open(sql))
+    check(status == 0, f"sqlite3 exited with {status} when traced")
+    check(out == plain, "sqlite3 printed something else when traced")
+    events = [e for e in read_events(trace_dir) if e["provider"] == "meshward"]
+    allocs = sum(e["event"] == "alloc" for e in events)
+    check(allocs > 10000, f"only {allocs} alloc events for sqlite3")
+    live, end = balance(events)
+    check(live == end["live_blocks"], f"alloc - free events give {live} live blocks, stats at "
+          f"exit say {end['live_blocks']}")
+    # (MESHWARD_STATS=1 prints later, after LTTng's own teardown has freed its blocks, so
+    # the `stats` event recorded at unload is the one that matches the trace.)
+
+
+# ---- threads -------------------------------------------------------------------------------
+
+
+def replay(events):
+    """Replays alloc/free/realloc/heap events in order; returns the problems found."""
+    live = {}  # ptr -> heap id
+    problems = []
+
+    def alloc(ptr, heap, e):
+        if ptr in live:
+            problems.append(f"double allocation of {ptr:#x}: {e}")
+        live[ptr] = heap
+
+    def free(ptr, e, known_only):
+        if live.pop(ptr, None) is None and known_only:
+            problems.append(f"free of unknown block {ptr:#x}: {e}")
+
+    for e in events:
+        k = e["event"]
+        # Blocks allocated before tracing began are unknown to the trace: frees of them by
+        # the C library are legitimate, so "unknown" is only checked for the program's own.
+        mine = e.get("mine", True)
+        if k == "alloc":
+            alloc(e["ptr"], e["heap"], e)
+        elif k == "free":
+            free(e["ptr"], e, mine)
+        elif k == "realloc":
+            if e["moved"]:
+                alloc(e["new_ptr"], e["heap"], e)
+                free(e["old_ptr"], e, mine)
+            elif mine and e["old_ptr"] not in live:
+                problems.append(f"realloc in place of unknown block: {e}")
+        elif k in ("heap_destroy", "heap_reset"):
+            for p in [p for p, h in live.items() if h == e["heap"]]:
+                del live[p]
+    return problems
+
+
+def case_threads(args, work):
+    trace_dir = os.path.join(work, "trace")
+    status, out, _, _ = traced_ok(args, trace_dir, [args.prog])
+    check(status == 0, f"tp_threads exited with {status}")
+    m = re.match(r"allocs (\d+) reallocs (\d+) frees (\d+)", out)
+    check(m, f"unexpected output {out!r}")
+    want = {"alloc": int(m.group(1)), "realloc": int(m.group(2)), "free": int(m.group(3))}
+    prog = os.path.basename(args.prog)
+    events = [e for e in read_events(trace_dir, debug_info=True) if e["provider"] == "meshward"]
+    for e in events:
+        e["mine"] = from_program(e, prog)
+    got = {k: sum(e["event"] == k and e["mine"] for e in events) for k in want}
+    check(got == want, f"the program made {want}, the trace recorded {got}")
+    check(len({e["vtid"] for e in events if e["mine"]}) >= 8, "fewer than 8 threads recorded")
+    problems = replay(events)
+    check(not problems, f"{len(problems)} replay errors, first: {problems[:5]}")
+
+
+# ---- fork ----------------------------------------------------------------------------------
+
+
+def case_fork(args, work):
+    trace_dir = os.path.join(work, "trace")
+    status, out, _, _ = traced_ok(args, trace_dir, [args.prog])
+    check(status == 0, f"tp_fork exited with {status}")
+    m = re.match(r"children (\d+) blocks (\d+)", out)
+    check(m, f"unexpected output {out!r}")
+    children, blocks = int(m.group(1)), int(m.group(2))
+    prog = os.path.basename(args.prog)
+    events = [e for e in read_events(trace_dir, debug_info=True) if e["provider"] == "meshward"]
+    # babeltrace2 symbolizes the parent only (children get no state dump), but a child runs
+    # the parent's code at the same addresses: the program's call sites are the ips that
+    # resolve into the program in the parent.
+    sites = {e["ip"] for e in events if from_program(e, prog)}
+    per_pid = {}
+    for e in events:
+        if e["event"] == "alloc" and e["ip"] in sites:
+            per_pid[e["vpid"]] = per_pid.get(e["vpid"], 0) + 1
+    parent = 1 + 100 * children  # `keep`, then churn(100) after each fork
+    check(sorted(per_pid.values()) == sorted([blocks] * children + [parent]),
+          f"allocations per process: {per_pid}; expected {children} x {blocks} and {parent}")
+    check(any(e.get("procname") == "true" for e in events), "the exec'd child was not traced")
+
+
+# ---- errors --------------------------------------------------------------------------------
+
+
+def expect_error(args, argv, status, message, env=None):
+    p = subprocess.run([args.meshward] + argv, capture_output=True, text=True, env=env,
+                       timeout=120)
+    check(p.returncode == status, f"{argv}: exit status {p.returncode}, expected {status}; "
+          f"stderr: {p.stderr}")
+    check(re.search(message, p.stderr), f"{argv}: stderr lacks /{message}/: {p.stderr!r}")
+    check(p.stderr.startswith("meshward: error: "), f"{argv}: not a meshward error: {p.stderr!r}")
+
+
+def fake_bin(work, name, script):
+    d = os.path.join(work, name)
+    os.makedirs(d, exist_ok=True)
+    for tool, body in script.items():
+        path = os.path.join(d, tool)
+        open(path, "w").write("#!/bin/sh\n" + body + "\n")
+        os.chmod(path, 0o755)
+    return d
+
+
+def case_errors(args, work):
+    true = shutil.which("true")
+    # lttng-tools missing: PATH holds only a folder without lttng.
+    empty = fake_bin(work, "empty-bin", {})
+    expect_error(args, ["trace", "-o", os.path.join(work, "t1"), "--", true], 125,
+                 r"lttng-tools is not installed", env=dict(os.environ, PATH=empty))
+    # No reachable daemon, and lttng-sessiond fails to start.
+    broken = fake_bin(work, "broken-bin", {
+        "lttng": 'echo "Error: No session daemon is available" >&2; exit 1',
+        "lttng-sessiond": 'echo "sessiond: cannot bind socket" >&2; exit 1'})
+    expect_error(args, ["trace", "-o", os.path.join(work, "t2"), "--", true], 125,
+                 r"session daemon could not start.*cannot bind socket",
+                 env=dict(os.environ, PATH=broken))
+    # The output folder cannot be created (its parent is a file) or written.
+    afile = os.path.join(work, "a-file")
+    open(afile, "w").close()
+    expect_error(args, ["trace", "-o", os.path.join(afile, "trace"), "--", true], 125,
+                 r"cannot create trace directory")
+    if os.geteuid() != 0:  # root writes through permission bits
+        ro = os.path.join(work, "read-only")
+        os.makedirs(ro, exist_ok=True)
+        os.chmod(ro, stat.S_IRUSR | stat.S_IXUSR)
+        expect_error(args, ["trace", "-o", ro, "--", true], 125, r"cannot write to trace")
+    expect_error(args, ["trace", "-o", "/proc/meshward-trace", "--", true], 125,
+                 r"cannot create trace directory")
+    # A folder with something in it is not overwritten.
+    full = os.path.join(work, "full")
+    os.makedirs(full, exist_ok=True)
+    open(os.path.join(full, "keep"), "w").close()
+    expect_error(args, ["trace", "-o", full, "--", true], 125, r"not an empty folder")
+    # The program does not exist: nothing is created.
+    missing = os.path.join(work, "t3")
+    expect_error(args, ["trace", "-o", missing, "--", "/nonexistent/prog"], 127, r"cannot run")
+    check(not os.path.exists(missing), "a trace folder was created for a missing program")
+    expect_error(args, ["trace"], 125, r"no program given")
+
+
+CASES = {"known": case_known, "real": case_real, "threads": case_threads, "fork": case_fork,
+         "errors": case_errors}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("--meshward", required=True)
+    ap.add_argument("--prog")
+    ap.add_argument("--workdir", required=True)
+    args = ap.parse_args()
+    if args.case != "errors" and not (shutil.which("lttng") and shutil.which("babeltrace2")):
+        print("lttng-tools or babeltrace2 is not installed", file=sys.stderr)
+        return 77
+    shutil.rmtree(args.workdir, ignore_errors=True)
+    os.makedirs(args.workdir)
+    try:
+        CASES[args.case](args, args.workdir)
+    except Failure as f:
+        print(f"FAIL {args.case}: {f}", file=sys.stderr)
+        return 1
+    print(f"ok {args.case}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
