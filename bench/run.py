@@ -174,14 +174,30 @@ def run_once(launcher, exe, argv, preload, timeout):
     return Run({k: int(v) for k, v in measured.items() if k != "status"}, None, fields)
 
 
+def baseline_of(names):
+    return BASELINE if BASELINE in names else names[0]
+
+
+def too_slow(runs, base_runs, args):
+    """True when the first run took more than --cap-ratio times the baseline's first run:
+    such an allocator is not rerun for this workload, which keeps pathological cells from
+    dominating the total time."""
+    if not runs or not base_runs or runs[0].status or base_runs[0].status:
+        return False
+    return runs[0].wall > args.cap_ratio * base_runs[0].wall
+
+
 def measure(workloads, allocators, args):
     """results[workload][allocator] = [Run, ...], runs taken in alternation."""
     results = {}
     argv = [repr(args.scale)] if args.scale != 1.0 else []
+    base = baseline_of([a for a, _ in allocators])
     for wname, exe in workloads:
         results[wname] = {a: [] for a, _ in allocators}
         for r in range(args.runs):
             for aname, preload in allocators:
+                if r > 0 and too_slow(results[wname][aname], results[wname][base], args):
+                    continue
                 run = run_once(args.launcher, exe, argv, preload, args.timeout)
                 results[wname][aname].append(run)
                 shown = run.status or f"{run.wall:.3f}s {run.maxrss / 2**20:.0f}MiB"
@@ -195,11 +211,14 @@ class Cell:
 
     def __init__(self, runs):
         good = [r for r in runs if r.status is None]
+        self.runs = len(runs)
         self.failure = next((r.status for r in runs if r.status), None)
         self.wall = statistics.median(r.wall for r in good) if good else None
+        self.cpu = statistics.median(r.cpu for r in good) if good else None
         self.maxrss = statistics.median(r.maxrss for r in good) if good else None
         self.minflt = statistics.median(r.minflt for r in good) if good else None
-        self.sys_share = statistics.median(r.sys / r.cpu for r in good if r.cpu) if good else None
+        shares = [r.sys / r.cpu for r in good if r.cpu]
+        self.sys_share = statistics.median(shares) if shares else None
         self.checksums = {r.fields["checksum"] for r in good}
         self.frag = None
         ratios = [int(r.fields["heap_rss_bytes"]) / int(r.fields["live_bytes"])
@@ -257,7 +276,7 @@ def ratio_row(label, cells, names, value, base):
 
 def report(cells, names, notes, args):
     out = []
-    base = BASELINE if BASELINE in names else names[0]
+    base = baseline_of(names)
     if base != BASELINE:
         notes.append(f"{BASELINE} not measured: ratios are to {base}")
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
@@ -277,6 +296,7 @@ def report(cells, names, notes, args):
         if c.failure and c.wall is None:
             return f"FAIL ({c.failure})"
         return ("" if not c.failure else " (some runs failed)") + (
+            f" ({c.runs} run{'s' if c.runs > 1 else ''})" if c.runs < args.runs else "") + (
             " (checksum differs!)" if c.bad_checksum else "")
 
     out.append(f"### Wall time: median seconds (ratio to {base})")
@@ -293,6 +313,9 @@ def report(cells, names, notes, args):
             row.append(f"{x.wall:.3f} ({fmt_ratio(ratio)})" + flag(x))
         rows.append(row)
     rows.append(ratio_row(f"**geomean ratio to {base}**", cells, names, lambda c: c.wall, base))
+    # CPU time (user + system) is less disturbed than wall time by other jobs on the machine.
+    rows.append(ratio_row(f"geomean CPU-time ratio to {base}", cells, names, lambda c: c.cpu,
+                          base))
     out.append(table(["workload"] + names, rows))
     out.append("")
 
@@ -345,10 +368,13 @@ def main():
                         help="work factor passed to every workload (default 1)")
     parser.add_argument("--timeout", type=float, default=300,
                         help="seconds before a run is killed (default 300)")
+    parser.add_argument("--cap-ratio", type=float, default=10,
+                        help="an allocator whose first run of a workload takes more than this "
+                        "many times the baseline's is not rerun for it (default 10)")
     parser.add_argument("--list", action="store_true", help="list workloads and allocators")
     args = parser.parse_args()
-    if args.runs < 1 or args.scale <= 0 or args.timeout <= 0:
-        parser.error("--runs, --scale and --timeout must be positive")
+    if args.runs < 1 or args.scale <= 0 or args.timeout <= 0 or args.cap_ratio <= 0:
+        parser.error("--runs, --scale, --timeout and --cap-ratio must be positive")
 
     args.build = os.path.abspath(args.build)
     args.launcher = os.path.join(args.build, "bench", "bench-launch")
