@@ -82,6 +82,19 @@ static void assert_aligned(const void *p, size_t alignment) {
     assert_int_equal((uintptr_t)p % alignment, 0);
 }
 
+/* Bytes in use by the program's blocks, as mallinfo2 reports them (test_mallinfo2 checks
+ * that it follows allocations); a block that realloc or free failed to release shows here. */
+static size_t in_use(struct mallinfo2 m) {
+    return m.uordblks + m.hblkhd;
+}
+
+static void assert_released(size_t in_use_before, size_t a, size_t b) {
+    size_t now = in_use(mallinfo2());
+    if (now > in_use_before + MiB)
+        fail_msg("a block of %zu bytes reallocated to %zu and freed left %zu bytes in use", a, b,
+                 now - in_use_before);
+}
+
 static void assert_pattern(const void *p, size_t n, uint64_t seed) {
     size_t bad = pattern_check(p, n, seed);
     if (bad != n)
@@ -285,7 +298,8 @@ static void test_realloc_sweep(void **state) {
 }
 
 /* Every pair of regimes, in both directions, starting from a fresh block each time: one
- * size inside each regime and the sizes on both sides of each boundary. */
+ * size inside each regime and the sizes on both sides of each boundary. Once freed, the
+ * block must no longer count as in use. */
 static void test_realloc_regime_pairs(void **state) {
     (void)state;
     static const size_t sizes[] = {1,       100,           MW_SLAB_MAX,      MW_SLAB_MAX + 1,
@@ -294,10 +308,12 @@ static void test_realloc_regime_pairs(void **state) {
     for (size_t i = 0; i < N; i++) {
         for (size_t j = 0; j < N; j++) {
             size_t a = sizes[i], b = sizes[j];
+            size_t before = in_use(mallinfo2());
             void *p = malloc(a);
             assert_non_null(p);
             pattern_fill(p, a, i * 31 + j);
             free(realloc_checked(p, a, b, i * 31 + j));
+            assert_released(before, a, b);
         }
     }
 }
@@ -468,10 +484,6 @@ static void test_trim_and_mallopt(void **state) {
     void *p = malloc(100);
     assert_non_null(p);
     free(p);
-}
-
-static size_t in_use(struct mallinfo2 m) {
-    return m.uordblks + m.hblkhd;
 }
 
 static void test_mallinfo2(void **state) {
