@@ -95,6 +95,25 @@ static void assert_released(size_t in_use_before, size_t a, size_t b) {
                  now - in_use_before);
 }
 
+/* Every test is wrapped by these two: whatever it allocated and freed must no longer count
+ * as in use when it ends (a leak in any path of the family shows here). */
+static size_t in_use_at_start;
+
+static int record_in_use(void **state) {
+    (void)state;
+    in_use_at_start = in_use(mallinfo2());
+    return 0;
+}
+
+static int check_released(void **state) {
+    (void)state;
+    size_t now = in_use(mallinfo2());
+    if (now <= in_use_at_start + MiB) return 0;
+    print_error("the test left %zu bytes in use after freeing all its blocks\n",
+                now - in_use_at_start);
+    return -1;
+}
+
 static void assert_pattern(const void *p, size_t n, uint64_t seed) {
     size_t bad = pattern_check(p, n, seed);
     if (bad != n)
@@ -528,25 +547,27 @@ static void test_malloc_stats(void **state) {
     assert_true(written > 0);
 }
 
+#define LEAK_CHECKED(test) cmocka_unit_test_setup_teardown(test, record_in_use, check_released)
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_zero_sizes),
-        cmocka_unit_test(test_impossible_sizes),
-        cmocka_unit_test(test_calloc_overflow),
-        cmocka_unit_test(test_calloc_zeroes_reused_memory),
-        cmocka_unit_test(test_realloc_null_and_zero),
-        cmocka_unit_test(test_failed_realloc_keeps_block),
-        cmocka_unit_test(test_reallocarray),
-        cmocka_unit_test(test_realloc_sweep),
-        cmocka_unit_test(test_realloc_regime_pairs),
-        cmocka_unit_test(test_alignment_8_to_2mib),
-        cmocka_unit_test(test_bad_alignment),
-        cmocka_unit_test(test_valloc_pvalloc),
-        cmocka_unit_test(test_usable_size),
-        cmocka_unit_test(test_free_sized),
-        cmocka_unit_test(test_trim_and_mallopt),
-        cmocka_unit_test(test_mallinfo2),
-        cmocka_unit_test(test_malloc_stats),
+        LEAK_CHECKED(test_zero_sizes),
+        LEAK_CHECKED(test_impossible_sizes),
+        LEAK_CHECKED(test_calloc_overflow),
+        LEAK_CHECKED(test_calloc_zeroes_reused_memory),
+        LEAK_CHECKED(test_realloc_null_and_zero),
+        LEAK_CHECKED(test_failed_realloc_keeps_block),
+        LEAK_CHECKED(test_reallocarray),
+        LEAK_CHECKED(test_realloc_sweep),
+        LEAK_CHECKED(test_realloc_regime_pairs),
+        LEAK_CHECKED(test_alignment_8_to_2mib),
+        LEAK_CHECKED(test_bad_alignment),
+        LEAK_CHECKED(test_valloc_pvalloc),
+        LEAK_CHECKED(test_usable_size),
+        LEAK_CHECKED(test_free_sized),
+        LEAK_CHECKED(test_trim_and_mallopt),
+        LEAK_CHECKED(test_mallinfo2),
+        LEAK_CHECKED(test_malloc_stats),
     };
     return cmocka_run_group_tests_name(allocator_name, tests, allocator_group_setup, NULL);
 }
