@@ -7,8 +7,9 @@
  *
  * A block's first 8 bytes hold its header, (seed << 23) | size; the slot keeps a copy, so a
  * block overwritten by another block (two blocks handed out overlapping) is caught even
- * when the intruder's pattern is self-consistent. STRESS_OPS and STRESS_THREADS in the
- * environment override the defaults for longer runs. */
+ * when the intruder's pattern is self-consistent. STRESS_OPS, STRESS_THREADS and
+ * STRESS_MAX_LOG (blocks up to 2^N bytes, N from 4 to 22) in the environment override the
+ * defaults: ctest also runs a small-block variant that hammers the slab free lists. */
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -42,6 +43,7 @@ static struct slot slots[SLOTS];
 static atomic_ulong failures;
 static long ops_per_thread = 3000;
 static int n_threads = 4;
+static unsigned max_log = 22; /* largest blocks: up to 2^max_log * 2 - 1 bytes, capped */
 
 static uint64_t next_random(uint64_t *state) {
     uint64_t x = *state;
@@ -51,10 +53,10 @@ static uint64_t next_random(uint64_t *state) {
     return *state = x;
 }
 
-/* Log-uniform in [MIN_SIZE, MAX_SIZE]: a uniform exponent, then a uniform size within. */
+/* Log-uniform in [MIN_SIZE, 2^max_log]: a uniform exponent, then a uniform size within. */
 static size_t random_size(uint64_t *rng) {
-    unsigned lo = 3, hi = 22; /* 2^3 = 8 .. 2^22 = 4 MiB */
-    unsigned e = lo + (unsigned)(next_random(rng) % (hi - lo));
+    unsigned lo = 3; /* 2^3 = 8 */
+    unsigned e = lo + (unsigned)(next_random(rng) % (max_log - lo));
     size_t base = (size_t)1 << e;
     return base + (size_t)(next_random(rng) % base);
 }
@@ -169,16 +171,17 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-static long env_long(const char *name, long fallback, long max) {
+static long env_long(const char *name, long fallback, long min, long max) {
     const char *v = getenv(name);
     long x = v != NULL ? strtol(v, NULL, 10) : fallback;
-    return x > 0 && x <= max ? x : fallback;
+    return x >= min && x <= max ? x : fallback;
 }
 
 static void test_threads_exchange_blocks(void **state) {
     (void)state;
-    ops_per_thread = env_long("STRESS_OPS", ops_per_thread, 1L << 40);
-    n_threads = (int)env_long("STRESS_THREADS", n_threads, MAX_THREADS);
+    ops_per_thread = env_long("STRESS_OPS", ops_per_thread, 1, 1L << 40);
+    n_threads = (int)env_long("STRESS_THREADS", n_threads, 1, MAX_THREADS);
+    max_log = (unsigned)env_long("STRESS_MAX_LOG", max_log, 4, 22);
     for (int i = 0; i < SLOTS; i++)
         pthread_mutex_init(&slots[i].lock, NULL);
     pthread_t threads[MAX_THREADS];
