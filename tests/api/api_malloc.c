@@ -376,6 +376,26 @@ static void test_alignment_8_to_2mib(void **state) {
     }
 }
 
+/* glibc serves any power-of-two alignment the address space allows, not only those up to
+ * the largest region: a program asking for 128 MiB alignment gets it. */
+static void test_alignment_beyond_regions(void **state) {
+    (void)state;
+    for (size_t a = 2 * MW_REGION_MAX; a <= 4 * MW_REGION_MAX; a *= 2) {
+        void *p = memalign(a, 10);
+        if (p == NULL) fail_msg("memalign(%zu, 10) failed, errno %d", a, errno);
+        check_aligned_block(p, a, 10);
+        free(p);
+        p = aligned_alloc(a, 3 * MiB + 1);
+        if (p == NULL) fail_msg("aligned_alloc(%zu, 3 MiB + 1) failed, errno %d", a, errno);
+        check_aligned_block(p, a, 3 * MiB + 1);
+        free(p);
+        p = NULL;
+        assert_int_equal(posix_memalign(&p, a, 4096), 0);
+        check_aligned_block(p, a, 4096);
+        free(p);
+    }
+}
+
 static void test_bad_alignment(void **state) {
     (void)state;
     /* posix_memalign: a power of two multiple of sizeof(void *), or EINVAL with *out kept. */
@@ -561,6 +581,7 @@ int main(void) {
         LEAK_CHECKED(test_realloc_sweep),
         LEAK_CHECKED(test_realloc_regime_pairs),
         LEAK_CHECKED(test_alignment_8_to_2mib),
+        LEAK_CHECKED(test_alignment_beyond_regions),
         LEAK_CHECKED(test_bad_alignment),
         LEAK_CHECKED(test_valloc_pvalloc),
         LEAK_CHECKED(test_usable_size),
