@@ -20,9 +20,18 @@
  *   fires MW_TRACE_HEAP_DELETE instead (its blocks stay live). ALLOC of NULL, FREE of NULL
  *   and FREE of a pointer that is no live block (usable 0) record nothing. Heap ids are never
  * reused within a process.
- * - ALLOC, FREE, REALLOC, ALIGNED and the HEAP_* events sit in the exported entry point (or
- *   code always inlined into it): their ip is __builtin_return_address(0) there, the
- *   program's call site.
+ * - ALLOC, FREE, REALLOC, ALIGNED and the HEAP_* events record as ip the program's call
+ *   site: __builtin_return_address(0) of the function holding them, which must then be the
+ *   exported entry point (or code always inlined into it), or, with the _AT forms, an ip
+ *   taken there with MW_TRACE_CALLER and passed down.
+ * - Cost when not tracing: a call site's arguments are evaluated only when its event is
+ *   enabled, but code that computes them (calls, values kept across them) still shapes the
+ *   function around it. Keep hot paths as they are untraced by testing MW_TRACE_ON(event)
+ *   once at entry and taking a separate noinline traced path:
+ *     void *mw_malloc(size_t n) {
+ *         if (MW_TRACE_ON(alloc)) return traced_malloc(n, MW_TRACE_CALLER);
+ *         return heap_alloc(mw_tls_heap, n);
+ *     }
  * - no call site holds a lock or leaves the thread's heap inconsistent: recording an event
  *   may allocate (served, not traced) on the same thread.
  * MW_TRACE unset: the arguments are named in sizeof only (no warning, never evaluated). */
@@ -32,11 +41,25 @@
 #if defined(MW_TRACE) && MW_TRACE
 #include "trace_sites.h"
 #else
+#define MW_TRACE_ON(event) 0
+#define MW_TRACE_CALLER ((void *)0)
 #define MW_TRACE_OFF1(a) ((void)sizeof(a))
 #define MW_TRACE_OFF2(a, b) ((void)(sizeof(a) + sizeof(b)))
 #define MW_TRACE_OFF3(a, b, c) ((void)(sizeof(a) + sizeof(b) + sizeof(c)))
 #define MW_TRACE_OFF6(a, b, c, d, e, f)                                                            \
     ((void)(sizeof(a) + sizeof(b) + sizeof(c) + sizeof(d) + sizeof(e) + sizeof(f)))
+#define MW_TRACE_ALLOC_AT(ip, ptr, req, usable, cls, heap, kind)                                   \
+    (MW_TRACE_OFF1(ip), MW_TRACE_OFF6(ptr, req, usable, cls, heap, kind))
+#define MW_TRACE_FREE_AT(ip, ptr, usable, cls, heap, remote)                                       \
+    MW_TRACE_OFF6(ip, ptr, usable, cls, heap, remote)
+#define MW_TRACE_REALLOC_AT(ip, old, new, size, usable, cls, heap, moved)                          \
+    (MW_TRACE_OFF2(ip, old), MW_TRACE_OFF6(new, size, usable, cls, heap, moved))
+#define MW_TRACE_ALIGNED_AT(ip, ptr, align, size)                                                  \
+    (MW_TRACE_OFF1(ip), MW_TRACE_OFF3(ptr, align, size))
+#define MW_TRACE_HEAP_CREATE_AT(ip, heap) MW_TRACE_OFF2(ip, heap)
+#define MW_TRACE_HEAP_DESTROY_AT(ip, heap) MW_TRACE_OFF2(ip, heap)
+#define MW_TRACE_HEAP_RESET_AT(ip, heap) MW_TRACE_OFF2(ip, heap)
+#define MW_TRACE_HEAP_DELETE_AT(ip, heap) MW_TRACE_OFF2(ip, heap)
 #define MW_TRACE_ALLOC(ptr, req, usable, cls, heap, kind)                                          \
     MW_TRACE_OFF6(ptr, req, usable, cls, heap, kind)
 #define MW_TRACE_FREE(ptr, usable, cls, heap, remote)                                              \

@@ -58,23 +58,53 @@ MW_TRACE_EVENTS(MW_TRACE_DECLARE_EMITTER)
 
 /* A pointer, an address or an id, as the uint64_t the events record. */
 #define MW_TP_U64(x) ((uint64_t)(uintptr_t)(x))
-#define MW_TP_IP __builtin_return_address(0)
-#define MW_TP(name, ...)                                                                           \
-    (lttng_ust_tracepoint_enabled(meshward, name) ? mw_trace_emit_##name(__VA_ARGS__, MW_TP_IP)    \
+#define MW_TRACE_CALLER __builtin_return_address(0)
+/* Whether event `name` is enabled, for hot paths that test it once per call and take a
+ * separate traced path when it is: on x86-64 one compare of the state word in memory and
+ * one branch (compilers otherwise load, test and branch: one instruction more per call). */
+#if defined(__x86_64__)
+mw_inline bool mw_trace_on(const int *state) {
+    __asm__ goto("cmpl $0, %0\n\tjne %l[on]" : : "m"(*state) : "cc" : on);
+    return false;
+on:
+    return true;
+}
+#define MW_TRACE_ON(name) mw_unlikely(mw_trace_on(&lttng_ust_tracepoint_meshward___##name.state))
+#else
+#define MW_TRACE_ON(name) mw_unlikely(lttng_ust_tracepoint_meshward___##name.state != 0)
+#endif
+#define MW_TP_AT(ip, name, ...)                                                                    \
+    (lttng_ust_tracepoint_enabled(meshward, name) ? mw_trace_emit_##name(__VA_ARGS__, (ip))        \
                                                   : (void)0)
+#define MW_TP(name, ...) MW_TP_AT(MW_TRACE_CALLER, name, __VA_ARGS__)
+
+#define MW_TRACE_ALLOC_AT(ip, ptr, req, usable, cls, heap, kind)                                   \
+    MW_TP_AT(ip, alloc, MW_TP_U64(ptr), (req), (usable), (int32_t)(cls), MW_TP_U64(heap),          \
+             (int32_t)(kind))
+#define MW_TRACE_FREE_AT(ip, ptr, usable, cls, heap, remote)                                       \
+    MW_TP_AT(ip, free, MW_TP_U64(ptr), (usable), (int32_t)(cls), MW_TP_U64(heap),                  \
+             (uint8_t) !!(remote))
+#define MW_TRACE_REALLOC_AT(ip, old, new, size, usable, cls, heap, moved)                          \
+    MW_TP_AT(ip, realloc, MW_TP_U64(old), MW_TP_U64(new), (size), (usable), (int32_t)(cls),        \
+             MW_TP_U64(heap), (uint8_t) !!(moved))
+#define MW_TRACE_ALIGNED_AT(ip, ptr, align, size)                                                  \
+    MW_TP_AT(ip, aligned_alloc, MW_TP_U64(ptr), (align), (size))
+#define MW_TRACE_HEAP_CREATE_AT(ip, heap) MW_TP_AT(ip, heap_create, MW_TP_U64(heap))
+#define MW_TRACE_HEAP_DESTROY_AT(ip, heap) MW_TP_AT(ip, heap_destroy, MW_TP_U64(heap))
+#define MW_TRACE_HEAP_RESET_AT(ip, heap) MW_TP_AT(ip, heap_reset, MW_TP_U64(heap))
+#define MW_TRACE_HEAP_DELETE_AT(ip, heap) MW_TP_AT(ip, heap_delete, MW_TP_U64(heap))
 
 #define MW_TRACE_ALLOC(ptr, req, usable, cls, heap, kind)                                          \
-    MW_TP(alloc, MW_TP_U64(ptr), (req), (usable), (int32_t)(cls), MW_TP_U64(heap), (int32_t)(kind))
+    MW_TRACE_ALLOC_AT(MW_TRACE_CALLER, ptr, req, usable, cls, heap, kind)
 #define MW_TRACE_FREE(ptr, usable, cls, heap, remote)                                              \
-    MW_TP(free, MW_TP_U64(ptr), (usable), (int32_t)(cls), MW_TP_U64(heap), (uint8_t) !!(remote))
+    MW_TRACE_FREE_AT(MW_TRACE_CALLER, ptr, usable, cls, heap, remote)
 #define MW_TRACE_REALLOC(old, new, size, usable, cls, heap, moved)                                 \
-    MW_TP(realloc, MW_TP_U64(old), MW_TP_U64(new), (size), (usable), (int32_t)(cls),               \
-          MW_TP_U64(heap), (uint8_t) !!(moved))
-#define MW_TRACE_ALIGNED(ptr, align, size) MW_TP(aligned_alloc, MW_TP_U64(ptr), (align), (size))
-#define MW_TRACE_HEAP_CREATE(heap) MW_TP(heap_create, MW_TP_U64(heap))
-#define MW_TRACE_HEAP_DESTROY(heap) MW_TP(heap_destroy, MW_TP_U64(heap))
-#define MW_TRACE_HEAP_RESET(heap) MW_TP(heap_reset, MW_TP_U64(heap))
-#define MW_TRACE_HEAP_DELETE(heap) MW_TP(heap_delete, MW_TP_U64(heap))
+    MW_TRACE_REALLOC_AT(MW_TRACE_CALLER, old, new, size, usable, cls, heap, moved)
+#define MW_TRACE_ALIGNED(ptr, align, size) MW_TRACE_ALIGNED_AT(MW_TRACE_CALLER, ptr, align, size)
+#define MW_TRACE_HEAP_CREATE(heap) MW_TRACE_HEAP_CREATE_AT(MW_TRACE_CALLER, heap)
+#define MW_TRACE_HEAP_DESTROY(heap) MW_TRACE_HEAP_DESTROY_AT(MW_TRACE_CALLER, heap)
+#define MW_TRACE_HEAP_RESET(heap) MW_TRACE_HEAP_RESET_AT(MW_TRACE_CALLER, heap)
+#define MW_TRACE_HEAP_DELETE(heap) MW_TRACE_HEAP_DELETE_AT(MW_TRACE_CALLER, heap)
 #define MW_TRACE_REFILL(heap, cls, span, slots)                                                    \
     MW_TP(refill, MW_TP_U64(heap), (int32_t)(cls), MW_TP_U64(span), (slots))
 #define MW_TRACE_SPAN_RELEASE(span, cls, bytes)                                                    \

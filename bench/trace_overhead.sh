@@ -1,0 +1,164 @@
+#!/bin/bash
+# trace_overhead.sh — what meshward's tracing costs, in two tables:
+#
+# 1. Tracepoints compiled in but not enabled: callgrind instruction counts of the churn
+#    workload preloaded with the MW_TRACE=ON library of BUILD_DIR and with an MW_TRACE=OFF
+#    build of the same sources (configured here, in RESULTS_DIR/build-notrace).
+# 2. Tracing on: wall time of the churn and server workloads recorded by LTTng through
+#    meshward's provider (meshward:*, what `meshward trace` records), through LTTng's libc
+#    wrapper (lttng_ust_libc:* on glibc malloc) and by heaptrack, each against the same
+#    allocator untraced; events recorded, events per second, trace bytes per event. Both
+#    LTTng sessions use the channel and contexts of `meshward trace` (vtid, vpid, procname,
+#    ip): they keep the caller's address, heaptrack keeps whole backtraces.
+#
+# usage: bench/trace_overhead.sh BUILD_DIR [RESULTS_DIR]
+# needs: valgrind, lttng-tools, liblttng-ust (libc wrapper), heaptrack, babeltrace2.
+# Prints markdown tables; the traces and callgrind files stay in RESULTS_DIR.
+set -euo pipefail
+
+BUILD=$(realpath "${1:?usage: trace_overhead.sh BUILD_DIR [RESULTS_DIR]}")
+OUT=$(realpath -m "${2:-$(mktemp -d /tmp/meshward-trace-overhead.XXXXXX)}")
+SRC=$(realpath "$(dirname "$0")/..")
+RUNS=${RUNS:-3}                   # timed runs per configuration (the median is reported)
+CHURN_SCALE=${CHURN_SCALE:-0.1}   # 2.5 M malloc/free pairs
+SERVER_SCALE=${SERVER_SCALE:-0.4} # 100 k requests
+CG_SCALE=${CG_SCALE:-0.02}        # churn under callgrind: 500 k pairs
+WRAPPER=$(ldconfig -p | awk '/liblttng-ust-libc-wrapper.so.1 /{print $NF; exit}')
+mkdir -p "$OUT"
+
+LIB_ON=$BUILD/src/libmeshward.so
+TP=$BUILD/trace/libmeshward-tp.so
+for f in "$LIB_ON" "$TP" "$BUILD/bench/mwb-churn" "$BUILD/bench/mwb-server"; do
+    [ -e "$f" ] || { echo "trace_overhead.sh: $f missing (build BUILD_DIR first)" >&2; exit 1; }
+done
+
+# ---- 1. disabled tracepoints: instruction counts ----------------------------------------
+cmake -S "$SRC" -B "$OUT/build-notrace" -DMW_TRACE=OFF -DMW_BUILD_TESTS=OFF \
+    -DMW_BUILD_TOOLS=OFF -DMW_BUILD_BENCH=OFF \
+    -DCMAKE_BUILD_TYPE="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt")" \
+    >/dev/null
+cmake --build "$OUT/build-notrace" --target meshward -j"$(nproc)" >/dev/null
+LIB_OFF=$OUT/build-notrace/src/libmeshward.so
+
+instructions() { # LIB NAME: total instructions of churn under callgrind
+    if ! LD_PRELOAD=$1 valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.$2" \
+        "$BUILD/bench/mwb-churn" "$CG_SCALE" >/dev/null 2>"$OUT/callgrind.$2.log"; then
+        echo "trace_overhead.sh: churn failed under callgrind, see $OUT/callgrind.$2.log" >&2
+        exit 1
+    fi
+    sed -n 's/^summary: //p' "$OUT/callgrind.$2"
+}
+ir_off=$(instructions "$LIB_OFF" off)
+ir_on=$(instructions "$LIB_ON" on)
+echo "### Tracepoints compiled in, not enabled (callgrind, mwb-churn $CG_SCALE)"
+echo
+echo "| build | instructions | vs MW_TRACE=OFF |"
+echo "|---|---:|---:|"
+echo "| MW_TRACE=OFF | $ir_off | 1.0000 |"
+awk -v on="$ir_on" -v off="$ir_off" \
+    'BEGIN { printf "| MW_TRACE=ON, no probe loaded | %d | %.4f |\n", on, on / off }'
+echo
+
+# ---- 2. tracing on ------------------------------------------------------------------------
+started_daemon=
+if ! lttng list >/dev/null 2>&1; then
+    lttng-sessiond --daemonize --no-kernel
+    started_daemon=1
+fi
+stop_daemon() {
+    if [ -n "$started_daemon" ]; then
+        local pidfile=/var/run/lttng/lttng-sessiond.pid
+        [ "$(id -u)" = 0 ] || pidfile=${LTTNG_HOME:-$HOME}/.lttng/lttng-sessiond.pid
+        kill "$(cat "$pidfile")" 2>/dev/null || true
+    fi
+}
+trap stop_daemon EXIT
+
+now() { date +%s.%N; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# timed ENV... -- CMD...: seconds of one run, the program's output discarded
+timed() {
+    local t0 t1
+    t0=$(now)
+    env "$@" >/dev/null 2>>"$OUT/stderr.log"
+    t1=$(now)
+    echo "$t1 - $t0" | bc -l
+}
+
+# lttng_run NAME EVENTS ENV...: one run inside a fresh session; prints "seconds events bytes
+# discarded"
+lttng_run() {
+    local name=$1 events=$2 dir="$OUT/trace-$1"
+    shift 2
+    rm -rf "$dir"
+    lttng create "mwbench-$name" --output="$dir" >/dev/null
+    lttng enable-channel --userspace --session "mwbench-$name" --subbuf-size=4M \
+        --num-subbuf=8 c >/dev/null
+    lttng enable-event --userspace --session "mwbench-$name" --channel c "$events" >/dev/null
+    lttng add-context --userspace --session "mwbench-$name" --channel c -t vtid -t vpid \
+        -t procname -t ip >/dev/null
+    lttng start "mwbench-$name" >/dev/null
+    local secs
+    secs=$(timed "$@")
+    lttng stop "mwbench-$name" >/dev/null
+    local discarded
+    discarded=$(lttng list "mwbench-$name" | awk '/Discarded events:/ { n += $3 } END { print n + 0 }')
+    lttng destroy "mwbench-$name" >/dev/null
+    local n
+    n=$(babeltrace2 "$dir" -c sink.utils.counter -p step=+0 2>/dev/null |
+        awk '/ Event messages/ { print $1 }')
+    echo "$secs $n $(du -sb "$dir" | cut -f1) $discarded"
+}
+
+heaptrack_run() { # PROG SCALE: "seconds events bytes 0" for one heaptrack run
+    local file="$OUT/heaptrack.out" t0 t1 data calls
+    rm -f "$file"*
+    t0=$(now)
+    heaptrack -o "$file" "$1" "$2" >/dev/null 2>>"$OUT/stderr.log"
+    t1=$(now)
+    data=$(ls "$file"*)
+    # one record per allocation and one per free
+    calls=$(heaptrack_print "$data" 2>/dev/null |
+        awk '/calls to allocation functions:/ { print $5 }')
+    echo "$(echo "$t1 - $t0" | bc -l) $((2 * calls)) $(stat -c %s "$data") 0"
+}
+
+row() { # TOOL WORKLOAD BASE_SECONDS RESULTS...(one "secs events bytes discarded" per run)
+    local tool=$1 wl=$2 base=$3 secs
+    shift 3
+    secs=$(printf '%s\n' "$@" | cut -d' ' -f1 | median)
+    # counts and sizes from the last run (they hardly vary between runs)
+    echo "${@: -1}" | awk -v tool="$tool" -v wl="$wl" -v base="$base" -v s="$secs" '{
+        printf "| %s | %s | %.3f | %.3f | %.2fx | %d | %d | %.0f | %.1f |\n",
+            wl, tool, base, s, s / base, $2, $4, $2 / s, $3 / $2 }'
+}
+
+echo "### Tracing on (median of $RUNS runs)"
+echo
+echo "| workload | tool | untraced s | traced s | slowdown | events | discarded | events/s | bytes/event |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+for wl in churn server; do
+    prog=$BUILD/bench/mwb-$wl
+    scale=$CHURN_SCALE
+    [ "$wl" = server ] && scale=$SERVER_SCALE
+    base_mw=$(for _ in $(seq "$RUNS"); do timed LD_PRELOAD="$LIB_ON" "$prog" "$scale"; done | median)
+    base_glibc=$(for _ in $(seq "$RUNS"); do timed "$prog" "$scale"; done | median)
+    runs=()
+    for _ in $(seq "$RUNS"); do
+        runs+=("$(lttng_run "meshward-$wl" 'meshward:*' LD_PRELOAD="$TP:$LIB_ON" "$prog" "$scale")")
+    done
+    row "meshward (LTTng)" "$wl" "$base_mw" "${runs[@]}"
+    runs=()
+    for _ in $(seq "$RUNS"); do
+        runs+=("$(lttng_run "libc-$wl" 'lttng_ust_libc:*' LD_PRELOAD="$WRAPPER" "$prog" "$scale")")
+    done
+    row "glibc + lttng-ust-libc-wrapper" "$wl" "$base_glibc" "${runs[@]}"
+    runs=()
+    for _ in $(seq "$RUNS"); do
+        runs+=("$(heaptrack_run "$prog" "$scale")")
+    done
+    row "glibc + heaptrack" "$wl" "$base_glibc" "${runs[@]}"
+done
+echo
+echo "(traces and logs in $OUT)"
