@@ -41,8 +41,7 @@ char *libs_find(const char *name, const char *libdir) {
     }
     const char *rel[] = {MW_REL_LIBDIR, MW_BUILD_CORE_DIR, MW_BUILD_TP_DIR};
     for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-        if (snprintf(dir, sizeof dir, "%s/%s", self, rel[i]) >= (int)sizeof dir)
-            continue;
+        if (snprintf(dir, sizeof dir, "%s/%s", self, rel[i]) >= (int)sizeof dir) continue;
         char *p = try_dir(dir, name);
         if (p) return p;
     }

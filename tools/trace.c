@@ -183,8 +183,7 @@ static int run_program(char **argv, const char *preload, bool blocking) {
 /* Events in the trace, counted by babeltrace2 when it is installed; -1 otherwise. */
 static int64_t count_events(const char *dir) {
     char *bt = spawn_which("babeltrace2");
-    if (!bt)
-        return -1;
+    if (!bt) return -1;
     /* step=+0: one summary at the end instead of one every 10000 messages. */
     char *argv[] = {bt, (char *)dir, "-c", "sink.utils.counter", "-p", "step=+0", NULL};
     char *out = NULL;
