@@ -36,19 +36,21 @@ static mw_noinline void *alloc_large(size_t size, size_t align) {
     return p;
 }
 
-/* The slow path found no block: h is the empty heap of a thread that has not allocated
- * yet (create its heap and retry), a retired heap, or memory ran out. */
-static mw_noinline void *small_retry(struct mw_heap *h, unsigned cls) {
-    void *p = NULL;
+/* No block at hand: the heap's slow path finds one. When it cannot, h is the empty heap of
+ * a thread that has not allocated yet (create its heap and retry), a retired heap, or
+ * memory ran out. */
+static mw_noinline void *small_slow(struct mw_heap *h, unsigned cls) {
+    void *p = mw_heap_alloc_slow(h, cls);
+    if (mw_likely(p != NULL)) return p;
     if (h == &mw_heap_empty && (h = mw_thread_heap_init()) != &mw_heap_empty)
-        p = mw_heap_alloc_small(h, cls);
+        p = mw_heap_alloc_slow(h, cls);
     if (!p) errno = ENOMEM;
     return p;
 }
 
 mw_inline void *small_alloc(struct mw_heap *h, unsigned cls) {
-    void *p = mw_heap_alloc_small(h, cls);
-    return mw_likely(p != NULL) ? p : small_retry(h, cls);
+    void *p = mw_heap_try_alloc_small(h, cls);
+    return mw_likely(p != NULL) ? p : small_slow(h, cls);
 }
 
 static void *heap_alloc(struct mw_heap *h, size_t size) {
@@ -182,9 +184,7 @@ static void free_slab(void *p) {
         mw_heap_free_local(h, s, p);
         return;
     }
-    if (h != &mw_heap_empty) h->frees[s->cls]++;
-    else mw_thread_count_orphan_free(s->cls);
-    mw_heap_free_remote(s, p);
+    mw_heap_free_remote(h, s, p);
 }
 
 static mw_noinline void free_other(void *p) {

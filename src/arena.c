@@ -9,7 +9,8 @@
 
 #include <meshward.h>
 
-char *mw_arena_base = (char *)(uintptr_t)(0 - MW_ARENA_SIZE);
+char *mw_arena_base = (char *)(uintptr_t)(0 - MW_ARENA_SIZE_MAX);
+size_t mw_arena_size = MW_ARENA_SIZE_MAX;
 struct mw_span **mw_page_map;
 
 static mw_lock_t arena_lock;
@@ -22,12 +23,24 @@ static uint64_t spans_in_use, spans_free, spans_abandoned;
 static struct mw_pool span_pool = MW_POOL_INIT(struct mw_span);
 
 bool mw_arena_init(void) {
-    mw_page_map = mw_os_reserve(MW_ARENA_PAGES * sizeof(struct mw_span *), MW_PAGE_SIZE);
-    char *base = mw_os_reserve(MW_ARENA_SIZE, (size_t)1 << 21);
-    if (!mw_page_map || !base) return false;
+    size_t size = MW_ARENA_SIZE_MAX;
+    char *base = mw_os_reserve_upto(&size, (size_t)1 << 30, (size_t)1 << 21);
+    if (!base) return false;
+    mw_page_map = mw_os_reserve((size >> 12) * sizeof(struct mw_span *), MW_PAGE_SIZE);
+    if (!mw_page_map) {
+        mw_os_unmap(base, size);
+        return false;
+    }
     bump = base;
+    mw_arena_size = size;
     mw_arena_base = base;
     return true;
+}
+
+static void unlink_span(struct mw_span **list, struct mw_span *s) {
+    if (s->prev) s->prev->next = s->next;
+    else *list = s->next;
+    if (s->next) s->next->prev = s->prev;
 }
 
 static void push(struct mw_span **list, struct mw_span *s) {
@@ -65,7 +78,7 @@ static struct mw_span *take_span(unsigned pages) {
         spans_free--;
         return s;
     }
-    if ((size_t)(mw_arena_base + MW_ARENA_SIZE - bump) < ((size_t)pages << 12)) return NULL;
+    if ((size_t)(mw_arena_base + mw_arena_size - bump) < ((size_t)pages << 12)) return NULL;
     s = mw_pool_alloc(&span_pool);
     if (!s) return NULL;
     s->start = bump;
@@ -111,10 +124,8 @@ static uint64_t purge_locked(uint64_t keep) {
     return purged;
 }
 
-void mw_arena_span_free(struct mw_span *s) {
-    MW_TRACE_SPAN_RELEASE(s->start, s->cls, (size_t)s->pages << 12);
-    atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
-    mw_lock(&arena_lock);
+/* Called with arena_lock held; returns the bytes purged to keep under the dirty limit. */
+static uint64_t span_free_locked(struct mw_span *s) {
     map_span(s, NULL);
     s->state = MW_SPAN_FREE;
     s->dirty = 1;
@@ -122,8 +133,15 @@ void mw_arena_span_free(struct mw_span *s) {
     dirty_bytes += (uint64_t)s->pages << 12;
     spans_in_use--;
     spans_free++;
-    uint64_t purged = 0, limit = dirty_limit();
-    if (dirty_bytes > limit) purged = purge_locked(limit / 2);
+    uint64_t limit = dirty_limit();
+    return dirty_bytes > limit ? purge_locked(limit / 2) : 0;
+}
+
+void mw_arena_span_free(struct mw_span *s) {
+    MW_TRACE_SPAN_RELEASE(s->start, s->cls, (size_t)s->pages << 12);
+    atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
+    mw_lock(&arena_lock);
+    uint64_t purged = span_free_locked(s);
     mw_unlock(&arena_lock);
     if (purged) MW_TRACE_PURGE(purged);
 }
@@ -147,9 +165,29 @@ struct mw_span *mw_arena_adopt(unsigned cls) {
     if (!abandoned[cls]) return NULL; /* racy peek: adoption is opportunistic */
     mw_lock(&arena_lock);
     struct mw_span *s = pop(&abandoned[cls]);
-    if (s) spans_abandoned--;
+    if (s) {
+        spans_abandoned--;
+        s->state = MW_SPAN_QUEUED; /* the adopter owns it from here */
+    }
     mw_unlock(&arena_lock);
     return s;
+}
+
+void mw_arena_reclaim_abandoned(struct mw_span *s) {
+    if (s->state != MW_SPAN_ABANDONED) return; /* racy peek, confirmed under the lock */
+    uint64_t purged = 0;
+    mw_lock(&arena_lock);
+    if (s->state == MW_SPAN_ABANDONED) { /* nobody owns it: the lock guards its lists */
+        mw_span_collect(s);
+        if (s->used == 0) {
+            unlink_span(&abandoned[s->cls], s);
+            spans_abandoned--;
+            MW_TRACE_SPAN_RELEASE(s->start, s->cls, (size_t)s->pages << 12);
+            purged = span_free_locked(s);
+        }
+    }
+    mw_unlock(&arena_lock);
+    if (purged) MW_TRACE_PURGE(purged);
 }
 
 void mw_arena_fork_prepare(void) { mw_lock(&arena_lock); }
@@ -158,7 +196,7 @@ void mw_arena_fork_child(void) { mw_lock_reset(&arena_lock); }
 
 void mw_arena_stats(struct mw_stats *st) {
     mw_lock(&arena_lock);
-    st->arena_reserved = MW_ARENA_SIZE;
+    st->arena_reserved = mw_arena_size;
     st->arena_committed = committed_bytes;
     st->arena_purged = purged_bytes;
     st->spans_in_use = spans_in_use;

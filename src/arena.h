@@ -19,15 +19,15 @@
 
 #include <meshward.h>
 
-#define MW_ARENA_SIZE ((size_t)64 << 30)
-#define MW_ARENA_PAGES (MW_ARENA_SIZE >> 12)
+#define MW_ARENA_SIZE_MAX ((size_t)64 << 30) /* settles for less, down to 1 GiB */
 #define MW_SPAN_MAX_PAGES 64
 
 extern char *mw_arena_base; /* before init: an address range no user pointer falls in */
+extern size_t mw_arena_size;
 extern struct mw_span **mw_page_map;
 
 mw_inline bool mw_arena_owns(const void *p) {
-    return (uintptr_t)p - (uintptr_t)mw_arena_base < MW_ARENA_SIZE;
+    return (uintptr_t)p - (uintptr_t)mw_arena_base < mw_arena_size;
 }
 /* The in-use span holding p (p must satisfy mw_arena_owns), or NULL. */
 mw_inline struct mw_span *mw_arena_span_of(const void *p) {
@@ -46,6 +46,9 @@ void mw_arena_purge(bool force);
 /* Abandoned spans (their heap is gone but they hold live blocks), per class. */
 void mw_arena_abandon(struct mw_span *s);
 struct mw_span *mw_arena_adopt(unsigned cls); /* NULL when none */
+/* A remote free landed in s, which may be abandoned: if it is and it is now empty, it
+ * goes back to the free lists (so exited threads' spans return without adoption). */
+void mw_arena_reclaim_abandoned(struct mw_span *s);
 
 void mw_arena_fork_prepare(void);
 void mw_arena_fork_parent(void);

@@ -14,6 +14,7 @@ static mw_lock_t heap_lock; /* guards the list of heaps and id assignment */
 static struct mw_heap *all_heaps;
 static uint32_t next_heap_id = 1;
 static struct mw_pool heap_pool = MW_POOL_INIT(struct mw_heap);
+static _Atomic uint64_t orphan_frees[MW_CLASS_COUNT]; /* by threads without a heap */
 
 /* ---- queues ------------------------------------------------------------------------- */
 
@@ -206,6 +207,12 @@ static void *from_new_span(struct mw_heap *h, unsigned cls) {
 void *mw_heap_alloc_slow(struct mw_heap *h, unsigned cls) {
     if (mw_unlikely(!h->alive)) return NULL; /* the empty heap, or a deleted one */
     if (atomic_load_explicit(&h->delayed, memory_order_relaxed)) take_delayed(h, false);
+    struct mw_span *s = h->current[cls];
+    if (s->local_free) { /* the common case: the owner's own frees, swapped in O(1) */
+        s->free = s->local_free;
+        s->local_free = NULL;
+        return pop_block(h, s);
+    }
     void *p = from_queue(h, cls);
     if (!p) p = from_abandoned(h, cls);
     if (!p) p = from_new_span(h, cls);
@@ -214,8 +221,12 @@ void *mw_heap_alloc_slow(struct mw_heap *h, unsigned cls) {
 
 /* ---- frees from other threads ------------------------------------------------------- */
 
-void mw_heap_free_remote(struct mw_span *s, mw_block_t *b) {
-    if (!mw_span_push_remote(s, b)) return;
+void mw_heap_free_remote(struct mw_heap *me, struct mw_span *s, mw_block_t *b) {
+    if (me->alive) me->frees[s->cls]++;
+    else atomic_fetch_add_explicit(&orphan_frees[s->cls], 1, memory_order_relaxed);
+    enum mw_delay d = mw_span_push_remote(s, b);
+    if (d == MW_DELAY_NEVER) mw_arena_reclaim_abandoned(s);
+    if (d != MW_DELAY_USE) return;
     /* The owner parked s as full and asked to be told: hand it the block. The owner
      * cannot go away meanwhile: teardown waits for MW_DELAY_FREEING to end. */
     struct mw_heap *h = atomic_load_explicit(&s->owner, memory_order_acquire);
@@ -318,6 +329,7 @@ void mw_heap_stats(struct mw_stats *st) {
             st->classes[c].frees += h->frees[c];
         }
     }
+    for (unsigned c = 0; c < MW_CLASS_COUNT; c++) st->classes[c].frees += orphan_frees[c];
     mw_unlock(&heap_lock);
 }
 

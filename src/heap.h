@@ -44,8 +44,8 @@ struct mw_heap *mw_heap_create(bool thread_heap);
 void *mw_heap_alloc_slow(struct mw_heap *h, unsigned cls);
 /* A local free made a span empty or un-full: requeue or release it. */
 void mw_heap_span_changed(struct mw_heap *h, struct mw_span *s);
-/* Frees a block of span s from a thread that does not own the span. */
-void mw_heap_free_remote(struct mw_span *s, mw_block_t *b);
+/* Frees a block of span s from a thread (whose heap is me) that does not own the span. */
+void mw_heap_free_remote(struct mw_heap *me, struct mw_span *s, mw_block_t *b);
 /* Gives up h's spans: blocks still live stay valid (spans are abandoned for adoption). */
 void mw_heap_abandon(struct mw_heap *h);
 /* Releases all of h's spans to the arena, live blocks included. */
@@ -60,17 +60,17 @@ void mw_heap_fork_prepare(void);
 void mw_heap_fork_parent(void);
 void mw_heap_fork_child(void);
 
-/* The fast paths. */
-mw_inline void *mw_heap_alloc_small(struct mw_heap *h, unsigned cls) {
+/* The fast paths. The allocation fast path returns NULL when the allocation span has no
+ * block at hand; callers then tail-call the slow path, so the fast path needs no frame. */
+mw_inline void *mw_heap_try_alloc_small(struct mw_heap *h, unsigned cls) {
     struct mw_span *s = h->current[cls];
     mw_block_t *b = s->free;
     if (mw_likely(b != NULL)) {
         s->free = mw_block_next(b);
         s->used++;
         h->allocs[cls]++;
-        return b;
     }
-    return mw_heap_alloc_slow(h, cls);
+    return b;
 }
 
 /* Frees b into span s, owned by h (the calling thread's heap). */

@@ -27,6 +27,14 @@ void *mw_os_reserve(size_t size, size_t align) {
     return aligned;
 }
 
+void *mw_os_reserve_upto(size_t *size, size_t min, size_t align) {
+    for (;;) {
+        void *p = mw_os_reserve(*size, align);
+        if (p || *size / 2 < min) return p;
+        *size /= 2;
+    }
+}
+
 void mw_os_decommit(void *p, size_t size) {
     int saved = errno;
     madvise(p, size, MADV_DONTNEED);

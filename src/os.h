@@ -13,6 +13,9 @@
  * (a power of two >= the page size). Pages cost nothing until touched. NULL on failure. */
 void *mw_os_reserve(size_t size, size_t align);
 /* Gives the pages of [p, p+size) back to the OS; they read as zero when touched again. */
+/* As mw_os_reserve, but settles for less: halves *size (not below min) until the OS (or
+ * valgrind's address-space manager, which refuses very large maps) agrees. */
+void *mw_os_reserve_upto(size_t *size, size_t min, size_t align);
 void mw_os_decommit(void *p, size_t size);
 void mw_os_unmap(void *p, size_t size);
 /* The kernel's page size (0 if it cannot be read). */

@@ -6,27 +6,26 @@
 
 #define PG MW_PAGE_SIZE
 #define CSIZE(c) ((c) < 4 ? 16u * ((c) + 1u) : (9u + ((c)-4u) % 8u) << (3u + ((c)-4u) / 8u))
-/* Smallest page count holding at least 8 objects. */
-#define PMIN(s) (((8u * (s)) + PG - 1u) / PG)
-#define WASTE(s, p) (((p)*PG) % (s))
-#define FITS(s, p) (((p)*PG) / (s) <= MW_SPAN_MAX_OBJECTS)
-/* Among PMIN..PMIN+3 pages, the first with less than 1/32 tail waste, else PMIN. */
-#define OK(s, p) (FITS(s, p) && WASTE(s, p) * 32u < (p)*PG)
+/* Pages for up to 256 objects, capped at MW_SPAN_TARGET_PAGES unless 8 objects need more. */
+#define P256(s) ((256u * (s)) / PG > 0u ? (256u * (s)) / PG : 1u) /* at most 256 objects */
+#define P8(s) ((8u * (s) + PG - 1u) / PG)
 #define PAGES(s)                                                                              \
-    (OK(s, PMIN(s))        ? PMIN(s)                                                          \
-     : OK(s, PMIN(s) + 1u) ? PMIN(s) + 1u                                                     \
-     : OK(s, PMIN(s) + 2u) ? PMIN(s) + 2u                                                     \
-     : OK(s, PMIN(s) + 3u) ? PMIN(s) + 3u                                                     \
-                           : PMIN(s))
+    (P256(s) <= MW_SPAN_TARGET_PAGES   ? P256(s)                                              \
+     : P8(s) > MW_SPAN_TARGET_PAGES ? P8(s)                                                   \
+                                    : MW_SPAN_TARGET_PAGES)
+#define COUNT(s) ((PAGES(s) * PG) / (s) > MW_SPAN_MAX_OBJECTS ? MW_SPAN_MAX_OBJECTS : (PAGES(s) * PG) / (s))
 #define RECIP(s) ((uint32_t)((0x100000000ull + (s)-1u) / (s)))
-#define ROW(c)                                                                                \
-    {CSIZE(c), PAGES(CSIZE(c)), (PAGES(CSIZE(c)) * PG) / CSIZE(c) > MW_SPAN_MAX_OBJECTS        \
-                                    ? MW_SPAN_MAX_OBJECTS                                     \
-                                    : (PAGES(CSIZE(c)) * PG) / CSIZE(c),                      \
-     RECIP(CSIZE(c))}
+#define ROW(c) {CSIZE(c), PAGES(CSIZE(c)), COUNT(CSIZE(c)), RECIP(CSIZE(c))}
 #define ROW4(c) ROW(c), ROW(c + 1), ROW(c + 2), ROW(c + 3)
 
 const struct mw_class_info mw_classes[MW_CLASS_COUNT] = {
     ROW4(0),  ROW4(4),  ROW4(8),  ROW4(12), ROW4(16), ROW4(20), ROW4(24), ROW4(28), ROW4(32),
     ROW4(36), ROW4(40), ROW4(44), ROW4(48), ROW4(52), ROW4(56), ROW4(60), ROW4(64),
+};
+
+#define T(i) MW_CLASS_OF_EXPR((size_t)(i)*8u)
+#define T4(i) T(i), T(i + 1), T(i + 2), T(i + 3)
+#define T16(i) T4(i), T4(i + 4), T4(i + 8), T4(i + 12)
+const uint8_t mw_class_table[MW_CLASS_TABLE_MAX / 8 + 1] = {
+    T16(0), T16(16), T16(32), T16(48), T16(64), T16(80), T16(96), T16(112), T(128),
 };

@@ -20,6 +20,7 @@
 #define MW_CLASS_COUNT 68
 #define MW_SPAN_MAX_OBJECTS 256
 #define MW_SPAN_MIN_OBJECTS 8
+#define MW_SPAN_TARGET_PAGES 16
 
 struct mw_class_info {
     uint32_t size;    /* block size in bytes */
@@ -30,12 +31,21 @@ struct mw_class_info {
 
 extern const struct mw_class_info mw_classes[MW_CLASS_COUNT];
 
-/* The class of a request of size bytes (0 < size <= MW_SLAB_MAX; 0 is treated as 1). */
+/* The class of a request of size bytes, computed (0 < size <= MW_SLAB_MAX; 0 is 1). A
+ * constant expression for constant sizes, which builds the lookup table below. */
+#define MW_CLZ_(s) ((unsigned)__builtin_clzll(s))
+#define MW_CLASS_OF_EXPR(size)                                                                \
+    ((size) <= 64 ? ((size) ? (unsigned)(((size)-1) >> 4) : 0u)                                \
+                  : 4u + (57u - MW_CLZ_((size)-1)) * 8u +                                     \
+                        (unsigned)((((size)-1) >> (60u - MW_CLZ_((size)-1))) - 8u))
+
+#define MW_CLASS_TABLE_MAX 1024
+/* mw_class_table[(size + 7) >> 3] is the class of size, for size <= MW_CLASS_TABLE_MAX. */
+extern const uint8_t mw_class_table[MW_CLASS_TABLE_MAX / 8 + 1];
+
 mw_inline unsigned mw_class_of(size_t size) {
-    if (size <= 64) return size ? (unsigned)((size - 1) >> 4) : 0;
-    size_t s = size - 1;
-    unsigned b = 63u - (unsigned)__builtin_clzll(s); /* floor(log2(s)), >= 6 */
-    return 4u + (b - 6u) * 8u + (unsigned)((s >> (b - 3u)) - 8u);
+    if (mw_likely(size <= MW_CLASS_TABLE_MAX)) return mw_class_table[(size + 7) >> 3];
+    return MW_CLASS_OF_EXPR(size);
 }
 
 /* Block index of offset off inside a span of class c (exact for off < span size). */

@@ -10,6 +10,7 @@ void mw_span_init(struct mw_span *s, unsigned cls) {
     s->free = s->local_free = NULL;
     s->used = 0;
     s->block_size = ci->size;
+    s->recip = ci->recip;
     s->cls = (uint8_t)cls;
     s->capacity = ci->count;
     s->built = 0;
@@ -68,7 +69,8 @@ static uint32_t append_to_free(struct mw_span *s, mw_block_t *list) {
 
 void mw_span_collect(struct mw_span *s) {
     if (s->local_free) {
-        append_to_free(s, s->local_free);
+        if (s->free) append_to_free(s, s->local_free);
+        else s->free = s->local_free; /* the usual case: no walk */
         s->local_free = NULL;
     }
     uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
@@ -96,12 +98,11 @@ void mw_span_live_bitmap(const struct mw_span *s, uint64_t out[MW_SPAN_BITMAP_WO
     clear_listed(s, (const mw_block_t *)(tf & ~MW_DELAY_MASK), out);
 }
 
-bool mw_span_push_remote(struct mw_span *s, mw_block_t *b) {
+enum mw_delay mw_span_push_remote(struct mw_span *s, mw_block_t *b) {
     uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
     for (;;) {
         uintptr_t state = tf & MW_DELAY_MASK, next;
-        bool delayed = state == MW_DELAY_USE;
-        if (delayed) {
+        if (state == MW_DELAY_USE) {
             next = (tf & ~MW_DELAY_MASK) | MW_DELAY_FREEING;
         } else {
             mw_block_set_next(b, (mw_block_t *)(tf & ~MW_DELAY_MASK));
@@ -109,7 +110,7 @@ bool mw_span_push_remote(struct mw_span *s, mw_block_t *b) {
         }
         if (atomic_compare_exchange_weak_explicit(&s->thread_free, &tf, next, memory_order_release,
                                                   memory_order_relaxed))
-            return delayed;
+            return (enum mw_delay)state;
     }
 }
 

@@ -59,6 +59,7 @@ struct mw_span {
     uint32_t used;
     uint32_t block_size;
     char *start;
+    uint32_t recip;                      /* off * recip >> 32 == off / block_size */
     /* warm: slow paths */
     _Atomic uintptr_t thread_free;       /* mw_block_t * | enum mw_delay */
     _Atomic(struct mw_heap *) owner;     /* NULL when free or abandoned */
@@ -85,14 +86,15 @@ void mw_span_collect(struct mw_span *s);
 /* Slot index of p, or UINT32_MAX when p is not the start of a slot of s. */
 mw_inline uint32_t mw_span_slot(const struct mw_span *s, const void *p) {
     size_t off = (size_t)((const char *)p - s->start);
-    uint32_t i = mw_class_index(s->cls, off);
+    uint32_t i = (uint32_t)(((uint64_t)off * s->recip) >> 32);
     return (i < s->built && (size_t)i * s->block_size == off) ? i : UINT32_MAX;
 }
 /* The exact live set for the owner: the bitmap minus every slot on the three lists. */
 void mw_span_live_bitmap(const struct mw_span *s, uint64_t out[MW_SPAN_BITMAP_WORDS]);
-/* Pushes b onto thread_free; returns true when the caller must also hand b to the
- * owning heap's delayed list (the span was full and its owner asked to be told). */
-bool mw_span_push_remote(struct mw_span *s, mw_block_t *b);
+/* Pushes b onto thread_free and returns the delay state it found. MW_DELAY_USE: the span
+ * was full and its owner asked to be told, so b went nowhere yet and the caller must hand
+ * it to the owning heap's delayed list. MW_DELAY_NEVER: the span may be abandoned. */
+enum mw_delay mw_span_push_remote(struct mw_span *s, mw_block_t *b);
 /* Ends MW_DELAY_FREEING once the block reached the heap's delayed list: back to normal
  * (the owner moves the span out of its full list when it takes that block). */
 void mw_span_end_delayed(struct mw_span *s);

@@ -10,7 +10,6 @@
 #include "meta.h"
 #include "os.h"
 #include "region.h"
-#include "thread.h"
 
 #include <errno.h>
 #include <meshward.h>
@@ -34,7 +33,6 @@ int mw_stats_get(struct mw_stats *st) {
     memset(st, 0, sizeof *st);
     if (mw_init_state == 2) {
         mw_heap_stats(st);
-        mw_thread_stats(st);
         mw_arena_stats(st);
     }
     slab_totals(st);

@@ -12,7 +12,6 @@ __thread struct mw_heap *mw_tls_heap = &mw_heap_empty;
 
 static pthread_key_t heap_key;
 static bool key_ready;
-static _Atomic uint64_t orphan_frees[MW_CLASS_COUNT];
 
 static void thread_exit(void *arg) {
     struct mw_heap *h = arg;
@@ -35,12 +34,4 @@ struct mw_heap *mw_thread_heap_init(void) {
     /* May allocate (pthread's second-level key table): served by h, already in place. */
     if (key_ready) pthread_setspecific(heap_key, h);
     return h;
-}
-
-void mw_thread_count_orphan_free(unsigned cls) {
-    atomic_fetch_add_explicit(&orphan_frees[cls], 1, memory_order_relaxed);
-}
-
-void mw_thread_stats(struct mw_stats *st) {
-    for (unsigned c = 0; c < MW_CLASS_COUNT; c++) st->classes[c].frees += orphan_frees[c];
 }

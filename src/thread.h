@@ -15,9 +15,6 @@ extern __thread struct mw_heap *mw_tls_heap;
 struct mw_heap *mw_thread_heap_init(void);
 /* Registers the thread-exit key; called once by init. */
 void mw_thread_init(void);
-/* Counts a free made by a thread that has no heap yet. */
-void mw_thread_count_orphan_free(unsigned cls);
-void mw_thread_stats(struct mw_stats *st);
 
 mw_inline struct mw_heap *mw_thread_heap(void) {
     struct mw_heap *h = mw_tls_heap;
