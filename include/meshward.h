@@ -22,15 +22,15 @@ extern "C" {
 
 /* ---- the malloc family under meshward's own names ------------------------------------ */
 
-void *mw_malloc(size_t size);                      /* as malloc */
-void *mw_calloc(size_t count, size_t size);        /* as calloc: overflow gives ENOMEM */
-void *mw_realloc(void *ptr, size_t size);          /* as glibc realloc: size 0 frees */
+void *mw_malloc(size_t size);               /* as malloc */
+void *mw_calloc(size_t count, size_t size); /* as calloc: overflow gives ENOMEM */
+void *mw_realloc(void *ptr, size_t size);   /* as glibc realloc: size 0 frees */
 void *mw_reallocarray(void *ptr, size_t count, size_t size);
-void mw_free(void *ptr);                           /* NULL is a no-op */
-void mw_free_sized(void *ptr, size_t size);        /* size is the size requested */
+void mw_free(void *ptr);                               /* NULL is a no-op */
+void mw_free_sized(void *ptr, size_t size);            /* size is the size requested */
 void *mw_aligned_alloc(size_t alignment, size_t size); /* alignment: a power of two */
 int mw_posix_memalign(void **out, size_t alignment, size_t size);
-size_t mw_usable_size(const void *ptr);            /* 0 for NULL or a foreign pointer */
+size_t mw_usable_size(const void *ptr); /* 0 for NULL or a foreign pointer */
 
 /* ---- first-class heaps ----------------------------------------------------------------
  * A heap owns the blocks allocated from it. Any thread may allocate from a heap it created
@@ -39,7 +39,7 @@ size_t mw_usable_size(const void *ptr);            /* 0 for NULL or a foreign po
 
 typedef struct mw_heap mw_heap_t;
 
-mw_heap_t *mw_heap_new(void);                      /* NULL and ENOMEM on failure */
+mw_heap_t *mw_heap_new(void); /* NULL and ENOMEM on failure */
 void *mw_heap_malloc(mw_heap_t *heap, size_t size);
 void *mw_heap_calloc(mw_heap_t *heap, size_t count, size_t size);
 void *mw_heap_realloc(mw_heap_t *heap, void *ptr, size_t size);
@@ -99,32 +99,32 @@ struct mw_region_class_stats {
     uint64_t cached_regions; /* regions sitting in per-thread caches */
     uint64_t allocations;
     uint64_t frees;
-    uint64_t refills;       /* new areas carved */
+    uint64_t refills;          /* new areas carved */
     uint64_t slow_allocations; /* allocations that missed the thread cache */
-    uint64_t steals;        /* regions taken from another thread's cache */
-    uint64_t purged_bytes;  /* bytes given back to the OS, ever */
+    uint64_t steals;           /* regions taken from another thread's cache */
+    uint64_t purged_bytes;     /* bytes given back to the OS, ever */
 };
 
 struct mw_stats {
-    uint64_t live_blocks;       /* blocks allocated and not yet freed (all kinds) */
-    uint64_t live_bytes;        /* usable bytes of those blocks */
-    uint64_t allocations;       /* blocks handed out, ever (all kinds) */
-    uint64_t frees;             /* blocks given back, ever (all kinds) */
-    uint64_t foreign_frees;     /* frees of pointers meshward does not own (ignored) */
-    uint64_t arena_reserved;    /* bytes of virtual address space reserved for spans */
-    uint64_t arena_committed;   /* bytes of spans carved and not purged */
-    uint64_t arena_purged;      /* bytes of spans given back to the OS, ever */
-    uint64_t spans_in_use;      /* spans attached to a heap or abandoned with live blocks */
-    uint64_t spans_free;        /* spans sitting in the arena's free lists */
-    uint64_t spans_abandoned;   /* spans of exited threads waiting for adoption */
-    uint64_t heaps;             /* thread and first-class heaps alive */
-    uint64_t huge_blocks;       /* live objects above the largest region class */
+    uint64_t live_blocks;     /* blocks allocated and not yet freed (all kinds) */
+    uint64_t live_bytes;      /* usable bytes of those blocks */
+    uint64_t allocations;     /* blocks handed out, ever (all kinds) */
+    uint64_t frees;           /* blocks given back, ever (all kinds) */
+    uint64_t foreign_frees;   /* frees of pointers meshward does not own (ignored) */
+    uint64_t arena_reserved;  /* bytes of virtual address space reserved for spans */
+    uint64_t arena_committed; /* bytes of spans carved and not purged */
+    uint64_t arena_purged;    /* bytes of spans given back to the OS, ever */
+    uint64_t spans_in_use;    /* spans attached to a heap or abandoned with live blocks */
+    uint64_t spans_free;      /* spans sitting in the arena's free lists */
+    uint64_t spans_abandoned; /* spans of exited threads waiting for adoption */
+    uint64_t heaps;           /* thread and first-class heaps alive */
+    uint64_t huge_blocks;     /* live objects above the largest region class */
     uint64_t huge_bytes;
-    uint64_t meta_bytes;        /* bytes used by out-of-line metadata */
-    uint64_t rss_bytes;         /* resident set size of the process, from /proc */
+    uint64_t meta_bytes; /* bytes used by out-of-line metadata */
+    uint64_t rss_bytes;  /* resident set size of the process, from /proc */
     uint64_t peak_rss_bytes;
-    uint32_t size_classes;      /* entries used in classes[] */
-    uint32_t region_classes;    /* entries used in regions[] */
+    uint32_t size_classes;   /* entries used in classes[] */
+    uint32_t region_classes; /* entries used in regions[] */
     struct mw_class_stats classes[MW_STATS_SIZE_CLASSES];
     struct mw_region_class_stats regions[MW_STATS_REGION_CLASSES];
 };

@@ -61,12 +61,15 @@ static void *heap_alloc(struct mw_heap *h, size_t size) {
 /* Trace arguments, evaluated only when the tracepoint is enabled. */
 static int trace_class(const void *p) {
     switch (mw_kind_of(p)) {
-    case MW_KIND_SLAB: return mw_arena_span_of(p)->cls;
-    case MW_KIND_REGION: return (int)(63 - __builtin_clzll(mw_region_usable_size(p)));
-    default: return -1;
+    case MW_KIND_SLAB:
+        return mw_arena_span_of(p)->cls;
+    case MW_KIND_REGION:
+        return (int)(63 - __builtin_clzll(mw_region_usable_size(p)));
+    default:
+        return -1;
     }
 }
-#define TRACE_ALLOC(p, size, h)                                                                \
+#define TRACE_ALLOC(p, size, h)                                                                    \
     MW_TRACE_ALLOC(p, size, mw_block_usable(p), trace_class(p), (h)->id, mw_kind_of(p))
 
 void *mw_malloc(size_t size) {
@@ -94,8 +97,12 @@ static void *zeroed(struct mw_heap *h, size_t count, size_t size) {
     return p;
 }
 
-void *mw_calloc(size_t count, size_t size) { return zeroed(mw_tls_heap, count, size); }
-void *mw_heap_calloc(mw_heap_t *h, size_t count, size_t size) { return zeroed(h, count, size); }
+void *mw_calloc(size_t count, size_t size) {
+    return zeroed(mw_tls_heap, count, size);
+}
+void *mw_heap_calloc(mw_heap_t *h, size_t count, size_t size) {
+    return zeroed(h, count, size);
+}
 
 /* Smallest slab class at least size whose block size is a multiple of align (so every
  * block of the span, which starts page-aligned, is aligned); -1 when none. */
@@ -190,21 +197,28 @@ static void free_slab(void *p) {
 static mw_noinline void free_other(void *p) {
     switch (mw_kind_of(p)) {
     case MW_KIND_REGION:
-        if (mw_region_is_live(p)) mw_region_free(p);
-        else mw_foreign_free(p, "free");
+        if (mw_region_is_live(p))
+            mw_region_free(p);
+        else
+            mw_foreign_free(p, "free");
         return;
     case MW_KIND_HUGE:
-        if (mw_huge_is_live(p)) mw_huge_free(p);
-        else mw_foreign_free(p, "free");
+        if (mw_huge_is_live(p))
+            mw_huge_free(p);
+        else
+            mw_foreign_free(p, "free");
         return;
-    default: mw_foreign_free(p, "free");
+    default:
+        mw_foreign_free(p, "free");
     }
 }
 
 /* Frees p without tracing it (realloc traces its own event). */
 static void free_untraced(void *p) {
-    if (mw_likely(mw_arena_owns(p))) free_slab(p);
-    else if (p) free_other(p);
+    if (mw_likely(mw_arena_owns(p)))
+        free_slab(p);
+    else if (p)
+        free_other(p);
 }
 
 static bool trace_remote(const void *p) {
@@ -228,13 +242,18 @@ size_t mw_block_usable(const void *p) {
         const struct mw_span *s = mw_arena_span_of(p);
         return s && mw_span_slot(s, p) != UINT32_MAX ? s->block_size : 0;
     }
-    case MW_KIND_REGION: return mw_region_is_live(p) ? mw_region_usable_size(p) : 0;
-    case MW_KIND_HUGE: return mw_huge_is_live(p) ? mw_huge_usable_size(p) : 0;
-    default: return 0;
+    case MW_KIND_REGION:
+        return mw_region_is_live(p) ? mw_region_usable_size(p) : 0;
+    case MW_KIND_HUGE:
+        return mw_huge_is_live(p) ? mw_huge_usable_size(p) : 0;
+    default:
+        return 0;
     }
 }
 
-size_t mw_usable_size(const void *p) { return p ? mw_block_usable(p) : 0; }
+size_t mw_usable_size(const void *p) {
+    return p ? mw_block_usable(p) : 0;
+}
 
 /* ---- realloc ------------------------------------------------------------------------ */
 
@@ -284,8 +303,12 @@ static void *realloc_dispatch(struct mw_heap *h, void *p, size_t size) {
     return realloc_in(h, p, size);
 }
 
-void *mw_realloc(void *p, size_t size) { return realloc_dispatch(mw_tls_heap, p, size); }
-void *mw_heap_realloc(mw_heap_t *h, void *p, size_t size) { return realloc_dispatch(h, p, size); }
+void *mw_realloc(void *p, size_t size) {
+    return realloc_dispatch(mw_tls_heap, p, size);
+}
+void *mw_heap_realloc(mw_heap_t *h, void *p, size_t size) {
+    return realloc_dispatch(h, p, size);
+}
 
 void *mw_reallocarray(void *p, size_t count, size_t size) {
     size_t total;
@@ -332,4 +355,6 @@ void mw_collect(bool force) {
     mw_arena_purge(force);
 }
 
-uint64_t mw_alloc_foreign_frees(void) { return foreign_frees; }
+uint64_t mw_alloc_foreign_frees(void) {
+    return foreign_frees;
+}

@@ -14,7 +14,7 @@ size_t mw_arena_size = MW_ARENA_SIZE_MAX;
 struct mw_span **mw_page_map;
 
 static mw_lock_t arena_lock;
-static char *bump;                                 /* next never-carved byte */
+static char *bump;                                   /* next never-carved byte */
 static struct mw_span *dirty[MW_SPAN_MAX_PAGES + 1]; /* free spans by page count */
 static struct mw_span *clean[MW_SPAN_MAX_PAGES + 1];
 static struct mw_span *abandoned[MW_CLASS_COUNT];
@@ -38,8 +38,10 @@ bool mw_arena_init(void) {
 }
 
 static void unlink_span(struct mw_span **list, struct mw_span *s) {
-    if (s->prev) s->prev->next = s->next;
-    else *list = s->next;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        *list = s->next;
     if (s->next) s->next->prev = s->prev;
 }
 
@@ -61,7 +63,8 @@ static struct mw_span *pop(struct mw_span **list) {
 
 static void map_span(struct mw_span *s, struct mw_span *value) {
     size_t first = (size_t)(s->start - mw_arena_base) >> 12;
-    for (unsigned i = 0; i < s->pages; i++) mw_page_map[first + i] = value;
+    for (unsigned i = 0; i < s->pages; i++)
+        mw_page_map[first + i] = value;
 }
 
 /* Called with arena_lock held: a free span of exactly `pages`, or a newly carved one. */
@@ -190,9 +193,15 @@ void mw_arena_reclaim_abandoned(struct mw_span *s) {
     if (purged) MW_TRACE_PURGE(purged);
 }
 
-void mw_arena_fork_prepare(void) { mw_lock(&arena_lock); }
-void mw_arena_fork_parent(void) { mw_unlock(&arena_lock); }
-void mw_arena_fork_child(void) { mw_lock_reset(&arena_lock); }
+void mw_arena_fork_prepare(void) {
+    mw_lock(&arena_lock);
+}
+void mw_arena_fork_parent(void) {
+    mw_unlock(&arena_lock);
+}
+void mw_arena_fork_child(void) {
+    mw_lock_reset(&arena_lock);
+}
 
 void mw_arena_stats(struct mw_stats *st) {
     mw_lock(&arena_lock);

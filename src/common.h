@@ -38,8 +38,12 @@ void mw_assert_fail(const char *expr, const char *file, int line) __attribute__(
 /* What a pointer is, decided from its address alone before any metadata is trusted. */
 enum mw_kind { MW_KIND_SLAB = 0, MW_KIND_REGION = 1, MW_KIND_HUGE = 2, MW_KIND_FOREIGN = 3 };
 
-mw_inline size_t mw_align_up(size_t x, size_t a) { return (x + a - 1) & ~(a - 1); }
-mw_inline bool mw_is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+mw_inline size_t mw_align_up(size_t x, size_t a) {
+    return (x + a - 1) & ~(a - 1);
+}
+mw_inline bool mw_is_pow2(size_t x) {
+    return x != 0 && (x & (x - 1)) == 0;
+}
 
 /* Writes a NUL-terminated string to fd with write(2): usable where stdio is not. */
 void mw_write_str(int fd, const char *s);

@@ -24,18 +24,24 @@ static void sync_current(struct mw_heap *h, unsigned cls) {
 }
 
 static void queue_remove(struct mw_span_queue *q, struct mw_span *s) {
-    if (s->prev) s->prev->next = s->next;
-    else q->first = s->next;
-    if (s->next) s->next->prev = s->prev;
-    else q->last = s->prev;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        q->first = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        q->last = s->prev;
     s->next = s->prev = NULL;
 }
 
 static void queue_push_front(struct mw_span_queue *q, struct mw_span *s) {
     s->prev = NULL;
     s->next = q->first;
-    if (q->first) q->first->prev = s;
-    else q->last = s;
+    if (q->first)
+        q->first->prev = s;
+    else
+        q->last = s;
     q->first = s;
 }
 
@@ -222,8 +228,10 @@ void *mw_heap_alloc_slow(struct mw_heap *h, unsigned cls) {
 /* ---- frees from other threads ------------------------------------------------------- */
 
 void mw_heap_free_remote(struct mw_heap *me, struct mw_span *s, mw_block_t *b) {
-    if (me->alive) me->frees[s->cls]++;
-    else atomic_fetch_add_explicit(&orphan_frees[s->cls], 1, memory_order_relaxed);
+    if (me->alive)
+        me->frees[s->cls]++;
+    else
+        atomic_fetch_add_explicit(&orphan_frees[s->cls], 1, memory_order_relaxed);
     enum mw_delay d = mw_span_push_remote(s, b);
     if (d == MW_DELAY_NEVER) mw_arena_reclaim_abandoned(s);
     if (d != MW_DELAY_USE) return;
@@ -276,7 +284,8 @@ static void free_span(struct mw_heap *h, struct mw_span *s) {
 }
 
 static void reset_queues(struct mw_heap *h) {
-    for (unsigned c = 0; c < MW_CLASS_COUNT; c++) sync_current(h, c);
+    for (unsigned c = 0; c < MW_CLASS_COUNT; c++)
+        sync_current(h, c);
 }
 
 void mw_heap_abandon(struct mw_heap *h) {
@@ -329,10 +338,17 @@ void mw_heap_stats(struct mw_stats *st) {
             st->classes[c].frees += h->frees[c];
         }
     }
-    for (unsigned c = 0; c < MW_CLASS_COUNT; c++) st->classes[c].frees += orphan_frees[c];
+    for (unsigned c = 0; c < MW_CLASS_COUNT; c++)
+        st->classes[c].frees += orphan_frees[c];
     mw_unlock(&heap_lock);
 }
 
-void mw_heap_fork_prepare(void) { mw_lock(&heap_lock); }
-void mw_heap_fork_parent(void) { mw_unlock(&heap_lock); }
-void mw_heap_fork_child(void) { mw_lock_reset(&heap_lock); }
+void mw_heap_fork_prepare(void) {
+    mw_lock(&heap_lock);
+}
+void mw_heap_fork_parent(void) {
+    mw_unlock(&heap_lock);
+}
+void mw_heap_fork_child(void) {
+    mw_lock_reset(&heap_lock);
+}

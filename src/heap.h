@@ -23,16 +23,16 @@ struct mw_span_queue {
 
 struct mw_heap {
     struct mw_span *current[MW_CLASS_COUNT]; /* queue head, or the empty sentinel */
-    uint64_t allocs[MW_CLASS_COUNT];          /* slab blocks allocated from this heap */
-    uint64_t frees[MW_CLASS_COUNT];           /* slab blocks freed by this heap's thread */
+    uint64_t allocs[MW_CLASS_COUNT];         /* slab blocks allocated from this heap */
+    uint64_t frees[MW_CLASS_COUNT];          /* slab blocks freed by this heap's thread */
     struct mw_span_queue queue[MW_CLASS_COUNT];
     struct mw_span_queue full;
-    _Atomic(mw_block_t *) delayed;            /* remote frees into full spans */
+    _Atomic(mw_block_t *) delayed; /* remote frees into full spans */
     uint64_t rng;
     uint32_t id;
-    bool thread_heap;                         /* false for first-class heaps */
+    bool thread_heap; /* false for first-class heaps */
     bool alive;
-    struct mw_heap *all_next;                 /* every heap ever made (heap_lock) */
+    struct mw_heap *all_next; /* every heap ever made (heap_lock) */
 };
 
 /* The empty sentinel: a span with no free blocks, so the fast path needs no NULL test. */

@@ -58,7 +58,8 @@ void mw_init_slow(void) {
     int me = mw_os_tid();
     if (!atomic_compare_exchange_strong(&mw_init_state, &expected, 1)) {
         if (expected == 1 && init_owner == me) return; /* re-entered from our own init */
-        while (mw_init_state != 2) sched_yield();
+        while (mw_init_state != 2)
+            sched_yield();
         return;
     }
     init_owner = me;

@@ -23,6 +23,8 @@ static inline void mw_unlock(mw_lock_t *l) {
     atomic_store_explicit(&l->held, 0, memory_order_release);
 }
 /* For the child of fork: whatever thread held the lock does not exist there. */
-static inline void mw_lock_reset(mw_lock_t *l) { atomic_store(&l->held, 0); }
+static inline void mw_lock_reset(mw_lock_t *l) {
+    atomic_store(&l->held, 0);
+}
 
 #endif

@@ -53,8 +53,16 @@ void mw_pool_free(struct mw_pool *pool, void *obj) {
     mw_unlock(&meta_lock);
 }
 
-uint64_t mw_meta_bytes(void) { return (uint64_t)(meta_next - meta_base); }
+uint64_t mw_meta_bytes(void) {
+    return (uint64_t)(meta_next - meta_base);
+}
 
-void mw_meta_fork_prepare(void) { mw_lock(&meta_lock); }
-void mw_meta_fork_parent(void) { mw_unlock(&meta_lock); }
-void mw_meta_fork_child(void) { mw_lock_reset(&meta_lock); }
+void mw_meta_fork_prepare(void) {
+    mw_lock(&meta_lock);
+}
+void mw_meta_fork_parent(void) {
+    mw_unlock(&meta_lock);
+}
+void mw_meta_fork_child(void) {
+    mw_lock_reset(&meta_lock);
+}

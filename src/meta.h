@@ -8,12 +8,13 @@
 #include "common.h"
 
 struct mw_pool { /* guarded by the one metadata lock */
-    size_t size;      /* object size, a multiple of 64 (cache line) */
-    void *free;       /* recycled objects, linked through their first word */
+    size_t size; /* object size, a multiple of 64 (cache line) */
+    void *free;  /* recycled objects, linked through their first word */
     uint64_t in_use;
 };
 
-#define MW_POOL_INIT(type) {(sizeof(type) + 63) & ~(size_t)63, NULL, 0}
+#define MW_POOL_INIT(type)                                                                         \
+    { (sizeof(type) + 63) & ~(size_t)63, NULL, 0 }
 
 /* Returns a zeroed object, or NULL when the metadata range is exhausted. */
 void *mw_pool_alloc(struct mw_pool *pool);

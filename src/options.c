@@ -34,11 +34,14 @@ static char strings[MW_OPTION_COUNT][STR_MAX];
 static bool values_set;
 
 static void set_defaults(void) {
-    for (int i = 0; i < MW_OPTION_COUNT; i++) values[i] = defs[i].def;
+    for (int i = 0; i < MW_OPTION_COUNT; i++)
+        values[i] = defs[i].def;
     values_set = true;
 }
 
-static bool valid(mw_option_t o) { return (unsigned)o < MW_OPTION_COUNT; }
+static bool valid(mw_option_t o) {
+    return (unsigned)o < MW_OPTION_COUNT;
+}
 
 long mw_option_get(mw_option_t o) {
     if (!valid(o) || defs[o].is_string) return 0;
@@ -64,7 +67,9 @@ int mw_option_set_string(mw_option_t o, const char *v) {
     return 0;
 }
 
-const char *mw_option_name(mw_option_t o) { return valid(o) ? defs[o].name : NULL; }
+const char *mw_option_name(mw_option_t o) {
+    return valid(o) ? defs[o].name : NULL;
+}
 
 static void warn_bad(const char *name, const char *value) {
     mw_write_str(2, "meshward: warning: ignoring MESHWARD_");

@@ -6,7 +6,7 @@
 
 #include "common.h"
 
-void mw_options_init(void);  /* reads the environment; getenv does not allocate */
+void mw_options_init(void);    /* reads the environment; getenv does not allocate */
 void mw_options_print(int fd); /* one line per option, without allocating */
 
 #endif

@@ -16,8 +16,8 @@ void *mw_os_reserve(size_t size, size_t align) {
     size_t total = size + align - MW_PAGE_SIZE;
     if (total < size) return NULL;
     int saved = errno;
-    char *p = mmap(NULL, total, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    char *p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
     errno = saved;
     if (p == MAP_FAILED) return NULL;
     char *aligned = (char *)mw_align_up((uintptr_t)p, align);
@@ -75,16 +75,20 @@ uint64_t mw_os_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int mw_os_tid(void) { return (int)syscall(SYS_gettid); }
+int mw_os_tid(void) {
+    return (int)syscall(SYS_gettid);
+}
 
 /* Parses "VmRSS:   1234 kB" style lines; the file is read into a stack buffer. */
 static uint64_t status_field_kib(const char *buf, const char *key) {
     const char *p = strstr(buf, key);
     if (!p) return 0;
     p += strlen(key);
-    while (*p == ' ' || *p == '\t') p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
     uint64_t v = 0;
-    while (*p >= '0' && *p <= '9') v = v * 10 + (uint64_t)(*p++ - '0');
+    while (*p >= '0' && *p <= '9')
+        v = v * 10 + (uint64_t)(*p++ - '0');
     return v;
 }
 

@@ -11,17 +11,33 @@
 
 #define PAGE 4096
 
-MW_API void *malloc(size_t size) { return mw_malloc(size); }
-MW_API void free(void *p) { mw_free(p); }
-MW_API void *calloc(size_t n, size_t size) { return mw_calloc(n, size); }
-MW_API void *realloc(void *p, size_t size) { return mw_realloc(p, size); }
-MW_API void *reallocarray(void *p, size_t n, size_t size) { return mw_reallocarray(p, n, size); }
-MW_API void *memalign(size_t align, size_t size) { return mw_memalign(align, size); }
-MW_API void *aligned_alloc(size_t align, size_t size) { return mw_aligned_alloc(align, size); }
+MW_API void *malloc(size_t size) {
+    return mw_malloc(size);
+}
+MW_API void free(void *p) {
+    mw_free(p);
+}
+MW_API void *calloc(size_t n, size_t size) {
+    return mw_calloc(n, size);
+}
+MW_API void *realloc(void *p, size_t size) {
+    return mw_realloc(p, size);
+}
+MW_API void *reallocarray(void *p, size_t n, size_t size) {
+    return mw_reallocarray(p, n, size);
+}
+MW_API void *memalign(size_t align, size_t size) {
+    return mw_memalign(align, size);
+}
+MW_API void *aligned_alloc(size_t align, size_t size) {
+    return mw_aligned_alloc(align, size);
+}
 MW_API int posix_memalign(void **out, size_t align, size_t size) {
     return mw_posix_memalign(out, align, size);
 }
-MW_API void *valloc(size_t size) { return mw_memalign(PAGE, size); }
+MW_API void *valloc(size_t size) {
+    return mw_memalign(PAGE, size);
+}
 MW_API void *pvalloc(size_t size) {
     size_t rounded = size ? (size + PAGE - 1) & ~(size_t)(PAGE - 1) : PAGE;
     if (rounded < size) {
@@ -30,8 +46,12 @@ MW_API void *pvalloc(size_t size) {
     }
     return mw_memalign(PAGE, rounded);
 }
-MW_API size_t malloc_usable_size(void *p) { return mw_usable_size(p); }
-MW_API void free_sized(void *p, size_t size) { mw_free_sized(p, size); }
+MW_API size_t malloc_usable_size(void *p) {
+    return mw_usable_size(p);
+}
+MW_API void free_sized(void *p, size_t size) {
+    mw_free_sized(p, size);
+}
 MW_API void free_aligned_sized(void *p, size_t align, size_t size) {
     (void)align;
     mw_free_sized(p, size);
@@ -80,4 +100,6 @@ MW_API struct mallinfo mallinfo(void) {
 }
 #pragma GCC diagnostic pop
 
-MW_API void malloc_stats(void) { mw_stats_print(2); }
+MW_API void malloc_stats(void) {
+    mw_stats_print(2);
+}

@@ -38,8 +38,12 @@ mw_inline void *new_impl(size_t size, size_t align, bool nothrow) {
 typedef struct nothrow_t nothrow_t;
 
 /* operator new / new[] */
-MW_API void *_Znwm(size_t n) { return new_impl(n, NEW_ALIGN, false); }
-MW_API void *_Znam(size_t n) { return new_impl(n, NEW_ALIGN, false); }
+MW_API void *_Znwm(size_t n) {
+    return new_impl(n, NEW_ALIGN, false);
+}
+MW_API void *_Znam(size_t n) {
+    return new_impl(n, NEW_ALIGN, false);
+}
 MW_API void *_ZnwmRKSt9nothrow_t(size_t n, const nothrow_t *t) {
     (void)t;
     return new_impl(n, NEW_ALIGN, true);
@@ -48,8 +52,12 @@ MW_API void *_ZnamRKSt9nothrow_t(size_t n, const nothrow_t *t) {
     (void)t;
     return new_impl(n, NEW_ALIGN, true);
 }
-MW_API void *_ZnwmSt11align_val_t(size_t n, size_t al) { return new_impl(n, al, false); }
-MW_API void *_ZnamSt11align_val_t(size_t n, size_t al) { return new_impl(n, al, false); }
+MW_API void *_ZnwmSt11align_val_t(size_t n, size_t al) {
+    return new_impl(n, al, false);
+}
+MW_API void *_ZnamSt11align_val_t(size_t n, size_t al) {
+    return new_impl(n, al, false);
+}
 MW_API void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const nothrow_t *t) {
     (void)t;
     return new_impl(n, al, true);
@@ -60,10 +68,18 @@ MW_API void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const nothr
 }
 
 /* operator delete / delete[]: every form frees; sizes are checked by the hardened build */
-MW_API void _ZdlPv(void *p) { mw_free(p); }
-MW_API void _ZdaPv(void *p) { mw_free(p); }
-MW_API void _ZdlPvm(void *p, size_t n) { mw_free_sized(p, n); }
-MW_API void _ZdaPvm(void *p, size_t n) { mw_free_sized(p, n); }
+MW_API void _ZdlPv(void *p) {
+    mw_free(p);
+}
+MW_API void _ZdaPv(void *p) {
+    mw_free(p);
+}
+MW_API void _ZdlPvm(void *p, size_t n) {
+    mw_free_sized(p, n);
+}
+MW_API void _ZdaPvm(void *p, size_t n) {
+    mw_free_sized(p, n);
+}
 MW_API void _ZdlPvRKSt9nothrow_t(void *p, const nothrow_t *t) {
     (void)t;
     mw_free(p);

@@ -9,13 +9,15 @@
 /* Pages for up to 256 objects, capped at MW_SPAN_TARGET_PAGES unless 8 objects need more. */
 #define P256(s) ((256u * (s)) / PG > 0u ? (256u * (s)) / PG : 1u) /* at most 256 objects */
 #define P8(s) ((8u * (s) + PG - 1u) / PG)
-#define PAGES(s)                                                                              \
-    (P256(s) <= MW_SPAN_TARGET_PAGES   ? P256(s)                                              \
-     : P8(s) > MW_SPAN_TARGET_PAGES ? P8(s)                                                   \
-                                    : MW_SPAN_TARGET_PAGES)
-#define COUNT(s) ((PAGES(s) * PG) / (s) > MW_SPAN_MAX_OBJECTS ? MW_SPAN_MAX_OBJECTS : (PAGES(s) * PG) / (s))
+#define PAGES(s)                                                                                   \
+    (P256(s) <= MW_SPAN_TARGET_PAGES ? P256(s)                                                     \
+     : P8(s) > MW_SPAN_TARGET_PAGES  ? P8(s)                                                       \
+                                     : MW_SPAN_TARGET_PAGES)
+#define COUNT(s)                                                                                   \
+    ((PAGES(s) * PG) / (s) > MW_SPAN_MAX_OBJECTS ? MW_SPAN_MAX_OBJECTS : (PAGES(s) * PG) / (s))
 #define RECIP(s) ((uint32_t)((0x100000000ull + (s)-1u) / (s)))
-#define ROW(c) {CSIZE(c), PAGES(CSIZE(c)), COUNT(CSIZE(c)), RECIP(CSIZE(c))}
+#define ROW(c)                                                                                     \
+    { CSIZE(c), PAGES(CSIZE(c)), COUNT(CSIZE(c)), RECIP(CSIZE(c)) }
 #define ROW4(c) ROW(c), ROW(c + 1), ROW(c + 2), ROW(c + 3)
 
 const struct mw_class_info mw_classes[MW_CLASS_COUNT] = {

@@ -23,10 +23,10 @@
 #define MW_SPAN_TARGET_PAGES 16
 
 struct mw_class_info {
-    uint32_t size;    /* block size in bytes */
-    uint32_t pages;   /* span size in pages */
-    uint32_t count;   /* blocks per span */
-    uint32_t recip;   /* offset * recip >> 32 == offset / size for offsets within a span */
+    uint32_t size;  /* block size in bytes */
+    uint32_t pages; /* span size in pages */
+    uint32_t count; /* blocks per span */
+    uint32_t recip; /* offset * recip >> 32 == offset / size for offsets within a span */
 };
 
 extern const struct mw_class_info mw_classes[MW_CLASS_COUNT];
@@ -34,9 +34,9 @@ extern const struct mw_class_info mw_classes[MW_CLASS_COUNT];
 /* The class of a request of size bytes, computed (0 < size <= MW_SLAB_MAX; 0 is 1). A
  * constant expression for constant sizes, which builds the lookup table below. */
 #define MW_CLZ_(s) ((unsigned)__builtin_clzll(s))
-#define MW_CLASS_OF_EXPR(size)                                                                \
-    ((size) <= 64 ? ((size) ? (unsigned)(((size)-1) >> 4) : 0u)                                \
-                  : 4u + (57u - MW_CLZ_((size)-1)) * 8u +                                     \
+#define MW_CLASS_OF_EXPR(size)                                                                     \
+    ((size) <= 64 ? ((size) ? (unsigned)(((size)-1) >> 4) : 0u)                                    \
+                  : 4u + (57u - MW_CLZ_((size)-1)) * 8u +                                          \
                         (unsigned)((((size)-1) >> (60u - MW_CLZ_((size)-1))) - 8u))
 
 #define MW_CLASS_TABLE_MAX 1024

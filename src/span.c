@@ -15,7 +15,8 @@ void mw_span_init(struct mw_span *s, unsigned cls) {
     s->capacity = ci->count;
     s->built = 0;
     atomic_store_explicit(&s->thread_free, MW_DELAY_NORMAL, memory_order_relaxed);
-    for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++) s->bitmap[w] = 0;
+    for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++)
+        s->bitmap[w] = 0;
 }
 
 static inline uint64_t rng_next(uint64_t *state) { /* wyrand */
@@ -37,7 +38,8 @@ uint32_t mw_span_extend(struct mw_span *s, uint64_t *rng) {
     uint32_t n = batch_size(s);
     if (n == 0) return 0;
     uint16_t order[MW_SPAN_MAX_OBJECTS];
-    for (uint32_t i = 0; i < n; i++) order[i] = (uint16_t)(s->built + i);
+    for (uint32_t i = 0; i < n; i++)
+        order[i] = (uint16_t)(s->built + i);
     for (uint32_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
         uint32_t j = (uint32_t)(((rng_next(rng) >> 32) * (i + 1)) >> 32);
         uint16_t t = order[i];
@@ -61,7 +63,8 @@ uint32_t mw_span_extend(struct mw_span *s, uint64_t *rng) {
 static uint32_t append_to_free(struct mw_span *s, mw_block_t *list) {
     uint32_t n = 1;
     mw_block_t *tail = list;
-    for (mw_block_t *nx; (nx = mw_block_next(tail)) != NULL; tail = nx) n++;
+    for (mw_block_t *nx; (nx = mw_block_next(tail)) != NULL; tail = nx)
+        n++;
     mw_block_set_next(tail, s->free);
     s->free = list;
     return n;
@@ -69,8 +72,10 @@ static uint32_t append_to_free(struct mw_span *s, mw_block_t *list) {
 
 void mw_span_collect(struct mw_span *s) {
     if (s->local_free) {
-        if (s->free) append_to_free(s, s->local_free);
-        else s->free = s->local_free; /* the usual case: no walk */
+        if (s->free)
+            append_to_free(s, s->local_free);
+        else
+            s->free = s->local_free; /* the usual case: no walk */
         s->local_free = NULL;
     }
     uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
@@ -91,7 +96,8 @@ static void clear_listed(const struct mw_span *s, const mw_block_t *b, uint64_t 
 }
 
 void mw_span_live_bitmap(const struct mw_span *s, uint64_t out[MW_SPAN_BITMAP_WORDS]) {
-    for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++) out[w] = s->bitmap[w];
+    for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++)
+        out[w] = s->bitmap[w];
     clear_listed(s, s->free, out);
     clear_listed(s, s->local_free, out);
     uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_acquire);

@@ -59,23 +59,27 @@ struct mw_span {
     uint32_t used;
     uint32_t block_size;
     char *start;
-    uint32_t recip;                      /* off * recip >> 32 == off / block_size */
+    uint32_t recip; /* off * recip >> 32 == off / block_size */
     /* warm: slow paths */
-    _Atomic uintptr_t thread_free;       /* mw_block_t * | enum mw_delay */
-    _Atomic(struct mw_heap *) owner;     /* NULL when free or abandoned */
-    uint32_t built;                      /* slots [0, built) have been handed to the lists */
-    uint32_t capacity;                   /* slots in the span */
+    _Atomic uintptr_t thread_free;   /* mw_block_t * | enum mw_delay */
+    _Atomic(struct mw_heap *) owner; /* NULL when free or abandoned */
+    uint32_t built;                  /* slots [0, built) have been handed to the lists */
+    uint32_t capacity;               /* slots in the span */
     uint16_t pages;
     uint8_t cls;
-    uint8_t state;                       /* enum mw_span_state */
-    uint8_t dirty;                       /* free span whose pages may still be resident */
-    struct mw_span *next, *prev;         /* heap queue, full list, or arena list */
+    uint8_t state;               /* enum mw_span_state */
+    uint8_t dirty;               /* free span whose pages may still be resident */
+    struct mw_span *next, *prev; /* heap queue, full list, or arena list */
     uint64_t bitmap[MW_SPAN_BITMAP_WORDS];
 };
 
 /* Block list links. The hardened build encodes them; production stores them plainly. */
-mw_inline mw_block_t *mw_block_next(const mw_block_t *b) { return b->next; }
-mw_inline void mw_block_set_next(mw_block_t *b, mw_block_t *next) { b->next = next; }
+mw_inline mw_block_t *mw_block_next(const mw_block_t *b) {
+    return b->next;
+}
+mw_inline void mw_block_set_next(mw_block_t *b, mw_block_t *next) {
+    b->next = next;
+}
 
 /* Prepares a span freshly carved for class cls: empty lists, clear bitmap. */
 void mw_span_init(struct mw_span *s, unsigned cls);

@@ -70,17 +70,17 @@ static void class_rows(int fd, const struct mw_stats *st) {
 }
 
 static void region_rows(int fd, const struct mw_stats *st) {
-    static const char *names[] = {"areas",          "area_bytes",  "free",    "dirty",
-                                  "clean",          "cached",      "allocations", "frees",
-                                  "refills",        "slow_allocations", "steals", "purged_bytes"};
+    static const char *names[] = {"areas",   "area_bytes",       "free",        "dirty",
+                                  "clean",   "cached",           "allocations", "frees",
+                                  "refills", "slow_allocations", "steals",      "purged_bytes"};
     char buf[24];
     for (unsigned c = 0; c < st->region_classes; c++) {
         const struct mw_region_class_stats *r = &st->regions[c];
         if (!r->allocations && !r->areas) continue;
-        const uint64_t v[] = {r->areas,       r->area_bytes,  r->free_regions,
-                              r->dirty_regions, r->clean_regions, r->cached_regions,
-                              r->allocations, r->frees,       r->refills,
-                              r->slow_allocations, r->steals, r->purged_bytes};
+        const uint64_t v[] = {
+            r->areas,         r->area_bytes,       r->free_regions, r->dirty_regions,
+            r->clean_regions, r->cached_regions,   r->allocations,  r->frees,
+            r->refills,       r->slow_allocations, r->steals,       r->purged_bytes};
         mw_write_str(fd, "meshward: region ");
         mw_write_str(fd, mw_fmt_u64(buf, r->region_size));
         for (unsigned i = 0; i < sizeof v / sizeof v[0]; i++) {

@@ -22,7 +22,9 @@ static void thread_exit(void *arg) {
     mw_heap_retire(h);
 }
 
-void mw_thread_init(void) { key_ready = pthread_key_create(&heap_key, thread_exit) == 0; }
+void mw_thread_init(void) {
+    key_ready = pthread_key_create(&heap_key, thread_exit) == 0;
+}
 
 struct mw_heap *mw_thread_heap_init(void) {
     mw_init();

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages meshward needs to build and test (and, with --bench, the peer
+# allocators the benchmarks compare against), only those missing. Debian 12.
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config clang-format valgrind python3 sqlite3 git
+          liblttng-ust-dev lttng-tools babeltrace2 libbabeltrace2-dev libcmocka-dev)
+if [[ "${1:-}" == "--bench" ]]; then
+    packages+=(libmimalloc-dev libjemalloc-dev libtcmalloc-minimal4 libclang-rt-14-dev
+               heaptrack hyperfine)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+sudo=()
+[[ $(id -u) -eq 0 ]] || sudo=(sudo)
+echo "meshward: installing ${missing[*]}" >&2
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null

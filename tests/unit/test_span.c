@@ -1,0 +1,149 @@
+/* test_span.c — one span on its own: lazy randomized extension and the occupancy bitmap,
+ * collecting the local and thread-free lists, the live bitmap, slot validation, and the
+ * delayed-free state machine of remote frees. Spans come from the real arena. */
+#include "cmocka_all.h"
+#include "arena.h"
+#include "init.h"
+#include "os.h"
+#include "span.h"
+
+#include <string.h>
+
+static struct mw_span *new_span(unsigned cls) {
+    mw_init();
+    struct mw_span *s = mw_arena_span_alloc(mw_classes[cls].pages, cls);
+    assert_non_null(s);
+    return s;
+}
+
+static unsigned popcount_bitmap(const uint64_t *bm) {
+    unsigned n = 0;
+    for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++)
+        n += (unsigned)__builtin_popcountll(bm[w]);
+    return n;
+}
+
+static unsigned list_length(const mw_block_t *b) {
+    unsigned n = 0;
+    for (; b; b = mw_block_next(b))
+        n++;
+    return n;
+}
+
+static void extension_sets_bits_and_shuffles(void **state) {
+    (void)state;
+    struct mw_span *s = new_span(mw_class_of(16));
+    uint64_t rng = 42;
+    assert_int_equal(popcount_bitmap(s->bitmap), 0);
+    uint32_t n = mw_span_extend(s, &rng);
+    assert_int_equal(n, 256);
+    assert_int_equal(s->built, 256);
+    assert_int_equal(popcount_bitmap(s->bitmap), 256);
+    assert_int_equal(list_length(s->free), 256);
+    /* random order: the list is not the slots in address order (either direction) */
+    unsigned ascending = 0, descending = 0;
+    for (mw_block_t *b = s->free; mw_block_next(b); b = mw_block_next(b)) {
+        ascending += (char *)mw_block_next(b) - (char *)b == 16;
+        descending += (char *)b - (char *)mw_block_next(b) == 16;
+    }
+    assert_true(ascending < 64 && descending < 64);
+    assert_int_equal(mw_span_extend(s, &rng), 0); /* nothing left to build */
+    mw_arena_span_free(s);
+}
+
+static void large_class_extends_lazily(void **state) {
+    (void)state;
+    unsigned cls = mw_class_of(MW_SLAB_MAX);
+    struct mw_span *s = new_span(cls);
+    uint64_t rng = 7;
+    uint32_t first = mw_span_extend(s, &rng);
+    assert_int_equal(first, MW_SPAN_MIN_OBJECTS);
+    assert_int_equal(s->built, first);
+    mw_arena_span_free(s);
+}
+
+static void slot_rejects_interior_and_unbuilt_pointers(void **state) {
+    (void)state;
+    struct mw_span *s = new_span(mw_class_of(100));
+    uint64_t rng = 1;
+    mw_span_extend(s, &rng);
+    assert_int_equal(mw_span_slot(s, s->start), 0);
+    assert_int_equal(mw_span_slot(s, s->start + s->block_size * 3), 3);
+    assert_int_equal(mw_span_slot(s, s->start + 8), UINT32_MAX);
+    assert_int_equal(mw_span_slot(s, s->start + (size_t)s->block_size * s->built), UINT32_MAX);
+    mw_arena_span_free(s);
+}
+
+static void live_bitmap_and_collect(void **state) {
+    (void)state;
+    struct mw_span *s = new_span(mw_class_of(64));
+    uint64_t rng = 3;
+    mw_span_extend(s, &rng);
+    mw_block_t *taken[10];
+    for (int i = 0; i < 10; i++) {
+        taken[i] = s->free;
+        s->free = mw_block_next(s->free);
+        s->used++;
+    }
+    uint64_t live[MW_SPAN_BITMAP_WORDS];
+    mw_span_live_bitmap(s, live);
+    assert_int_equal(popcount_bitmap(live), 10);
+    /* two local frees and one remote free: still handed out in the bitmap, not live */
+    for (int i = 0; i < 2; i++) {
+        mw_block_set_next(taken[i], s->local_free);
+        s->local_free = taken[i];
+        s->used--;
+    }
+    assert_int_equal(mw_span_push_remote(s, taken[2]), MW_DELAY_NORMAL);
+    mw_span_live_bitmap(s, live);
+    assert_int_equal(popcount_bitmap(live), 7);
+    assert_int_equal(popcount_bitmap(s->bitmap), s->built);
+    unsigned before = list_length(s->free);
+    mw_span_collect(s);
+    assert_int_equal(list_length(s->free), before + 3);
+    assert_null(s->local_free);
+    assert_int_equal(s->used, 7); /* the remote free was counted on collection */
+    mw_arena_span_free(s);
+}
+
+static void delayed_free_states(void **state) {
+    (void)state;
+    struct mw_span *s = new_span(mw_class_of(32));
+    uint64_t rng = 5;
+    mw_span_extend(s, &rng);
+    mw_block_t *a = s->free, *b = mw_block_next(a);
+    assert_true(mw_span_set_delay(s, MW_DELAY_USE, true));
+    /* the first remote free into a full span must be handed to the owner, not listed */
+    assert_int_equal(mw_span_push_remote(s, a), MW_DELAY_USE);
+    assert_int_equal(atomic_load(&s->thread_free) & MW_DELAY_MASK, MW_DELAY_FREEING);
+    mw_span_end_delayed(s);
+    assert_int_equal(atomic_load(&s->thread_free), MW_DELAY_NORMAL);
+    assert_int_equal(mw_span_push_remote(s, b), MW_DELAY_NORMAL);
+    /* with a block waiting, a span cannot be parked as full */
+    assert_false(mw_span_set_delay(s, MW_DELAY_USE, true));
+    assert_true(mw_span_set_delay(s, MW_DELAY_NEVER, false));
+    assert_int_equal(atomic_load(&s->thread_free) & ~MW_DELAY_MASK, (uintptr_t)b);
+    mw_arena_span_free(s);
+}
+
+static void freed_span_is_unmapped_from_page_map(void **state) {
+    (void)state;
+    struct mw_span *s = new_span(mw_class_of(2048));
+    char *start = s->start;
+    assert_ptr_equal(mw_arena_span_of(start + MW_PAGE_SIZE), s);
+    mw_arena_span_free(s);
+    assert_null(mw_arena_span_of(start));
+    assert_null(mw_arena_span_of(start + MW_PAGE_SIZE));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(extension_sets_bits_and_shuffles),
+        cmocka_unit_test(large_class_extends_lazily),
+        cmocka_unit_test(slot_rejects_interior_and_unbuilt_pointers),
+        cmocka_unit_test(live_bitmap_and_collect),
+        cmocka_unit_test(delayed_free_states),
+        cmocka_unit_test(freed_span_is_unmapped_from_page_map),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
