@@ -23,8 +23,8 @@ struct mw_region_range mw_region_range;
 /* Largest reservation tried first; halved until the kernel agrees (under valgrind or a
  * ulimit -v the address space is smaller). Virtual space is cheap: only touched pages
  * and the descriptors of taken areas cost memory. */
-#define RANGE_MAX_SHIFT 40 /* 1 TiB */
-#define RANGE_MIN_SHIFT 30 /* 1 GiB */
+#define RANGE_MAX ((size_t)1 << 40) /* 1 TiB */
+#define RANGE_MIN ((size_t)1 << 30)
 
 static mw_lock_t area_lock;
 static int region_fd = -1;
@@ -34,17 +34,13 @@ static uint64_t file_size;
 bool mw_region_range_init(void) {
     if (mw_likely(mw_region_range_ready())) return true;
     mw_lock(&area_lock);
-    if (!mw_region_range_ready()) {
-        for (unsigned shift = RANGE_MAX_SHIFT; shift >= RANGE_MIN_SHIFT; shift--) {
-            size_t size = (size_t)1 << shift;
-            uint32_t nareas = (uint32_t)(size >> MW_AREA_SHIFT);
-            void *base = mw_os_reserve(size, MW_AREA_SIZE);
-            if (!base) continue;
-            void *meta = mw_os_reserve(nareas * sizeof(struct mw_area), MW_PAGE_SIZE);
-            if (!meta) {
-                mw_os_unmap(base, size);
-                continue;
-            }
+    size_t size = RANGE_MAX;
+    void *base =
+        mw_region_range_ready() ? NULL : mw_os_reserve_upto(&size, RANGE_MIN, MW_AREA_SIZE);
+    if (base) {
+        uint32_t nareas = (uint32_t)(size >> MW_AREA_SHIFT);
+        void *meta = mw_os_reserve(nareas * sizeof(struct mw_area), MW_PAGE_SIZE);
+        if (meta) {
             mw_region_range.areas = meta;
             mw_region_range.nareas = nareas;
             mw_region_range.base = (uintptr_t)base;
@@ -52,7 +48,8 @@ bool mw_region_range_init(void) {
             /* size last: mw_region_owns reads it (then base) without a lock. */
             atomic_store_explicit(&mw_region_range.size, size, memory_order_release);
             atomic_store_explicit(&mw_region_range.ready, true, memory_order_release);
-            break;
+        } else {
+            mw_os_unmap(base, size);
         }
     }
     mw_unlock(&area_lock);
