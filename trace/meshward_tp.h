@@ -7,7 +7,8 @@
  *
  * Invariants: every event's last argument is `ip`, the return address of the allocator's
  * public entry point, which the probes record as the `ip` context (see meshward_tp.c);
- * pointers travel as uint64_t so that a call site may pass a pointer or an address; event
+ * pointers travel as uint64_t so that a call site may pass a pointer or an address; `cls`
+ * is recorded in 16 bits and `heap` in 32 (every byte of the hottest events counts); event
  * and field names are an interface (the report tool and users' scripts read them): add
  * fields at the end, never rename. */
 #undef LTTNG_UST_TRACEPOINT_PROVIDER
@@ -41,8 +42,8 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, alloc,
         lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
         lttng_ust_field_integer(uint64_t, size, size)
         lttng_ust_field_integer(uint64_t, usable, usable)
-        lttng_ust_field_integer(int32_t, cls, cls)
-        lttng_ust_field_integer(uint64_t, heap, heap)
+        lttng_ust_field_integer(int16_t, cls, cls)
+        lttng_ust_field_integer(uint32_t, heap, heap)
         lttng_ust_field_enum(meshward, kind, int8_t, kind, kind)))
 
 /* A block came back; remote is 1 when the freeing thread is not the owning heap's. */
@@ -52,8 +53,8 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, free,
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
         lttng_ust_field_integer(uint64_t, usable, usable)
-        lttng_ust_field_integer(int32_t, cls, cls)
-        lttng_ust_field_integer(uint64_t, heap, heap)
+        lttng_ust_field_integer(int16_t, cls, cls)
+        lttng_ust_field_integer(uint32_t, heap, heap)
         lttng_ust_field_integer(uint8_t, remote, remote)))
 
 /* One realloc call, the only event it records: when moved, new_ptr was allocated and old_ptr
@@ -66,8 +67,8 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, realloc,
         lttng_ust_field_integer_hex(uint64_t, new_ptr, new_ptr)
         lttng_ust_field_integer(uint64_t, size, size)
         lttng_ust_field_integer(uint64_t, usable, usable)
-        lttng_ust_field_integer(int32_t, cls, cls)
-        lttng_ust_field_integer(uint64_t, heap, heap)
+        lttng_ust_field_integer(int16_t, cls, cls)
+        lttng_ust_field_integer(uint32_t, heap, heap)
         lttng_ust_field_integer(uint8_t, moved, moved)))
 
 /* The alignment asked for the block whose `alloc` event this one follows. */
@@ -83,7 +84,7 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, aligned_alloc,
 LTTNG_UST_TRACEPOINT_EVENT_CLASS(meshward, heap_event,
     LTTNG_UST_TP_ARGS(uint64_t, heap, void *, ip),
     LTTNG_UST_TP_FIELDS(
-        lttng_ust_field_integer(uint64_t, heap, heap)))
+        lttng_ust_field_integer(uint32_t, heap, heap)))
 LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(meshward, heap_event, meshward, heap_create,
     LTTNG_UST_TP_ARGS(uint64_t, heap, void *, ip))
 LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(meshward, heap_event, meshward, heap_destroy,
@@ -98,8 +99,8 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, refill,
     LTTNG_UST_TP_ARGS(uint64_t, heap, int32_t, cls, uint64_t, span, uint64_t, slots,
                       void *, ip),
     LTTNG_UST_TP_FIELDS(
-        lttng_ust_field_integer(uint64_t, heap, heap)
-        lttng_ust_field_integer(int32_t, cls, cls)
+        lttng_ust_field_integer(uint32_t, heap, heap)
+        lttng_ust_field_integer(int16_t, cls, cls)
         lttng_ust_field_integer_hex(uint64_t, span, span)
         lttng_ust_field_integer(uint64_t, slots, slots)))
 
@@ -108,14 +109,14 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, span_release,
     LTTNG_UST_TP_ARGS(uint64_t, span, int32_t, cls, uint64_t, bytes, void *, ip),
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_integer_hex(uint64_t, span, span)
-        lttng_ust_field_integer(int32_t, cls, cls)
+        lttng_ust_field_integer(int16_t, cls, cls)
         lttng_ust_field_integer(uint64_t, bytes, bytes)))
 
 /* A new area was carved for a region class. */
 LTTNG_UST_TRACEPOINT_EVENT(meshward, region_refill,
     LTTNG_UST_TP_ARGS(int32_t, cls, uint64_t, area_bytes, void *, ip),
     LTTNG_UST_TP_FIELDS(
-        lttng_ust_field_integer(int32_t, cls, cls)
+        lttng_ust_field_integer(int16_t, cls, cls)
         lttng_ust_field_integer(uint64_t, area_bytes, area_bytes)))
 
 /* Memory given back to the OS. */
@@ -128,7 +129,7 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, purge,
 LTTNG_UST_TRACEPOINT_EVENT(meshward, thread_exit,
     LTTNG_UST_TP_ARGS(uint64_t, heap, uint64_t, spans, void *, ip),
     LTTNG_UST_TP_FIELDS(
-        lttng_ust_field_integer(uint64_t, heap, heap)
+        lttng_ust_field_integer(uint32_t, heap, heap)
         lttng_ust_field_integer(uint64_t, spans, spans)))
 
 /* Two spans were meshed: `released`'s objects now live in `kept`'s physical pages. */
@@ -136,7 +137,7 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, mesh,
     LTTNG_UST_TP_ARGS(int32_t, cls, uint64_t, kept, uint64_t, released, uint64_t, moved,
                       uint64_t, bytes, uint64_t, duration_ns, void *, ip),
     LTTNG_UST_TP_FIELDS(
-        lttng_ust_field_integer(int32_t, cls, cls)
+        lttng_ust_field_integer(int16_t, cls, cls)
         lttng_ust_field_integer_hex(uint64_t, kept, kept)
         lttng_ust_field_integer_hex(uint64_t, released, released)
         lttng_ust_field_integer(uint64_t, moved, moved)
