@@ -7,6 +7,7 @@
 #include "alloc.h"
 #include "arena.h"
 #include "heap.h"
+#include "heap_large.h"
 #include "huge.h"
 #include "init.h"
 #include "os.h"
@@ -31,7 +32,8 @@ enum mw_kind mw_kind_of(const void *p) {
 
 static mw_noinline void *alloc_large(size_t size, size_t align) {
     mw_init();
-    void *p = size <= MW_REGION_MAX ? mw_region_alloc(size, align) : mw_huge_alloc(size, align);
+    bool region = size <= MW_REGION_MAX && align <= MW_REGION_MAX;
+    void *p = region ? mw_region_alloc(size, align) : mw_huge_alloc(size, align);
     if (!p) errno = ENOMEM;
     return p;
 }
@@ -53,9 +55,16 @@ mw_inline void *small_alloc(struct mw_heap *h, unsigned cls) {
     return mw_likely(p != NULL) ? p : small_slow(h, cls);
 }
 
+/* A large block for h: first-class heaps register it so that destroy and reset find it. */
+static mw_noinline void *heap_alloc_large(struct mw_heap *h, size_t size, size_t align) {
+    void *p = alloc_large(size, align);
+    if (p && !h->thread_heap) mw_heap_large_add(h->id, p);
+    return p;
+}
+
 static void *heap_alloc(struct mw_heap *h, size_t size) {
     if (mw_likely(size <= MW_SLAB_MAX)) return small_alloc(h, mw_class_of(size));
-    return alloc_large(size, MW_MIN_ALIGN);
+    return heap_alloc_large(h, size, MW_MIN_ALIGN);
 }
 
 /* Trace arguments, evaluated only when the tracepoint is enabled. */
@@ -118,7 +127,7 @@ static void *heap_aligned(struct mw_heap *h, size_t align, size_t size) {
     int c = aligned_class(size ? size : 1, align);
     if (c >= 0) return small_alloc(h, (unsigned)c);
     if (size <= MW_SLAB_MAX) size = MW_SLAB_MAX + 1; /* a region gives the alignment */
-    return alloc_large(size, align);
+    return heap_alloc_large(h, size, align);
 }
 
 static void *traced_aligned(struct mw_heap *h, size_t align, size_t size) {
@@ -128,12 +137,15 @@ static void *traced_aligned(struct mw_heap *h, size_t align, size_t size) {
     return p;
 }
 
+/* Alignments no allocation can honour: more than half the address space (glibc: EINVAL). */
+#define ALIGN_IMPOSSIBLE(a) ((a) > SIZE_MAX / 2 + 1)
+
 void *mw_memalign(size_t align, size_t size) {
-    if (!mw_is_pow2(align)) align = align ? (size_t)1 << (64 - __builtin_clzll(align)) : 1;
-    if (align == 0 || align > MW_REGION_MAX) { /* shifted out of range, or too large */
-        errno = align ? ENOMEM : EINVAL;
+    if (ALIGN_IMPOSSIBLE(align)) {
+        errno = EINVAL;
         return NULL;
     }
+    if (!mw_is_pow2(align)) align = align ? (size_t)1 << (64 - __builtin_clzll(align)) : 1;
     return traced_aligned(mw_tls_heap, align, size);
 }
 
@@ -142,16 +154,11 @@ void *mw_aligned_alloc(size_t align, size_t size) {
         errno = EINVAL;
         return NULL;
     }
-    if (align > MW_REGION_MAX) {
-        errno = ENOMEM;
-        return NULL;
-    }
     return traced_aligned(mw_tls_heap, align, size);
 }
 
 int mw_posix_memalign(void **out, size_t align, size_t size) {
     if (!out || !mw_is_pow2(align) || align % sizeof(void *) != 0) return EINVAL;
-    if (align > MW_REGION_MAX) return ENOMEM;
     int saved = errno;
     void *p = traced_aligned(mw_tls_heap, align, size);
     if (!p) return ENOMEM;
@@ -163,10 +170,6 @@ int mw_posix_memalign(void **out, size_t align, size_t size) {
 void *mw_heap_aligned(mw_heap_t *h, size_t align, size_t size) {
     if (!mw_is_pow2(align)) {
         errno = EINVAL;
-        return NULL;
-    }
-    if (align > MW_REGION_MAX) {
-        errno = ENOMEM;
         return NULL;
     }
     return traced_aligned(h, align, size);
@@ -195,6 +198,7 @@ static void free_slab(void *p) {
 }
 
 static mw_noinline void free_other(void *p) {
+    if (mw_heap_large_any()) mw_heap_large_remove(p);
     switch (mw_kind_of(p)) {
     case MW_KIND_REGION:
         if (mw_region_is_live(p))
@@ -274,19 +278,23 @@ static void *realloc_in(struct mw_heap *h, void *p, size_t size) {
         errno = EINVAL;
         return NULL;
     }
-    void *q = NULL;
+    void *q;
+    bool copied = false;
     if (fits_in_place(k, usable, size)) {
         q = p;
     } else if (k == MW_KIND_HUGE && size > MW_REGION_MAX) {
-        q = mw_huge_realloc(p, size);
+        q = mw_huge_realloc(p, size); /* mremap: moves without copying */
         if (!q) errno = ENOMEM;
+        uint32_t owner = q && q != p && mw_heap_large_any() ? mw_heap_large_remove(p) : 0;
+        if (owner) mw_heap_large_add(owner, q);
     } else {
         q = heap_alloc(h, size);
         if (q) memcpy(q, p, usable < size ? usable : size);
+        copied = true;
     }
     if (!q) return NULL; /* p stays intact */
     MW_TRACE_REALLOC(p, q, size, mw_block_usable(q), trace_class(q), h->id, q != p);
-    if (q != p && k != MW_KIND_HUGE) free_untraced(p);
+    if (copied) free_untraced(p);
     return q;
 }
 
@@ -335,17 +343,27 @@ void mw_heap_delete(mw_heap_t *h) {
     mw_heap_retire(h);
 }
 
+/* Frees every block of h: its spans at once, its large blocks one by one. */
+static void free_all_blocks(struct mw_heap *h) {
+    mw_heap_release_all(h);
+    void *batch[64];
+    size_t n;
+    while ((n = mw_heap_large_take(h->id, batch, 64)) > 0)
+        for (size_t i = 0; i < n; i++)
+            free_untraced(batch[i]);
+}
+
 void mw_heap_destroy(mw_heap_t *h) {
     if (!h) return;
     MW_TRACE_HEAP_DESTROY(h->id);
-    mw_heap_release_all(h);
+    free_all_blocks(h);
     mw_heap_retire(h);
 }
 
 void mw_heap_reset(mw_heap_t *h) {
     if (!h) return;
     MW_TRACE_HEAP_RESET(h->id);
-    mw_heap_release_all(h);
+    free_all_blocks(h);
 }
 
 void mw_collect(bool force) {

@@ -6,6 +6,7 @@
  * waits for it. */
 #include "init.h"
 #include "arena.h"
+#include "heap_large.h"
 #include "huge.h"
 #include "meta.h"
 #include "options.h"
@@ -24,6 +25,7 @@ static _Atomic int init_owner; /* tid of the thread running init */
 
 static void fork_prepare(void) {
     mw_heap_fork_prepare();
+    mw_heap_large_fork_prepare();
     mw_region_fork_prepare();
     mw_huge_fork_prepare();
     mw_arena_fork_prepare();
@@ -35,6 +37,7 @@ static void fork_parent(void) {
     mw_arena_fork_parent();
     mw_huge_fork_parent();
     mw_region_fork_parent();
+    mw_heap_large_fork_parent();
     mw_heap_fork_parent();
 }
 
@@ -43,6 +46,7 @@ static void fork_child(void) {
     mw_arena_fork_child();
     mw_huge_fork_child();
     mw_region_fork_child();
+    mw_heap_large_fork_child();
     mw_heap_fork_child();
 }
 
