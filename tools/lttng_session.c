@@ -98,6 +98,19 @@ static pid_t start_daemon(const char *sessiond) {
     return ready ? pid : -1;
 }
 
+/* A root daemon whose run directory lost its application socket (another daemon that
+ * started and stopped over it) still answers lttng(1) but can trace nothing: say so rather
+ * than record an empty trace. Non-root programs may register with a per-user daemon or the
+ * root one, so only root is checked. */
+static bool apps_socket_ok(void) {
+    static const char sock[] = "/var/run/lttng/lttng-ust-sock-8";
+    if (geteuid() != 0 || access(sock, F_OK) == 0) return true;
+    cli_error("the running LTTng session daemon accepts no applications (%s is missing); "
+              "restart it (lttng-sessiond) or stop it so that meshward starts its own",
+              sock);
+    return false;
+}
+
 int lttng_session_connect(struct lttng_session *s) {
     s->lttng = spawn_which("lttng");
     if (!s->lttng) {
@@ -106,7 +119,8 @@ int lttng_session_connect(struct lttng_session *s) {
         return -1;
     }
     snprintf(s->name, sizeof s->name, "meshward-%ld-%ld", (long)getpid(), (long)time(NULL));
-    if (lttng(s, NULL, "list", (char *)NULL) == 0) return 0; /* a session daemon is reachable */
+    if (lttng(s, NULL, "list", (char *)NULL) == 0) /* a session daemon is reachable */
+        return apps_socket_ok() ? 0 : -1;
     char *sessiond = spawn_which("lttng-sessiond");
     if (!sessiond) {
         cli_error("no LTTng session daemon is running and 'lttng-sessiond' is not on PATH "

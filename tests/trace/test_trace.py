@@ -7,6 +7,7 @@ with babeltrace2. One case per ctest test:
   threads  8 threads: nothing lost, and replaying the trace finds no block allocated twice
            and no free of an unknown block
   fork     a forking (and exec'ing) program: every process traced, nothing lost, no hang
+  hardened --hardened traces the program with libmeshward-hardened.so
   errors   no lttng-tools on PATH, a daemon that cannot start, unwritable or non-empty DIR,
            a missing program
 
@@ -285,6 +286,24 @@ def case_fork(args, work):
     check(any(e.get("procname") == "true" for e in events), "the exec'd child was not traced")
 
 
+# ---- hardened ------------------------------------------------------------------------------
+
+
+def case_hardened(args, work):
+    trace_dir = os.path.join(work, "trace")
+    p = subprocess.run([args.meshward, "trace", "--hardened", "-o", trace_dir, "--", "cat",
+                        "/proc/self/maps"], capture_output=True, text=True, timeout=600)
+    sys.stderr.write(p.stderr)
+    check(p.returncode == 0, f"status {p.returncode}")
+    libs = {os.path.basename(m) for m in re.findall(r"\S*/libmeshward[\w-]*\.so", p.stdout)}
+    check(libs == {"libmeshward-hardened.so", "libmeshward-tp.so"}, f"mapped: {libs}")
+    _, discarded = recorded(p.stderr)
+    check(discarded == 0, f"{discarded} events discarded")
+    allocs = [e for e in read_events(trace_dir) if e["event"] == "alloc"
+              and e.get("procname") == "cat"]
+    check(allocs, "no alloc event from cat")
+
+
 # ---- errors --------------------------------------------------------------------------------
 
 
@@ -345,7 +364,7 @@ def case_errors(args, work):
 
 
 CASES = {"known": case_known, "real": case_real, "threads": case_threads, "fork": case_fork,
-         "errors": case_errors}
+         "hardened": case_hardened, "errors": case_errors}
 
 
 def main():
