@@ -60,21 +60,19 @@ awk -v on="$ir_on" -v off="$ir_off" \
 echo
 
 # ---- 2. tracing on ------------------------------------------------------------------------
-started_daemon=
+# A reachable session daemon is used as it is; otherwise one is started for this script and
+# stopped at the end (by the pid it wrote when it started, nothing else).
+daemon_pid=
 if ! lttng list >/dev/null 2>&1; then
     lttng-sessiond --daemonize --no-kernel
-    started_daemon=1
+    pidfile=/var/run/lttng/lttng-sessiond.pid
+    [ "$(id -u)" = 0 ] || pidfile=${LTTNG_HOME:-$HOME}/.lttng/lttng-sessiond.pid
+    daemon_pid=$(cat "$pidfile")
 fi
-stop_daemon() {
-    if [ -n "$started_daemon" ]; then
-        local pidfile=/var/run/lttng/lttng-sessiond.pid
-        [ "$(id -u)" = 0 ] || pidfile=${LTTNG_HOME:-$HOME}/.lttng/lttng-sessiond.pid
-        kill "$(cat "$pidfile")" 2>/dev/null || true
-    fi
-}
-trap stop_daemon EXIT
+trap '[ -z "$daemon_pid" ] || kill "$daemon_pid"' EXIT
 
 now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f\n", b - a }'; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # timed ENV... -- CMD...: seconds of one run, the program's output discarded
@@ -83,7 +81,7 @@ timed() {
     t0=$(now)
     env "$@" >/dev/null 2>>"$OUT/stderr.log"
     t1=$(now)
-    echo "$t1 - $t0" | bc -l
+    elapsed "$t0" "$t1"
 }
 
 # lttng_run NAME EVENTS ENV...: one run inside a fresh session; prints "seconds events bytes
@@ -121,7 +119,7 @@ heaptrack_run() { # PROG SCALE: "seconds events bytes 0" for one heaptrack run
     # one record per allocation and one per free
     calls=$(heaptrack_print "$data" 2>/dev/null |
         awk '/calls to allocation functions:/ { print $5 }')
-    echo "$(echo "$t1 - $t0" | bc -l) $((2 * calls)) $(stat -c %s "$data") 0"
+    echo "$(elapsed "$t0" "$t1") $((2 * calls)) $(stat -c %s "$data") 0"
 }
 
 row() { # TOOL WORKLOAD BASE_SECONDS RESULTS...(one "secs events bytes discarded" per run)
