@@ -11,7 +11,10 @@ with babeltrace2. One case per ctest test:
   errors   no lttng-tools on PATH, a daemon that cannot start, unwritable or non-empty DIR,
            a missing program
 
-Exit status 77 (skipped) when lttng-tools or babeltrace2 is not installed."""
+Each case runs against its own LTTng session daemon, which `meshward trace` starts and stops:
+as root inside a private mount namespace with an empty /var/run/lttng (so that no daemon of
+anyone else on the machine is seen or disturbed), otherwise with LTTNG_HOME in the case's
+work folder. Exit status 77 (skipped) when lttng-tools or babeltrace2 is not installed."""
 import argparse
 import os
 import re
@@ -367,6 +370,26 @@ CASES = {"known": case_known, "real": case_real, "threads": case_threads, "fork"
          "hardened": case_hardened, "errors": case_errors}
 
 
+def isolate(work):
+    """Re-runs this test with a session daemon of its own (see the module's docstring)."""
+    env = dict(os.environ, MESHWARD_TEST_ISOLATED="1")
+    if os.geteuid() != 0:
+        env["LTTNG_HOME"] = os.path.join(work, "lttng-home")
+        os.makedirs(env["LTTNG_HOME"])
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    rundir = "/var/run/lttng"
+    os.makedirs(rundir, exist_ok=True)
+    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
+                           capture_output=True)
+    if probe.returncode != 0:  # no mount namespaces here: share the machine's daemon
+        print("note: no private mount namespace, using the machine's session daemon",
+              file=sys.stderr)
+        return
+    script = f'mount -t tmpfs meshward-test {rundir} && exec "$@"'
+    os.execvpe("unshare", ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                           script, "sh", sys.executable] + sys.argv, env)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("case", choices=sorted(CASES))
@@ -377,8 +400,10 @@ def main():
     if args.case != "errors" and not (shutil.which("lttng") and shutil.which("babeltrace2")):
         print("lttng-tools or babeltrace2 is not installed", file=sys.stderr)
         return 77
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
+    if not os.environ.get("MESHWARD_TEST_ISOLATED"):
+        shutil.rmtree(args.workdir, ignore_errors=True)
+        os.makedirs(args.workdir)
+        isolate(args.workdir)
     try:
         CASES[args.case](args, args.workdir)
     except Failure as f:
