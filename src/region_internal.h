@@ -78,6 +78,7 @@ struct mw_region_class {
     _Atomic uint64_t cached; /* regions in all thread caches */
 };
 extern struct mw_region_class mw_region_classes[MW_REGION_CLASSES];
+extern _Atomic size_t mw_region_dirty_bytes; /* class bytes of all dirty pools */
 
 mw_inline size_t mw_region_class_size(unsigned cls) {
     return (size_t)1 << (MW_REGION_MIN_SHIFT + cls);
@@ -123,6 +124,7 @@ void mw_region_pool_init(void);              /* empties every pool; before the f
 mw_rid_t mw_region_pool_get(unsigned cls);   /* newest dirty, else clean */
 mw_rid_t mw_region_pool_carve(unsigned cls); /* a never-used region, taking an area if needed */
 void mw_region_pool_put_dirty(mw_rid_t id, uint64_t now_ns);
+uint64_t mw_region_pool_oldest(unsigned cls); /* stamp of the oldest dirty region, or max */
 /* Moves dirty regions that entered the deque at or before cutoff_ns to the clean pool,
  * purging at most budget bytes; returns the bytes purged. */
 size_t mw_region_pool_purge(unsigned cls, uint64_t cutoff_ns, size_t budget);

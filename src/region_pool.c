@@ -12,6 +12,7 @@
 #include "region_internal.h"
 
 struct mw_region_class mw_region_classes[MW_REGION_CLASSES];
+_Atomic size_t mw_region_dirty_bytes;
 
 void mw_region_pool_init(void) {
     for (unsigned cls = 0; cls < MW_REGION_CLASSES; cls++) {
@@ -31,6 +32,8 @@ static void unlink_dirty(struct mw_region_class *rc, mw_rid_t id) {
     else
         rc->dirty_tail = s->prev;
     rc->dirty_n--;
+    atomic_fetch_sub_explicit(&mw_region_dirty_bytes, mw_region_class_size(mw_rid_cls(id)),
+                              memory_order_relaxed);
 }
 
 static void push_clean(struct mw_region_class *rc, mw_rid_t id) {
@@ -88,6 +91,17 @@ void mw_region_pool_put_dirty(mw_rid_t id, uint64_t now_ns) {
     rc->dirty_head = id;
     rc->dirty_n++;
     mw_unlock(&rc->lock);
+    atomic_fetch_add_explicit(&mw_region_dirty_bytes, mw_region_class_size(mw_rid_cls(id)),
+                              memory_order_relaxed);
+}
+
+uint64_t mw_region_pool_oldest(unsigned cls) {
+    struct mw_region_class *rc = &mw_region_classes[cls];
+    mw_lock(&rc->lock);
+    uint64_t stamp =
+        rc->dirty_tail == MW_RID_NIL ? UINT64_MAX : mw_rid_slot(rc->dirty_tail)->stamp_ns;
+    mw_unlock(&rc->lock);
+    return stamp;
 }
 
 size_t mw_region_pool_purge(unsigned cls, uint64_t cutoff_ns, size_t budget) {

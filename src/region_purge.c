@@ -1,11 +1,15 @@
 /* region_purge.c — when dirty regions go back to the OS.
  *
  * Policy: a dirty region is purged once it has sat unused in its class's dirty pool for
- * MESHWARD_PURGE_DELAY_MS. By default purging is inline: region frees and slow allocations
- * check, at most once per max(delay / 4, 1 ms), and purge at most INLINE_BUDGET bytes per
- * check, so no single free pays for a large purge. With MESHWARD_PURGE_INTERVAL_MS > 0 a
- * background thread purges at that period instead and the inline checks stop. Thread
- * caches are not purged (they are bounded); mw_region_purge flushes them first.
+ * MESHWARD_PURGE_DELAY_MS; and, whatever the delay, the oldest dirty regions (across
+ * classes) are purged while the dirty pools hold more bytes than the live regions do plus
+ * DIRTY_FLOOR, so that a program whose demand swings cannot keep every class at its peak
+ * for a whole delay. (Sizes count class bytes; only touched pages are resident.)
+ * By default purging is inline: region frees and slow allocations check, at most once a
+ * millisecond, and purge at most INLINE_BUDGET bytes per check, so no single free pays
+ * for a large purge. With MESHWARD_PURGE_INTERVAL_MS > 0 a background thread purges at
+ * that period instead and the inline checks stop. Thread caches are not purged (they are
+ * bounded); mw_region_purge flushes them first.
  *
  * purge_lock serialises purge passes (a pass holds no pool lock while it calls madvise or
  * fallocate); inline checks skip when a pass is running rather than wait for it. */
@@ -19,8 +23,9 @@
 #include <signal.h>
 #include <time.h>
 
-#define TICK_MIN_NS 1000000ull
+#define TICK_NS 1000000ull
 #define INLINE_BUDGET ((size_t)256 << 20)
+#define DIRTY_FLOOR ((size_t)128 << 20)
 
 static mw_lock_t purge_lock;
 static _Atomic uint64_t last_tick_ns;
@@ -31,12 +36,52 @@ static uint64_t delay_ns(void) {
     return ms > 0 ? (uint64_t)ms * 1000000ull : 0;
 }
 
-/* One pass over the classes, largest first (most bytes per system call); the caller holds
- * purge_lock. */
+/* Bytes of dirty regions beyond what the live regions justify keeping. */
+static size_t dirty_excess(void) {
+    size_t live = 0;
+    for (unsigned cls = 0; cls < MW_REGION_CLASSES; cls++) {
+        struct mw_region_class *rc = &mw_region_classes[cls];
+        uint64_t frees = atomic_load_explicit(&rc->frees, memory_order_relaxed);
+        uint64_t allocs = atomic_load_explicit(&rc->allocations, memory_order_relaxed);
+        live += allocs > frees ? (size_t)(allocs - frees) * mw_region_class_size(cls) : 0;
+    }
+    size_t keep = live + DIRTY_FLOOR;
+    size_t dirty = atomic_load_explicit(&mw_region_dirty_bytes, memory_order_relaxed);
+    return dirty > keep ? dirty - keep : 0;
+}
+
+/* Purges up to budget bytes, oldest first across classes: each round purges the class
+ * with the oldest region down to the next-oldest class's stamp. */
+static size_t purge_oldest(size_t budget) {
+    size_t total = 0;
+    while (total < budget) {
+        unsigned oldest = MW_REGION_CLASSES;
+        uint64_t first = UINT64_MAX, second = UINT64_MAX;
+        for (unsigned cls = 0; cls < MW_REGION_CLASSES; cls++) {
+            uint64_t stamp = mw_region_pool_oldest(cls);
+            if (stamp < first) {
+                second = first;
+                first = stamp;
+                oldest = cls;
+            } else if (stamp < second) {
+                second = stamp;
+            }
+        }
+        if (oldest == MW_REGION_CLASSES) break;
+        total += mw_region_pool_purge(oldest, second, budget - total);
+    }
+    return total;
+}
+
+/* One pass: everything older than cutoff (classes largest first: most bytes per system
+ * call), then the oldest beyond the dirty share. The caller holds purge_lock. */
 static void purge_pass(uint64_t cutoff_ns, size_t budget) {
     size_t total = 0;
     for (unsigned cls = MW_REGION_CLASSES; cls-- > 0 && total < budget;)
         total += mw_region_pool_purge(cls, cutoff_ns, budget - total);
+    size_t excess = dirty_excess();
+    if (excess && total < budget)
+        total += purge_oldest(excess < budget - total ? excess : budget - total);
     if (total) MW_TRACE_PURGE(total);
 }
 
@@ -47,10 +92,8 @@ static uint64_t cutoff(uint64_t now_ns) {
 
 void mw_region_purge_tick(uint64_t now_ns) {
     if (atomic_load_explicit(&worker_running, memory_order_relaxed)) return;
-    uint64_t period = delay_ns() / 4;
-    if (period < TICK_MIN_NS) period = TICK_MIN_NS;
     uint64_t last = atomic_load_explicit(&last_tick_ns, memory_order_relaxed);
-    if (now_ns - last < period ||
+    if (now_ns - last < TICK_NS ||
         !atomic_compare_exchange_strong_explicit(&last_tick_ns, &last, now_ns, memory_order_relaxed,
                                                  memory_order_relaxed))
         return;

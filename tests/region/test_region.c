@@ -197,6 +197,34 @@ static void test_purge_lowers_rss(void **state) {
     mw_option_set(MW_OPTION_PURGE_DELAY_MS, 100);
 }
 
+/* 32 MiB: dirty pools holding more than the live bytes plus 128 MiB are purged oldest first
+ * without waiting for the delay. Only one page of each region is touched: the bound
+ * counts class bytes. */
+static void test_purge_beyond_share(void **state) {
+    (void)state;
+    const size_t size = 32 * MiB;
+    mw_option_set(MW_OPTION_PURGE_DELAY_MS, 100000);
+    mw_region_purge(true); /* start with empty dirty pools */
+    char *r[6];
+    for (int i = 0; i < 6; i++) {
+        r[i] = mw_region_alloc(size, 1);
+        r[i][0] = 1;
+    }
+    for (int i = 0; i < 6; i++)
+        mw_region_free(r[i]);
+    sleep_ms(5);
+    /* The slow allocation checks: 192 MiB dirty, nothing live, so the two oldest go. */
+    void *trigger = mw_region_alloc(4 * MiB, 1);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(resident_pages(r[i], PAGE), 0);
+    for (int i = 2; i < 6; i++)
+        assert_int_equal(resident_pages(r[i], PAGE), 1);
+    assert_int_equal(class_stats(size).purged_bytes, 2 * size);
+    mw_region_free(trigger);
+    mw_region_purge(true);
+    mw_option_set(MW_OPTION_PURGE_DELAY_MS, 100);
+}
+
 /* 4 MiB: with an interval set, a background thread purges without any further call. */
 static void test_worker(void **state) {
     (void)state;
@@ -262,9 +290,13 @@ static void test_fork(void **state) {
 int main(void) {
     mw_free(mw_malloc(1)); /* start the library: it registers its fork handlers */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pool_transitions), cmocka_unit_test(test_steal),
-        cmocka_unit_test(test_thread_exit),      cmocka_unit_test(test_purge_lowers_rss),
-        cmocka_unit_test(test_worker),           cmocka_unit_test(test_fork),
+        cmocka_unit_test(test_pool_transitions),
+        cmocka_unit_test(test_steal),
+        cmocka_unit_test(test_thread_exit),
+        cmocka_unit_test(test_purge_lowers_rss),
+        cmocka_unit_test(test_purge_beyond_share),
+        cmocka_unit_test(test_worker),
+        cmocka_unit_test(test_fork),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
