@@ -17,6 +17,10 @@
 extern "C" {
 #endif
 
+/* The library is compiled with hidden visibility; everything declared here is its API and
+ * must be exported from libmeshward.so for programs that link it or find it with dlsym. */
+#pragma GCC visibility push(default)
+
 #define MESHWARD_VERSION_MAJOR 0
 #define MESHWARD_VERSION_MINOR 1
 
@@ -134,6 +138,8 @@ struct mw_stats {
 int mw_stats_get(struct mw_stats *out);
 /* Writes a human-readable summary to file descriptor fd, without allocating. */
 void mw_stats_print(int fd);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
