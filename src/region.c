@@ -6,43 +6,51 @@
 #include "os.h"
 #include "trace.h"
 
+#include <string.h>
+
 /* The class of a request of size bytes (1 <= size <= MW_REGION_MAX): its power of two. */
 static unsigned class_of(size_t size) {
     if (size <= ((size_t)1 << MW_REGION_MIN_SHIFT)) return 0;
     return (unsigned)(64 - __builtin_clzll((unsigned long long)size - 1)) - MW_REGION_MIN_SHIFT;
 }
 
-static void set_live(mw_rid_t id, bool live) {
+/* Sets the region's live bit; returns whether it was set before. */
+static bool set_live(mw_rid_t id, bool live) {
     uint32_t slot = id & (MW_AREA_SLOTS - 1);
     _Atomic uint64_t *word = &mw_rid_area(id)->live[slot / 64];
     uint64_t bit = (uint64_t)1 << (slot % 64);
-    if (live)
-        atomic_fetch_or_explicit(word, bit, memory_order_release);
-    else
-        atomic_fetch_and_explicit(word, ~bit, memory_order_release);
+    uint64_t old = live ? atomic_fetch_or_explicit(word, bit, memory_order_acq_rel)
+                        : atomic_fetch_and_explicit(word, ~bit, memory_order_acq_rel);
+    return old & bit;
 }
 
-mw_noinline static mw_rid_t alloc_slow(unsigned cls, struct mw_region_cache *self) {
+/* *zero tells whether the region reads as zero (clean or never used). */
+mw_noinline static mw_rid_t alloc_slow(unsigned cls, struct mw_region_cache *self, bool *zero) {
     struct mw_region_class *rc = &mw_region_classes[cls];
     atomic_fetch_add_explicit(&rc->slow_allocations, 1, memory_order_relaxed);
-    mw_rid_t id = mw_region_pool_get(cls);
+    mw_rid_t id = mw_region_pool_get(cls, zero);
     if (id == MW_RID_NIL) {
+        *zero = false;
         id = mw_region_cache_steal(self, cls);
         if (id != MW_RID_NIL) atomic_fetch_add_explicit(&rc->steals, 1, memory_order_relaxed);
     }
-    if (id == MW_RID_NIL) id = mw_region_pool_carve(cls);
+    if (id == MW_RID_NIL) {
+        *zero = true;
+        id = mw_region_pool_carve(cls);
+    }
     mw_region_purge_tick(mw_os_now_ns());
     return id;
 }
 
-void *mw_region_alloc(size_t size, size_t align) {
+static void *region_alloc(size_t size, size_t align, bool *zero) {
     if (size > MW_REGION_MAX || align > MW_REGION_MAX) return NULL;
     if (mw_unlikely(!mw_region_range_init())) return NULL;
     unsigned cls = class_of(size > align ? size : align);
     struct mw_region_cache *self = mw_region_cache_self();
     mw_rid_t id = self ? mw_region_cache_pop(self, cls) : MW_RID_NIL;
+    *zero = false;
     if (id == MW_RID_NIL) {
-        id = alloc_slow(cls, self);
+        id = alloc_slow(cls, self, zero);
         if (id == MW_RID_NIL) return NULL;
         mw_region_purge_start_worker();
     }
@@ -51,16 +59,31 @@ void *mw_region_alloc(size_t size, size_t align) {
     return mw_rid_addr(id);
 }
 
-void mw_region_free(void *p) {
+void *mw_region_alloc(size_t size, size_t align) {
+    bool zero;
+    return region_alloc(size, align, &zero);
+}
+
+void *mw_region_calloc(size_t size, size_t align) {
+    bool zero;
+    void *p = region_alloc(size, align, &zero);
+    if (p && !zero) memset(p, 0, size);
+    return p;
+}
+
+bool mw_region_free(void *p) {
     mw_rid_t id = mw_region_rid(p);
     unsigned cls = mw_rid_cls(id);
-    set_live(id, false);
+    /* The caller checked is_live, but two racing frees of one region both pass that check:
+     * only the one that clears the bit goes on. */
+    if (mw_unlikely(!set_live(id, false))) return false;
     atomic_fetch_add_explicit(&mw_region_classes[cls].frees, 1, memory_order_relaxed);
     struct mw_region_cache *self = mw_region_cache_self();
-    if (self && mw_region_cache_push(self, id)) return;
+    if (self && mw_region_cache_push(self, id)) return true;
     uint64_t now = mw_os_now_ns();
     mw_region_pool_put_dirty(id, now);
     mw_region_purge_tick(now);
+    return true;
 }
 
 bool mw_region_owns(const void *p) {

@@ -14,8 +14,13 @@
 /* Returns a region of at least size bytes aligned to align (a power of two, up to
  * MW_REGION_MAX), or NULL (the caller sets errno). Its contents are unspecified. */
 void *mw_region_alloc(size_t size, size_t align);
-/* p is the start of a live region (the caller checked mw_region_owns). */
-void mw_region_free(void *p);
+/* As mw_region_alloc, with the first size bytes zero. Clean and never-used regions already
+ * read as zero, so only a recycled dirty region is cleared (calloc of a large block does
+ * not touch its pages). */
+void *mw_region_calloc(size_t size, size_t align);
+/* p is the start of a region the caller found live (mw_region_is_live). Returns false, and
+ * does nothing, when another free of p won the race: a double free. */
+bool mw_region_free(void *p);
 /* True when p lies in the region range (live or not); O(1), trusts no metadata. */
 bool mw_region_owns(const void *p);
 /* True when p is the start of a region handed out and not freed: the check for free(). */

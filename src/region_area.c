@@ -178,7 +178,11 @@ void mw_region_area_purge(mw_rid_t id) {
         off_t off = (off_t)((uintptr_t)p - mw_region_range.base);
         int rc = fallocate(region_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, (off_t)size);
         errno = saved;
+        /* Hole punching was probed when the file was opened; should it fail now, dropping
+         * the mapping's pages would leave the data in the file, so clear it instead: a
+         * clean region must read as zero. */
         if (rc == 0) return;
+        memset(p, 0, size);
     }
     mw_os_decommit(p, size);
 }

@@ -11,6 +11,8 @@
  * link into a clean region would fault its page back in, and an overflow of one region
  * must not corrupt the pools). A region is named by a 32-bit id: area index << 11 | slot.
  *
+ * A clean region (purged) and a never-used one read as zero: calloc needs no memset there.
+ *
  * Ownership of a free region: it is in exactly one list at a time (a thread cache, its
  * class's dirty deque or clean stack, or a purge batch in flight), and the list's lock
  * protects its links. A live region is in no list; its bit in the area's live bitmap is the
@@ -114,14 +116,15 @@ mw_inline bool mw_region_range_ready(void) {
     return atomic_load_explicit(&mw_region_range.ready, memory_order_acquire);
 }
 uint32_t mw_region_area_take(unsigned cls); /* a committed area for cls, or MW_RID_NIL */
-void mw_region_area_purge(mw_rid_t id);     /* gives the region's pages back to the OS */
+void mw_region_area_purge(mw_rid_t id);     /* gives its pages back; they read as zero after */
 void mw_region_area_fork_child(void);       /* re-backs file-backed areas with private memory */
 void mw_region_area_fork_prepare(void);
 void mw_region_area_fork_parent(void);
 
 /* region_pool.c: the global dirty and clean pools of each class. */
-void mw_region_pool_init(void);              /* empties every pool; before the first use */
-mw_rid_t mw_region_pool_get(unsigned cls);   /* newest dirty, else clean */
+void mw_region_pool_init(void); /* empties every pool; before the first use */
+/* The newest dirty region, else a clean one (*clean tells: its pages read as zero). */
+mw_rid_t mw_region_pool_get(unsigned cls, bool *clean);
 mw_rid_t mw_region_pool_carve(unsigned cls); /* a never-used region, taking an area if needed */
 void mw_region_pool_put_dirty(mw_rid_t id, uint64_t now_ns);
 uint64_t mw_region_pool_oldest(unsigned cls); /* stamp of the oldest dirty region, or max */

@@ -42,10 +42,11 @@ static void push_clean(struct mw_region_class *rc, mw_rid_t id) {
     rc->clean_n++;
 }
 
-mw_rid_t mw_region_pool_get(unsigned cls) {
+mw_rid_t mw_region_pool_get(unsigned cls, bool *clean) {
     struct mw_region_class *rc = &mw_region_classes[cls];
     mw_lock(&rc->lock);
     mw_rid_t id = rc->dirty_head;
+    *clean = id == MW_RID_NIL;
     if (id != MW_RID_NIL) {
         unlink_dirty(rc, id);
     } else if ((id = rc->clean_head) != MW_RID_NIL) {

@@ -94,6 +94,49 @@ static void test_pool_transitions(void **state) {
     mw_option_set(MW_OPTION_PURGE_DELAY_MS, 100);
 }
 
+/* calloc: a recycled region is cleared; a fresh or clean one is not touched at all. */
+static void test_region_calloc(void **state) {
+    (void)state;
+    char *p = mw_region_alloc(128 * KiB, 1);
+    memset(p, 0xff, 128 * KiB);
+    mw_region_free(p);
+    char *q = mw_region_calloc(100 * KiB, 1); /* from the cache, dirty */
+    assert_ptr_equal(q, p);
+    for (size_t i = 0; i < 100 * KiB; i++)
+        if (q[i]) fail_msg("byte %zu not cleared", i);
+    mw_region_free(q);
+
+    const size_t big = 64 * MiB;
+    char *f = mw_region_calloc(big, 1); /* never used */
+    assert_int_equal(resident_pages(f, big), 0);
+    memset(f, 1, 1 * MiB);
+    mw_region_free(f);
+    mw_region_purge(true);
+    char *g = mw_region_calloc(big, 1); /* clean */
+    assert_ptr_equal(g, f);
+    assert_int_equal(resident_pages(g, big), 0);
+    assert_int_equal(g[0] | g[MiB - 1], 0);
+    mw_region_free(g);
+}
+
+/* A second free of a region (two threads racing past is_live) changes nothing. */
+static void test_double_free_ignored(void **state) {
+    (void)state;
+    char *p = mw_region_alloc(128 * KiB, 1);
+    assert_true(mw_region_free(p));
+    struct mw_region_class_stats s = class_stats(128 * KiB);
+    assert_false(mw_region_free(p));
+    struct mw_region_class_stats t = class_stats(128 * KiB);
+    assert_int_equal(t.frees, s.frees);
+    assert_int_equal(t.cached_regions, s.cached_regions);
+    assert_int_equal(t.dirty_regions, s.dirty_regions);
+    char *a = mw_region_alloc(128 * KiB, 1), *b = mw_region_alloc(128 * KiB, 1);
+    assert_true(a == p || b == p);
+    assert_ptr_not_equal(a, b); /* handed out once only */
+    mw_region_free(a);
+    mw_region_free(b);
+}
+
 /* ---- two threads ------------------------------------------------------------------------ */
 
 struct peer {
@@ -291,6 +334,8 @@ int main(void) {
     mw_free(mw_malloc(1)); /* start the library: it registers its fork handlers */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pool_transitions),
+        cmocka_unit_test(test_region_calloc),
+        cmocka_unit_test(test_double_free_ignored),
         cmocka_unit_test(test_steal),
         cmocka_unit_test(test_thread_exit),
         cmocka_unit_test(test_purge_lowers_rss),
