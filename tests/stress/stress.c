@@ -7,9 +7,11 @@
  *
  * A block's first 8 bytes hold its header, (seed << 23) | size; the slot keeps a copy, so a
  * block overwritten by another block (two blocks handed out overlapping) is caught even
- * when the intruder's pattern is self-consistent. STRESS_OPS, STRESS_THREADS and
- * STRESS_MAX_LOG (blocks up to 2^N bytes, N from 4 to 22) in the environment override the
- * defaults: ctest also runs a small-block variant that hammers the slab free lists. */
+ * when the intruder's pattern is self-consistent. STRESS_OPS (per thread), STRESS_THREADS
+ * (running at once), STRESS_GENERATIONS (threads started per running thread, each after the
+ * previous one exited) and STRESS_MAX_LOG (blocks up to 2^N bytes, N from 4 to 22) override
+ * the defaults: ctest also runs a small-block variant that hammers the slab free lists and
+ * a thread-churn variant whose blocks outlive the threads that allocated them. */
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -43,6 +45,7 @@ static struct slot slots[SLOTS];
 static atomic_ulong failures;
 static long ops_per_thread = 3000;
 static int n_threads = 4;
+static long generations = 1;  /* threads started per running thread, one after the other */
 static unsigned max_log = 22; /* largest blocks: up to 2^max_log * 2 - 1 bytes, capped */
 
 static uint64_t next_random(uint64_t *state) {
@@ -152,8 +155,9 @@ static void *worker(void *arg) {
     uint64_t id = (uint64_t)(uintptr_t)arg;
     uint64_t rng = 0x9e3779b97f4a7c15u * (id + 1);
     for (long i = 0; i < ops_per_thread; i++) {
-        /* Unique seeds: the thread in the top bits, the operation below. */
-        uint64_t seed = (id << 32 | (uint64_t)i) & ((UINT64_C(1) << (64 - SIZE_BITS)) - 1);
+        /* Unique seeds: one per operation of the whole run (2^41 of them). */
+        uint64_t seed =
+            (id * (uint64_t)ops_per_thread + (uint64_t)i) & ((UINT64_C(1) << (64 - SIZE_BITS)) - 1);
         if (next_random(&rng) % 8 == 0) {
             reallocate(&rng, seed);
             continue;
@@ -182,11 +186,17 @@ static void test_threads_exchange_blocks(void **state) {
     ops_per_thread = env_long("STRESS_OPS", ops_per_thread, 1, 1L << 40);
     n_threads = (int)env_long("STRESS_THREADS", n_threads, 1, MAX_THREADS);
     max_log = (unsigned)env_long("STRESS_MAX_LOG", max_log, 4, 22);
+    generations = env_long("STRESS_GENERATIONS", generations, 1, 1L << 20);
     for (int i = 0; i < SLOTS; i++)
         pthread_mutex_init(&slots[i].lock, NULL);
+    /* n_threads run at any time; each that ends is replaced by a new one until every
+     * generation ran, so threads exit while others keep freeing their blocks. */
     pthread_t threads[MAX_THREADS];
-    for (int t = 0; t < n_threads; t++)
-        assert_int_equal(pthread_create(&threads[t], NULL, worker, (void *)(uintptr_t)t), 0);
+    for (long t = 0; t < n_threads * generations; t++) {
+        pthread_t *th = &threads[t % n_threads];
+        if (t >= n_threads) assert_int_equal(pthread_join(*th, NULL), 0);
+        assert_int_equal(pthread_create(th, NULL, worker, (void *)(uintptr_t)t), 0);
+    }
     for (int t = 0; t < n_threads; t++)
         assert_int_equal(pthread_join(threads[t], NULL), 0);
     for (int i = 0; i < SLOTS; i++) {
