@@ -1,7 +1,8 @@
 /* api_malloc.c — the malloc family behaves as glibc's does, since meshward is a drop-in:
- * zero sizes, impossible sizes, overflow, alignment from 8 B to 2 MiB, realloc across
- * every size regime (slab, region, huge) with contents checked, zeroing by calloc of
- * reused memory, usable sizes, and the glibc extensions (mallopt, mallinfo2, ...).
+ * zero sizes, impossible sizes, overflow, alignment from 8 B to 2 MiB (and beyond the
+ * largest region), realloc across every size regime (slab, region, huge) with contents
+ * checked, zeroing by calloc of reused memory, usable sizes, and the glibc extensions
+ * (mallopt, mallinfo2, ...). After each test nothing it freed may still count as in use.
  *
  * The same file runs against both meshward variants and against glibc (see allocator.h);
  * a check that depends on something glibc leaves open accepts every answer glibc's own
