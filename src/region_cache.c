@@ -1,7 +1,8 @@
 /* region_cache.c — per-thread region caches: small LIFO lists per class, bounded by bytes
  * (MW_REGION_CACHE_BYTES), that serve a thread's frees and reallocations without touching
  * the global pools; stealing from other threads' caches; returning a cache to the pools
- * when its thread exits.
+ * when its thread exits, or when it has not been used for the purge delay (so that an idle
+ * thread does not keep MW_REGION_CACHE_BYTES resident for good).
  *
  * Caches are never freed (nothing here may call malloc, and a stealer may be walking the
  * registry): they come from a static block, then from reserved chunks, and are linked into
@@ -19,6 +20,7 @@ struct mw_region_cache {
     atomic_bool in_use;
     struct mw_region_cache *_Atomic next; /* registry link, set once */
     size_t bytes;
+    _Atomic uint64_t used_ns; /* last push or pop by its owner: idle caches are drained */
     mw_rid_t head[MW_REGION_CACHE_CLASSES];
     _Atomic uint32_t count[MW_REGION_CACHE_CLASSES]; /* read without the lock by stealers */
 };
@@ -91,7 +93,9 @@ static mw_rid_t take_locked(struct mw_region_cache *c, unsigned cls) {
 }
 
 mw_rid_t mw_region_cache_pop(struct mw_region_cache *c, unsigned cls) {
-    return take_locked(c, cls);
+    mw_rid_t id = take_locked(c, cls);
+    if (id != MW_RID_NIL) atomic_store_explicit(&c->used_ns, mw_os_now_ns(), memory_order_relaxed);
+    return id;
 }
 
 bool mw_region_cache_push(struct mw_region_cache *c, mw_rid_t id) {
@@ -101,6 +105,7 @@ bool mw_region_cache_push(struct mw_region_cache *c, mw_rid_t id) {
     mw_lock(&c->lock);
     bool fits = c->bytes + size <= MW_REGION_CACHE_BYTES;
     if (fits) {
+        atomic_store_explicit(&c->used_ns, mw_os_now_ns(), memory_order_relaxed);
         mw_rid_slot(id)->next = c->head[cls];
         c->head[cls] = id;
         atomic_store_explicit(&c->count[cls], c->count[cls] + 1, memory_order_relaxed);
@@ -137,6 +142,12 @@ void mw_region_cache_flush(bool all) {
     for (struct mw_region_cache *c = atomic_load_explicit(&registry, memory_order_acquire); c;
          c = c->next)
         drain(c);
+}
+
+void mw_region_cache_drain_idle(uint64_t cutoff_ns) {
+    for (struct mw_region_cache *c = atomic_load_explicit(&registry, memory_order_acquire); c;
+         c = c->next)
+        if (atomic_load_explicit(&c->used_ns, memory_order_relaxed) <= cutoff_ns) drain(c);
 }
 
 void mw_region_thread_exit(void) {

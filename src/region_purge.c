@@ -8,8 +8,8 @@
  * By default purging is inline: region frees and slow allocations check, at most once a
  * millisecond, and purge at most INLINE_BUDGET bytes per check, so no single free pays
  * for a large purge. With MESHWARD_PURGE_INTERVAL_MS > 0 a background thread purges at
- * that period instead and the inline checks stop. Thread caches are not purged (they are
- * bounded); mw_region_purge flushes them first.
+ * that period instead and the inline checks stop. A thread cache unused for the delay is
+ * emptied into the dirty pools first (they age there); mw_region_purge flushes them too.
  *
  * purge_lock serialises purge passes (a pass holds no pool lock while it calls madvise or
  * fallocate); inline checks skip when a pass is running rather than wait for it. */
@@ -76,6 +76,7 @@ static size_t purge_oldest(size_t budget) {
 /* One pass: everything older than cutoff (classes largest first: most bytes per system
  * call), then the oldest beyond the dirty share. The caller holds purge_lock. */
 static void purge_pass(uint64_t cutoff_ns, size_t budget) {
+    mw_region_cache_drain_idle(cutoff_ns);
     size_t total = 0;
     for (unsigned cls = MW_REGION_CLASSES; cls-- > 0 && total < budget;)
         total += mw_region_pool_purge(cls, cutoff_ns, budget - total);

@@ -210,6 +210,32 @@ static void test_thread_exit(void **state) {
     mw_region_free(p);
 }
 
+/* 32 KiB: the cache of a thread that stays idle for the purge delay is emptied into the
+ * dirty pool, and purged from there after another delay. */
+static void test_idle_cache_drained(void **state) {
+    (void)state;
+    const size_t size = 32 * KiB;
+    mw_option_set(MW_OPTION_PURGE_DELAY_MS, 20);
+    struct peer pe = {.size = size};
+    pthread_t t;
+    pthread_create(&t, NULL, peer_main, &pe);
+    while (atomic_load(&pe.phase) != 1)
+        sleep_ms(1);
+    assert_int_equal(class_stats(size).cached_regions, 1);
+    assert_int_equal(resident_pages(pe.block, size), size / PAGE);
+    for (int round = 0; round < 2; round++) {
+        sleep_ms(50);
+        mw_region_free(mw_region_alloc(16 * MiB, 1)); /* checks */
+    }
+    struct mw_region_class_stats s = class_stats(size);
+    assert_int_equal(s.cached_regions, 0);
+    assert_int_equal(s.clean_regions, 1);
+    assert_int_equal(resident_pages(pe.block, size), 0);
+    atomic_store(&pe.phase, 2);
+    pthread_join(t, NULL);
+    mw_option_set(MW_OPTION_PURGE_DELAY_MS, 100);
+}
+
 /* ---- purging ----------------------------------------------------------------------------- */
 
 /* 8 MiB regions (never cached): inline purging after the delay, then forced purging. */
@@ -338,6 +364,7 @@ int main(void) {
         cmocka_unit_test(test_double_free_ignored),
         cmocka_unit_test(test_steal),
         cmocka_unit_test(test_thread_exit),
+        cmocka_unit_test(test_idle_cache_drained),
         cmocka_unit_test(test_purge_lowers_rss),
         cmocka_unit_test(test_purge_beyond_share),
         cmocka_unit_test(test_worker),
