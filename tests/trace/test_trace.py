@@ -8,6 +8,10 @@ with babeltrace2. One case per ctest test:
            and no free of an unknown block
   fork     a forking (and exec'ing) program: every process traced, nothing lost, no hang
   hardened --hardened traces the program with libmeshward-hardened.so
+  discard  tiny buffers lose events and say so (with the option that avoids it);
+           --no-discard with the same buffers loses none (one thread: with several, LTTng
+           still drops an event whenever a thread is preempted in the middle of writing one
+           while the others fill the whole buffer)
   errors   no lttng-tools on PATH, a daemon that cannot start, unwritable or non-empty DIR,
            a missing program
 
@@ -65,9 +69,10 @@ def read_events(trace_dir, debug_info=False):
     return events
 
 
-def meshward_trace(args, trace_dir, prog, stdin=None, env=None):
-    """Runs `meshward trace -o trace_dir -- prog...`; returns (status, stdout, stderr)."""
-    cmd = [args.meshward, "trace", "-o", trace_dir, "--"] + prog
+def meshward_trace(args, trace_dir, prog, stdin=None, env=None, options=()):
+    """Runs `meshward trace -o trace_dir OPTIONS -- prog...`; returns (status, stdout,
+    stderr)."""
+    cmd = [args.meshward, "trace", "-o", trace_dir] + list(options) + ["--"] + prog
     p = subprocess.run(cmd, stdin=stdin, capture_output=True, text=True, env=env, timeout=600)
     sys.stderr.write(p.stderr)
     return p.returncode, p.stdout, p.stderr
@@ -245,9 +250,9 @@ def replay(events):
     return problems
 
 
-def case_threads(args, work):
+def case_threads(args, work, options=(), threads=8):
     trace_dir = os.path.join(work, "trace")
-    status, out, _, _ = traced_ok(args, trace_dir, [args.prog])
+    status, out, _, _ = traced_ok(args, trace_dir, [args.prog, str(threads)], options=options)
     check(status == 0, f"tp_threads exited with {status}")
     m = re.match(r"allocs (\d+) reallocs (\d+) frees (\d+)", out)
     check(m, f"unexpected output {out!r}")
@@ -258,9 +263,26 @@ def case_threads(args, work):
         e["mine"] = from_program(e, prog)
     got = {k: sum(e["event"] == k and e["mine"] for e in events) for k in want}
     check(got == want, f"the program made {want}, the trace recorded {got}")
-    check(len({e["vtid"] for e in events if e["mine"]}) >= 8, "fewer than 8 threads recorded")
+    check(len({e["vtid"] for e in events if e["mine"]}) >= threads,
+          f"fewer than {threads} threads recorded")
     problems = replay(events)
     check(not problems, f"{len(problems)} replay errors, first: {problems[:5]}")
+
+
+# ---- discard -------------------------------------------------------------------------------
+
+TINY = ["--subbuf-size", "16k", "--num-subbuf", "2"]
+
+
+def case_discard(args, work):
+    status, _, err = meshward_trace(args, os.path.join(work, "lossy"), [args.prog], options=TINY)
+    check(status == 0, f"tp_threads exited with {status}")
+    _, discarded = recorded(err)
+    check(discarded > 0, "16 KiB x 2 buffers discarded nothing: the test proves nothing")
+    check(re.search(r"meshward: warning: \d+ events were discarded.*--no-discard", err),
+          "no warning naming --no-discard")
+    case_threads(args, os.path.join(work, "blocking"), options=TINY + ["--no-discard"],
+                 threads=1)
 
 
 # ---- fork ----------------------------------------------------------------------------------
@@ -367,7 +389,7 @@ def case_errors(args, work):
 
 
 CASES = {"known": case_known, "real": case_real, "threads": case_threads, "fork": case_fork,
-         "hardened": case_hardened, "errors": case_errors}
+         "hardened": case_hardened, "discard": case_discard, "errors": case_errors}
 
 
 def isolate(work):

@@ -1,12 +1,13 @@
-/* tp_threads.c — 8 threads allocate, reallocate and free blocks, handing half of them to the
- * next thread through a mailbox, so that frees cross threads all the time. Prints on stdout
- * how many alloc, realloc and free calls its threads made, for test_trace.py threads. */
+/* tp_threads.c — THREADS threads (8, or argv[1]) allocate, reallocate and free blocks, handing
+ * half of them to the next thread through a mailbox, so that frees cross threads all the
+ * time. Prints on stdout how many alloc, realloc and free calls its threads made, for
+ * test_trace.py threads and discard. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-enum { THREADS = 8, ROUNDS = 20000, SLOTS = 64 };
+enum { MAX_THREADS = 8, ROUNDS = 20000, SLOTS = 64 };
 
 struct mailbox {
     pthread_mutex_t lock;
@@ -14,8 +15,9 @@ struct mailbox {
     unsigned count;
 };
 
-static struct mailbox box[THREADS];
-static unsigned long allocs[THREADS], reallocs[THREADS], frees[THREADS];
+static unsigned threads = MAX_THREADS;
+static struct mailbox box[MAX_THREADS];
+static unsigned long allocs[MAX_THREADS], reallocs[MAX_THREADS], frees[MAX_THREADS];
 
 static void post(unsigned to, void *p, unsigned self) {
     struct mailbox *m = &box[to];
@@ -55,7 +57,7 @@ static void *worker(void *arg) {
             reallocs[self]++;
         }
         if (rng & 1)
-            post((self + 1) % THREADS, p, self);
+            post((self + 1) % threads, p, self);
         else {
             free(p);
             frees[self]++;
@@ -65,16 +67,17 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-int main(void) {
-    pthread_t t[THREADS];
-    for (unsigned i = 0; i < THREADS; i++)
+int main(int argc, char **argv) {
+    if (argc > 1 && (threads = (unsigned)atoi(argv[1])) - 1 >= MAX_THREADS) return 2;
+    pthread_t t[MAX_THREADS];
+    for (unsigned i = 0; i < threads; i++)
         pthread_mutex_init(&box[i].lock, NULL);
-    for (unsigned i = 0; i < THREADS; i++)
+    for (unsigned i = 0; i < threads; i++)
         if (pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)i) != 0) return 2;
-    for (unsigned i = 0; i < THREADS; i++)
+    for (unsigned i = 0; i < threads; i++)
         pthread_join(t[i], NULL);
     unsigned long a = 0, r = 0, f = 0;
-    for (unsigned i = 0; i < THREADS; i++) {
+    for (unsigned i = 0; i < threads; i++) {
         drain(i);
         a += allocs[i], r += reallocs[i], f += frees[i];
     }
