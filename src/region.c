@@ -4,7 +4,6 @@
 #include "region_internal.h"
 
 #include "os.h"
-#include "trace.h"
 
 #include <string.h>
 

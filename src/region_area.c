@@ -10,7 +10,6 @@
 #include "region_internal.h"
 
 #include "os.h"
-#include "trace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -166,7 +165,6 @@ uint32_t mw_region_area_take(unsigned cls) {
     atomic_store_explicit(&mw_region_range.areas_used, a + 1, memory_order_release);
     mw_unlock(&area_lock);
     errno = saved;
-    MW_TRACE_REGION_REFILL(cls, MW_AREA_SIZE);
     return a;
 }
 

@@ -11,6 +11,8 @@
  * fallocate. */
 #include "region_internal.h"
 
+#include "trace.h"
+
 struct mw_region_class mw_region_classes[MW_REGION_CLASSES];
 _Atomic size_t mw_region_dirty_bytes;
 
@@ -61,6 +63,7 @@ mw_rid_t mw_region_pool_carve(unsigned cls) {
     struct mw_region_class *rc = &mw_region_classes[cls];
     uint32_t per_area = (uint32_t)(MW_AREA_SIZE >> (MW_REGION_MIN_SHIFT + cls));
     mw_rid_t id = MW_RID_NIL;
+    bool refilled = false;
     mw_lock(&rc->lock);
     if (rc->cur_area == MW_RID_NIL || rc->carved == per_area) {
         /* Taking an area is at most one mmap (file-backed), so it is done under the lock
@@ -69,12 +72,15 @@ mw_rid_t mw_region_pool_carve(unsigned cls) {
         if (a != MW_RID_NIL) {
             rc->cur_area = a;
             rc->carved = 0;
+            refilled = true;
             atomic_fetch_add_explicit(&rc->areas, 1, memory_order_relaxed);
         }
     }
     if (rc->cur_area != MW_RID_NIL && rc->carved < per_area)
         id = rc->cur_area << (MW_AREA_SHIFT - MW_REGION_MIN_SHIFT) | rc->carved++;
     mw_unlock(&rc->lock);
+    /* Outside the lock: the tracer may allocate, and that allocation may come here. */
+    if (refilled) MW_TRACE_REGION_REFILL(cls, MW_AREA_SIZE);
     return id;
 }
 
