@@ -20,7 +20,10 @@ struct mw_region_cache {
     atomic_bool in_use;
     struct mw_region_cache *_Atomic next; /* registry link, set once */
     size_t bytes;
-    _Atomic uint64_t used_ns; /* last push or pop by its owner: idle caches are drained */
+    /* Idle detection without reading a clock on the fast path: the owner counts its pushes
+     * and pops; each purge pass notes when it last saw the count change. */
+    _Atomic uint64_t uses;
+    uint64_t seen_uses, seen_ns; /* the purge pass's (under its lock) */
     mw_rid_t head[MW_REGION_CACHE_CLASSES];
     _Atomic uint32_t count[MW_REGION_CACHE_CLASSES]; /* read without the lock by stealers */
 };
@@ -92,9 +95,14 @@ static mw_rid_t take_locked(struct mw_region_cache *c, unsigned cls) {
     return id;
 }
 
+static void touch(struct mw_region_cache *c) {
+    atomic_store_explicit(&c->uses, atomic_load_explicit(&c->uses, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
 mw_rid_t mw_region_cache_pop(struct mw_region_cache *c, unsigned cls) {
     mw_rid_t id = take_locked(c, cls);
-    if (id != MW_RID_NIL) atomic_store_explicit(&c->used_ns, mw_os_now_ns(), memory_order_relaxed);
+    if (id != MW_RID_NIL) touch(c);
     return id;
 }
 
@@ -105,7 +113,7 @@ bool mw_region_cache_push(struct mw_region_cache *c, mw_rid_t id) {
     mw_lock(&c->lock);
     bool fits = c->bytes + size <= MW_REGION_CACHE_BYTES;
     if (fits) {
-        atomic_store_explicit(&c->used_ns, mw_os_now_ns(), memory_order_relaxed);
+        touch(c);
         mw_rid_slot(id)->next = c->head[cls];
         c->head[cls] = id;
         atomic_store_explicit(&c->count[cls], c->count[cls] + 1, memory_order_relaxed);
@@ -144,10 +152,17 @@ void mw_region_cache_flush(bool all) {
         drain(c);
 }
 
-void mw_region_cache_drain_idle(uint64_t cutoff_ns) {
+void mw_region_cache_drain_idle(uint64_t now_ns, uint64_t cutoff_ns) {
     for (struct mw_region_cache *c = atomic_load_explicit(&registry, memory_order_acquire); c;
-         c = c->next)
-        if (atomic_load_explicit(&c->used_ns, memory_order_relaxed) <= cutoff_ns) drain(c);
+         c = c->next) {
+        uint64_t uses = atomic_load_explicit(&c->uses, memory_order_relaxed);
+        if (uses != c->seen_uses) {
+            c->seen_uses = uses;
+            c->seen_ns = now_ns;
+        } else if (c->seen_ns <= cutoff_ns) {
+            drain(c);
+        }
+    }
 }
 
 void mw_region_thread_exit(void) {

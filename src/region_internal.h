@@ -140,8 +140,9 @@ bool mw_region_cache_push(struct mw_region_cache *c, mw_rid_t id);
 mw_rid_t mw_region_cache_steal(struct mw_region_cache *self, unsigned cls);
 /* Empties caches into the dirty pools: the calling thread's, or every thread's. */
 void mw_region_cache_flush(bool all);
-/* Empties the caches not used since cutoff_ns into the dirty pools. */
-void mw_region_cache_drain_idle(uint64_t cutoff_ns);
+/* Empties the caches whose owners have not used them since cutoff_ns (as far as the passes
+ * calling this, under the purge lock, can tell) into the dirty pools. */
+void mw_region_cache_drain_idle(uint64_t now_ns, uint64_t cutoff_ns);
 void mw_region_cache_fork_prepare(void);
 void mw_region_cache_fork_parent(void);
 void mw_region_cache_fork_child(void);

@@ -75,8 +75,8 @@ static size_t purge_oldest(size_t budget) {
 
 /* One pass: everything older than cutoff (classes largest first: most bytes per system
  * call), then the oldest beyond the dirty share. The caller holds purge_lock. */
-static void purge_pass(uint64_t cutoff_ns, size_t budget) {
-    mw_region_cache_drain_idle(cutoff_ns);
+static void purge_pass(uint64_t now_ns, uint64_t cutoff_ns, size_t budget) {
+    mw_region_cache_drain_idle(now_ns, cutoff_ns);
     size_t total = 0;
     for (unsigned cls = MW_REGION_CLASSES; cls-- > 0 && total < budget;)
         total += mw_region_pool_purge(cls, cutoff_ns, budget - total);
@@ -100,7 +100,7 @@ void mw_region_purge_tick(uint64_t now_ns) {
         return;
     if (atomic_load_explicit(&purge_lock.held, memory_order_relaxed)) return;
     mw_lock(&purge_lock);
-    purge_pass(cutoff(now_ns), INLINE_BUDGET);
+    purge_pass(now_ns, cutoff(now_ns), INLINE_BUDGET);
     mw_unlock(&purge_lock);
 }
 
@@ -108,7 +108,8 @@ void mw_region_purge(bool force) {
     mw_region_cache_flush(force);
     if (!mw_region_range_ready()) return;
     mw_lock(&purge_lock);
-    purge_pass(force ? UINT64_MAX : cutoff(mw_os_now_ns()), SIZE_MAX);
+    uint64_t now = mw_os_now_ns();
+    purge_pass(now, force ? UINT64_MAX : cutoff(now), SIZE_MAX);
     mw_unlock(&purge_lock);
 }
 
@@ -122,7 +123,8 @@ static void *worker(void *arg) {
         struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
         mw_lock(&purge_lock);
-        purge_pass(cutoff(mw_os_now_ns()), SIZE_MAX);
+        uint64_t now = mw_os_now_ns();
+        purge_pass(now, cutoff(now), SIZE_MAX);
         mw_unlock(&purge_lock);
     }
     atomic_store_explicit(&worker_running, false, memory_order_relaxed);
