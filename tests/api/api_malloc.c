@@ -121,6 +121,26 @@ static void assert_pattern(const void *p, size_t n, uint64_t seed) {
         fail_msg("block %p of %zu bytes differs from its pattern at offset %zu", p, n, bad);
 }
 
+/* A block allocated by the earliest constructor, before the allocator's own constructors
+ * can have run: the allocator must initialise itself on first use. */
+static unsigned char *early_block;
+
+__attribute__((constructor(101))) static void allocate_before_constructors(void) {
+    early_block = malloc(100);
+    if (early_block != NULL) pattern_fill(early_block, 100, 101);
+}
+
+static void test_allocation_before_constructors(void **state) {
+    (void)state;
+    assert_non_null(early_block);
+    assert_true(allocator_owns(early_block));
+    assert_pattern(early_block, 100, 101);
+    early_block = realloc(early_block, 1000);
+    assert_non_null(early_block);
+    assert_pattern(early_block, 100, 101);
+    free(early_block);
+}
+
 static void test_zero_sizes(void **state) {
     (void)state;
     enum { N = 64 };
@@ -572,6 +592,7 @@ static void test_malloc_stats(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        LEAK_CHECKED(test_allocation_before_constructors),
         LEAK_CHECKED(test_zero_sizes),
         LEAK_CHECKED(test_impossible_sizes),
         LEAK_CHECKED(test_calloc_overflow),
