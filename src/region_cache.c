@@ -81,7 +81,6 @@ static mw_rid_t take(struct mw_region_cache *c, unsigned cls) {
     c->head[cls] = mw_rid_slot(id)->next;
     atomic_store_explicit(&c->count[cls], c->count[cls] - 1, memory_order_relaxed);
     c->bytes -= mw_region_class_size(cls);
-    atomic_fetch_sub_explicit(&mw_region_classes[cls].cached, 1, memory_order_relaxed);
     return id;
 }
 
@@ -118,7 +117,6 @@ bool mw_region_cache_push(struct mw_region_cache *c, mw_rid_t id) {
         c->head[cls] = id;
         atomic_store_explicit(&c->count[cls], c->count[cls] + 1, memory_order_relaxed);
         c->bytes += size;
-        atomic_fetch_add_explicit(&mw_region_classes[cls].cached, 1, memory_order_relaxed);
     }
     mw_unlock(&c->lock);
     return fits;
@@ -163,6 +161,15 @@ void mw_region_cache_drain_idle(uint64_t now_ns, uint64_t cutoff_ns) {
             drain(c);
         }
     }
+}
+
+uint64_t mw_region_cache_count(unsigned cls) {
+    uint64_t n = 0;
+    if (cls < MW_REGION_CACHE_CLASSES)
+        for (struct mw_region_cache *c = atomic_load_explicit(&registry, memory_order_acquire); c;
+             c = c->next)
+            n += atomic_load_explicit(&c->count[cls], memory_order_relaxed);
+    return n;
 }
 
 void mw_region_thread_exit(void) {

@@ -77,7 +77,6 @@ struct mw_region_class {
     uint32_t cur_area, carved; /* regions of cur_area handed out so far */
     uint64_t dirty_n, clean_n;
     _Atomic uint64_t areas, allocations, frees, slow_allocations, steals, purged_bytes;
-    _Atomic uint64_t cached; /* regions in all thread caches */
 };
 extern struct mw_region_class mw_region_classes[MW_REGION_CLASSES];
 extern _Atomic size_t mw_region_dirty_bytes; /* class bytes of all dirty pools */
@@ -140,6 +139,7 @@ bool mw_region_cache_push(struct mw_region_cache *c, mw_rid_t id);
 mw_rid_t mw_region_cache_steal(struct mw_region_cache *self, unsigned cls);
 /* Empties caches into the dirty pools: the calling thread's, or every thread's. */
 void mw_region_cache_flush(bool all);
+uint64_t mw_region_cache_count(unsigned cls); /* regions of cls in all caches, for stats */
 /* Empties the caches whose owners have not used them since cutoff_ns (as far as the passes
  * calling this, under the purge lock, can tell) into the dirty pools. */
 void mw_region_cache_drain_idle(uint64_t now_ns, uint64_t cutoff_ns);

@@ -18,7 +18,7 @@ void mw_region_stats(struct mw_stats *st) {
         out->areas = out->refills = atomic_load_explicit(&rc->areas, memory_order_relaxed);
         out->area_bytes = out->areas * MW_AREA_SIZE;
         out->free_regions = out->dirty_regions + out->clean_regions;
-        out->cached_regions = atomic_load_explicit(&rc->cached, memory_order_relaxed);
+        out->cached_regions = mw_region_cache_count(cls);
         out->allocations = atomic_load_explicit(&rc->allocations, memory_order_relaxed);
         out->frees = atomic_load_explicit(&rc->frees, memory_order_relaxed);
         out->slow_allocations = atomic_load_explicit(&rc->slow_allocations, memory_order_relaxed);
