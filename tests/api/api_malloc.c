@@ -417,6 +417,25 @@ static void test_alignment_beyond_regions(void **state) {
     }
 }
 
+/* An aligned block is an ordinary block to realloc, free_sized and malloc_usable_size,
+ * whatever trick gave it its alignment (a class that divides it, an offset into a region
+ * or a map): it grows and shrinks with its contents kept. */
+static void test_realloc_aligned_blocks(void **state) {
+    (void)state;
+    static const size_t sizes[] = {1, 100, MW_SLAB_MAX + 1, 3 * MiB};
+    for (size_t a = 16; a <= 2 * MW_REGION_MAX; a *= 8) {
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            for (size_t j = 0; j < sizeof sizes / sizeof sizes[0]; j++) {
+                size_t n = sizes[i];
+                void *p = aligned_alloc(a, n);
+                check_aligned_block(p, a, n);
+                pattern_fill(p, n, a + n);
+                free(realloc_checked(p, n, sizes[j], a + n));
+            }
+        }
+    }
+}
+
 static void test_bad_alignment(void **state) {
     (void)state;
     /* posix_memalign: a power of two multiple of sizeof(void *), or EINVAL with *out kept. */
@@ -604,6 +623,7 @@ int main(void) {
         LEAK_CHECKED(test_realloc_regime_pairs),
         LEAK_CHECKED(test_alignment_8_to_2mib),
         LEAK_CHECKED(test_alignment_beyond_regions),
+        LEAK_CHECKED(test_realloc_aligned_blocks),
         LEAK_CHECKED(test_bad_alignment),
         LEAK_CHECKED(test_valloc_pvalloc),
         LEAK_CHECKED(test_usable_size),
