@@ -3,8 +3,6 @@
  * overflowing to the dirty pool). See region_internal.h for the layout and invariants. */
 #include "region_internal.h"
 
-#include "os.h"
-
 #include <string.h>
 
 /* The class of a request of size bytes (1 <= size <= MW_REGION_MAX): its power of two. */
@@ -37,7 +35,7 @@ mw_noinline static mw_rid_t alloc_slow(unsigned cls, struct mw_region_cache *sel
         *zero = true;
         id = mw_region_pool_carve(cls);
     }
-    mw_region_purge_tick(mw_os_now_ns());
+    mw_region_purge_tick(mw_region_now_ns());
     return id;
 }
 
@@ -79,7 +77,7 @@ bool mw_region_free(void *p) {
     atomic_fetch_add_explicit(&mw_region_classes[cls].frees, 1, memory_order_relaxed);
     struct mw_region_cache *self = mw_region_cache_self();
     if (self && mw_region_cache_push(self, id)) return true;
-    uint64_t now = mw_os_now_ns();
+    uint64_t now = mw_region_now_ns();
     mw_region_pool_put_dirty(id, now);
     mw_region_purge_tick(now);
     return true;

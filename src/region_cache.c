@@ -134,7 +134,7 @@ mw_rid_t mw_region_cache_steal(struct mw_region_cache *self, unsigned cls) {
 
 /* Moves everything in c to the dirty pools (its pages are resident: they were in use). */
 static void drain(struct mw_region_cache *c) {
-    uint64_t now = mw_os_now_ns();
+    uint64_t now = mw_region_now_ns();
     for (unsigned cls = 0; cls < MW_REGION_CACHE_CLASSES; cls++)
         for (mw_rid_t id; (id = take_locked(c, cls)) != MW_RID_NIL;)
             mw_region_pool_put_dirty(id, now);

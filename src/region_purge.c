@@ -6,16 +6,16 @@
  * DIRTY_FLOOR, so that a program whose demand swings cannot keep every class at its peak
  * for a whole delay. (Sizes count class bytes; only touched pages are resident.)
  * By default purging is inline: region frees and slow allocations check, at most once a
- * millisecond, and purge at most INLINE_BUDGET bytes per check, so no single free pays
- * for a large purge. With MESHWARD_PURGE_INTERVAL_MS > 0 a background thread purges at
- * that period instead and the inline checks stop. A thread cache unused for the delay is
- * emptied into the dirty pools first (they age there); mw_region_purge flushes them too.
+ * millisecond (of the coarse clock: in practice once per kernel tick), and purge at most
+ * INLINE_BUDGET bytes per check, so no single free pays for a large purge. With
+ * MESHWARD_PURGE_INTERVAL_MS > 0 a background thread purges at that period instead and the inline
+ * checks stop. A thread cache unused for the delay is emptied into the dirty pools first (they age
+ * there); mw_region_purge flushes them too.
  *
  * purge_lock serialises purge passes (a pass holds no pool lock while it calls madvise or
  * fallocate); inline checks skip when a pass is running rather than wait for it. */
 #include "region_internal.h"
 
-#include "os.h"
 #include "trace.h"
 
 #include <errno.h>
@@ -108,7 +108,7 @@ void mw_region_purge(bool force) {
     mw_region_cache_flush(force);
     if (!mw_region_range_ready()) return;
     mw_lock(&purge_lock);
-    uint64_t now = mw_os_now_ns();
+    uint64_t now = mw_region_now_ns();
     purge_pass(now, force ? UINT64_MAX : cutoff(now), SIZE_MAX);
     mw_unlock(&purge_lock);
 }
@@ -123,7 +123,7 @@ static void *worker(void *arg) {
         struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
         mw_lock(&purge_lock);
-        uint64_t now = mw_os_now_ns();
+        uint64_t now = mw_region_now_ns();
         purge_pass(now, cutoff(now), SIZE_MAX);
         mw_unlock(&purge_lock);
     }
