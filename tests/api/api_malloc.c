@@ -146,11 +146,31 @@ static void test_zero_sizes(void **state) {
     enum { N = 64 };
     void *p[N];
     for (int i = 0; i < N; i++) {
-        p[i] = malloc(opaque(0));
+        /* Every allocating call, in turn, for zero bytes. */
+        switch (i % 5) {
+        case 0:
+            p[i] = malloc(opaque(0));
+            break;
+        case 1:
+            p[i] = memalign(64, opaque(0));
+            break;
+        case 2:
+            p[i] = aligned_alloc(4096, opaque(0));
+            break;
+        case 3:
+            assert_int_equal(posix_memalign(&p[i], 256, opaque(0)), 0);
+            break;
+        default:
+            p[i] = valloc(opaque(0));
+            break;
+        }
         assert_non_null(p[i]);
         for (int j = 0; j < i; j++)
             assert_ptr_not_equal(p[i], p[j]);
     }
+    assert_aligned(p[1], 64);
+    assert_aligned(p[2], 4096);
+    assert_aligned(p[3], 256);
     for (int i = 0; i < N; i++)
         free(p[i]);
 
