@@ -2,9 +2,11 @@
  * power-of-two regions carved from areas inside one reserved virtual range (lgalloc-style),
  * pooled per class in per-thread caches, a global dirty pool and a global clean pool.
  *
- * Contract with alloc.c: alloc.c calls mw_region_alloc only for sizes in
- * (MW_SLAB_MAX, MW_REGION_MAX]; mw_region_owns decides by address range alone, so any
- * pointer may be passed to it. Nothing here calls malloc. */
+ * Contract with alloc.c: alloc.c calls mw_region_alloc (or mw_region_calloc) for sizes in
+ * (MW_SLAB_MAX, MW_REGION_MAX] and alignments up to MW_REGION_MAX (a small block with a
+ * large alignment gets the region class of its alignment); mw_region_owns decides by
+ * address range alone, so any pointer may be passed to it. Regions come from one reserved
+ * range, lazily initialised by the first allocation. Nothing here calls malloc. */
 #ifndef MW_REGION_H
 #define MW_REGION_H
 
@@ -27,7 +29,8 @@ bool mw_region_owns(const void *p);
 bool mw_region_is_live(const void *p);
 /* The class size of the live region p. */
 size_t mw_region_usable_size(const void *p);
-/* Purges dirty regions older than the purge delay, or all of them when force is set. */
+/* Empties the calling thread's cache into the dirty pools and purges the dirty regions older
+ * than the purge delay; with force, empties every thread's cache and purges everything. */
 void mw_region_purge(bool force);
 /* The calling thread is exiting: its cache goes back to the global pools. */
 void mw_region_thread_exit(void);

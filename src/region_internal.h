@@ -35,7 +35,8 @@
 
 /* A thread cache holds at most this many bytes, and only regions of at most a quarter of
  * it: the cache exists for the frequent mid-size blocks, and every byte in it stays
- * resident until the thread allocates it again, exits, or calls mw_collect. */
+ * resident until the thread allocates it again, exits, calls mw_collect, or leaves the
+ * cache unused for the purge delay. */
 #define MW_REGION_CACHE_BYTES ((size_t)8 << 20)
 #define MW_REGION_CACHE_CLASSES (21 - MW_REGION_MIN_SHIFT + 1) /* 32 KiB ... 2 MiB */
 
