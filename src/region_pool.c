@@ -79,8 +79,9 @@ mw_rid_t mw_region_pool_carve(unsigned cls) {
     if (rc->cur_area != MW_RID_NIL && rc->carved < per_area)
         id = rc->cur_area << (MW_AREA_SHIFT - MW_REGION_MIN_SHIFT) | rc->carved++;
     mw_unlock(&rc->lock);
-    /* Outside the lock: the tracer may allocate, and that allocation may come here. */
-    if (refilled) MW_TRACE_REGION_REFILL(cls, MW_AREA_SIZE);
+    /* Outside the lock: the tracer may allocate, and that allocation may come here. The
+     * class is traced as the log2 of its size, as alloc events name regions. */
+    if (refilled) MW_TRACE_REGION_REFILL(cls + MW_REGION_MIN_SHIFT, MW_AREA_SIZE);
     return id;
 }
 
