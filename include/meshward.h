@@ -33,6 +33,7 @@ void *mw_reallocarray(void *ptr, size_t count, size_t size);
 void mw_free(void *ptr);                               /* NULL is a no-op */
 void mw_free_sized(void *ptr, size_t size);            /* size is the size requested */
 void *mw_aligned_alloc(size_t alignment, size_t size); /* alignment: a power of two */
+void *mw_memalign(size_t alignment, size_t size);      /* as memalign: rounds alignment up */
 int mw_posix_memalign(void **out, size_t alignment, size_t size);
 size_t mw_usable_size(const void *ptr); /* 0 for NULL or a foreign pointer */
 

@@ -1,17 +1,48 @@
-/* alloc.h — the allocation entry points shared by the public API (alloc.c) and the libc
- * overrides (override.c, override_cxx.c): size dispatch to slabs, regions and huge
- * mappings, with malloc-family semantics and errno. */
+/* alloc.h — what the API files share (alloc.c: allocation; free.c: free and usable size;
+ * realloc.c; heap_api.c: first-class heaps), and the entry the C++ operators use.
+ *
+ * Size dispatch: slabs up to MW_SLAB_MAX, regions up to MW_REGION_MAX (and alignments up to
+ * it), huge maps beyond. The *_in functions neither validate arguments nor trace; the
+ * exported functions do both. A pointer's kind is decided by address range before any
+ * metadata is read. */
 #ifndef MW_ALLOC_H
 #define MW_ALLOC_H
 
 #include "common.h"
+#include "heap.h"
+#include "sizeclass.h"
 
 /* Classifies p by address alone. */
 enum mw_kind mw_kind_of(const void *p);
-/* memalign semantics: alignment rounded up to a power of two; NULL+ENOMEM on failure. */
-void *mw_memalign(size_t alignment, size_t size);
-/* Usable size of a live block, 0 when p is NULL or not ours. */
+
+/* Slow paths of mw_alloc_in (alloc.c); both set errno on failure. */
+void *mw_alloc_small_slow(struct mw_heap *h, unsigned cls);
+void *mw_alloc_large_in(struct mw_heap *h, size_t size, size_t align);
+
+/* A block of at least size bytes for heap h, NULL and ENOMEM on failure. */
+mw_inline void *mw_alloc_in(struct mw_heap *h, size_t size) {
+    if (mw_likely(size <= MW_SLAB_MAX)) {
+        unsigned cls = mw_class_of(size);
+        void *p = mw_heap_try_alloc_small(h, cls);
+        return mw_likely(p != NULL) ? p : mw_alloc_small_slow(h, cls);
+    }
+    return mw_alloc_large_in(h, size, MW_MIN_ALIGN);
+}
+
+/* C++ operator new's allocation (16-byte aligned), recorded at ip; NULL on failure. */
+void *mw_new_at(size_t size, void *ip);
+/* memalign's semantics, recording the allocation at ip when tracing is on. */
+void *mw_memalign_at(size_t alignment, size_t size, void *ip);
+/* Frees p (any kind, or NULL) without recording it. */
+void mw_free_untraced(void *p);
+/* Usable size of a live block, 0 when p is NULL, freed or not ours. */
 size_t mw_block_usable(const void *p);
+/* The size class a trace records for block p: slab class, log2 of a region, -1 for huge. */
+int mw_trace_class(const void *p);
+/* Records the allocation of p (size requested) from heap h at ip. */
+void mw_trace_alloc(void *ip, struct mw_heap *h, void *p, size_t size);
+/* Records the free of p at ip (call before the block is released). */
+void mw_trace_free(void *ip, void *p);
 /* Counts a free of a pointer meshward does not own (production ignores it). */
 void mw_foreign_free(const void *p, const char *what);
 uint64_t mw_alloc_foreign_frees(void);

@@ -83,7 +83,6 @@ struct mw_heap *mw_heap_create(bool thread_heap) {
     atomic_store(&h->delayed, NULL);
     h->thread_heap = thread_heap;
     mw_os_random(&h->rng, sizeof h->rng);
-    MW_TRACE_HEAP_CREATE(h->id);
     return h;
 }
 
@@ -248,39 +247,46 @@ void mw_heap_free_remote(struct mw_heap *me, struct mw_span *s, mw_block_t *b) {
 
 /* ---- teardown ----------------------------------------------------------------------- */
 
-/* Calls fn on every span of h (each queue and the full list); fn may unlink the span. */
-static void each_span(struct mw_heap *h, void (*fn)(struct mw_heap *, struct mw_span *)) {
+/* Calls fn on every span of h (each queue and the full list); fn may unlink the span.
+ * Returns the sum of what fn returned. */
+static unsigned each_span(struct mw_heap *h, unsigned (*fn)(struct mw_heap *, struct mw_span *)) {
+    unsigned sum = 0;
     for (unsigned c = 0; c <= MW_CLASS_COUNT; c++) {
         struct mw_span_queue *q = c < MW_CLASS_COUNT ? &h->queue[c] : &h->full;
         for (struct mw_span *s = q->first, *next; s; s = next) {
             next = s->next;
-            fn(h, s);
+            sum += fn(h, s);
         }
     }
+    return sum;
 }
 
-static void stop_delayed(struct mw_heap *h, struct mw_span *s) {
+static unsigned stop_delayed(struct mw_heap *h, struct mw_span *s) {
     (void)h;
     mw_span_set_delay(s, MW_DELAY_NEVER, false);
+    return 0;
 }
 
-static void abandon_span(struct mw_heap *h, struct mw_span *s) {
+/* Gives s up: back to the arena when empty, else abandoned (returns 1). */
+static unsigned abandon_span(struct mw_heap *h, struct mw_span *s) {
     queue_remove(list_of(h, s), s);
     mw_span_collect(s);
     if (s->used == 0) {
         mw_arena_span_free(s);
-        return;
+        return 0;
     }
     atomic_store_explicit(&s->owner, NULL, memory_order_release);
     mw_arena_abandon(s);
+    return 1;
 }
 
 /* Releases s with whatever it holds; its live blocks count as freed. */
-static void free_span(struct mw_heap *h, struct mw_span *s) {
+static unsigned free_span(struct mw_heap *h, struct mw_span *s) {
     queue_remove(list_of(h, s), s);
     mw_span_collect(s);
     h->frees[s->cls] += s->used;
     mw_arena_span_free(s);
+    return 0;
 }
 
 static void reset_queues(struct mw_heap *h) {
@@ -288,11 +294,12 @@ static void reset_queues(struct mw_heap *h) {
         sync_current(h, c);
 }
 
-void mw_heap_abandon(struct mw_heap *h) {
+unsigned mw_heap_abandon(struct mw_heap *h) {
     each_span(h, stop_delayed);
     take_delayed(h, true);
-    each_span(h, abandon_span);
+    unsigned abandoned = each_span(h, abandon_span);
     reset_queues(h);
+    return abandoned;
 }
 
 void mw_heap_release_all(struct mw_heap *h) {

@@ -46,8 +46,9 @@ void *mw_heap_alloc_slow(struct mw_heap *h, unsigned cls);
 void mw_heap_span_changed(struct mw_heap *h, struct mw_span *s);
 /* Frees a block of span s from a thread (whose heap is me) that does not own the span. */
 void mw_heap_free_remote(struct mw_heap *me, struct mw_span *s, mw_block_t *b);
-/* Gives up h's spans: blocks still live stay valid (spans are abandoned for adoption). */
-void mw_heap_abandon(struct mw_heap *h);
+/* Gives up h's spans: blocks still live stay valid (spans are abandoned for adoption).
+ * Returns the number of spans abandoned (the others were empty and went back). */
+unsigned mw_heap_abandon(struct mw_heap *h);
 /* Releases all of h's spans to the arena, live blocks included. */
 void mw_heap_release_all(struct mw_heap *h);
 /* Returns the heap descriptor for reuse (after abandon or release_all). */

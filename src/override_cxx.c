@@ -5,16 +5,19 @@
  * which resolve whenever the program is C++ (the only case where operator new is called).
  * Plain new returns 16-byte aligned memory (__STDCPP_DEFAULT_NEW_ALIGNMENT__). */
 #include "alloc.h"
+#include "trace.h"
 
 #include <meshward.h>
 #include <stdlib.h>
+
+#define NEW_ALIGN MW_MIN_ALIGN
 
 typedef void (*new_handler_t)(void);
 extern new_handler_t _ZSt15get_new_handlerv(void) __attribute__((weak));
 extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
 
 /* Runs the new-handler loop of [new.delete.single]: NULL only for nothrow callers. */
-static mw_noinline void *new_fail(size_t size, size_t align, bool nothrow) {
+static mw_noinline void *new_fail(size_t size, size_t align, bool nothrow, void *ip) {
     for (;;) {
         new_handler_t handler = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
         if (!handler) {
@@ -24,17 +27,18 @@ static mw_noinline void *new_fail(size_t size, size_t align, bool nothrow) {
             abort();
         }
         handler(); /* may free memory, throw, or abort */
-        void *p = mw_memalign(align, size);
+        void *p = align <= NEW_ALIGN ? mw_new_at(size, ip) : mw_memalign_at(align, size, ip);
         if (p) return p;
     }
 }
 
+/* Inlined into each operator, so that MW_TRACE_CALLER is the program's call site. */
 mw_inline void *new_impl(size_t size, size_t align, bool nothrow) {
-    void *p = mw_memalign(align, size);
-    return mw_likely(p != NULL) ? p : new_fail(size, align, nothrow);
+    void *ip = MW_TRACE_CALLER;
+    void *p = align <= NEW_ALIGN ? mw_new_at(size, ip) : mw_memalign_at(align, size, ip);
+    return mw_likely(p != NULL) ? p : new_fail(size, align, nothrow, ip);
 }
 
-#define NEW_ALIGN MW_MIN_ALIGN
 typedef struct nothrow_t nothrow_t;
 
 /* operator new / new[] */

@@ -16,9 +16,9 @@ static bool key_ready;
 static void thread_exit(void *arg) {
     struct mw_heap *h = arg;
     mw_tls_heap = &mw_heap_empty;
-    mw_heap_abandon(h);
+    unsigned abandoned = mw_heap_abandon(h);
     mw_region_thread_exit();
-    MW_TRACE_THREAD_EXIT(h->id, 0);
+    MW_TRACE_THREAD_EXIT(h->id, abandoned);
     mw_heap_retire(h);
 }
 
@@ -33,6 +33,7 @@ struct mw_heap *mw_thread_heap_init(void) {
     h = mw_heap_create(true);
     if (!h) return &mw_heap_empty;
     mw_tls_heap = h;
+    MW_TRACE_HEAP_CREATE(h->id);
     /* May allocate (pthread's second-level key table): served by h, already in place. */
     if (key_ready) pthread_setspecific(heap_key, h);
     return h;

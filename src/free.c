@@ -1,0 +1,119 @@
+/* free.c — the releasing half of the API: free, free_sized, usable sizes, and the count
+ * of frees of pointers meshward does not own. A pointer is classified by address range,
+ * then checked against its span or pool (the start of a live slot, region or map) before
+ * anything is written; anything else is foreign: ignored and counted (the hardened build
+ * will report it).
+ *
+ * Tracing: free tests its event once; the traced path records the free before the block
+ * can be handed to anyone else. */
+#include "alloc.h"
+#include "arena.h"
+#include "heap_large.h"
+#include "huge.h"
+#include "region.h"
+#include "thread.h"
+#include "trace.h"
+
+#include <meshward.h>
+
+static _Atomic uint64_t foreign_frees;
+
+void mw_foreign_free(const void *p, const char *what) {
+    (void)p;
+    (void)what;
+    atomic_fetch_add_explicit(&foreign_frees, 1, memory_order_relaxed);
+}
+
+uint64_t mw_alloc_foreign_frees(void) {
+    return foreign_frees;
+}
+
+mw_inline void free_slab(void *p) {
+    struct mw_span *s = mw_arena_span_of(p);
+    if (mw_unlikely(!s || mw_span_slot(s, p) == UINT32_MAX)) {
+        mw_foreign_free(p, "free");
+        return;
+    }
+    struct mw_heap *h = mw_tls_heap;
+    if (mw_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
+        mw_heap_free_local(h, s, p);
+        return;
+    }
+    mw_heap_free_remote(h, s, p);
+}
+
+static mw_noinline void free_large(void *p) {
+    if (mw_heap_large_any()) mw_heap_large_remove(p);
+    switch (mw_kind_of(p)) {
+    case MW_KIND_REGION:
+        if (mw_region_is_live(p))
+            mw_region_free(p);
+        else
+            mw_foreign_free(p, "free");
+        return;
+    case MW_KIND_HUGE:
+        if (mw_huge_is_live(p))
+            mw_huge_free(p);
+        else
+            mw_foreign_free(p, "free");
+        return;
+    default:
+        mw_foreign_free(p, "free");
+    }
+}
+
+mw_inline void free_block(void *p) {
+    if (mw_likely(mw_arena_owns(p)))
+        free_slab(p);
+    else if (p)
+        free_large(p);
+}
+
+void mw_free_untraced(void *p) {
+    free_block(p);
+}
+
+static bool freed_remotely(const void *p) {
+    return mw_kind_of(p) == MW_KIND_SLAB &&
+           atomic_load_explicit(&mw_arena_span_of(p)->owner, memory_order_relaxed) != mw_tls_heap;
+}
+
+void mw_trace_free(void *ip, void *p) {
+    MW_TRACE_FREE_AT(ip, p, mw_block_usable(p), mw_trace_class(p), mw_tls_heap->id,
+                     freed_remotely(p));
+}
+
+static mw_cold void traced_free(void *p, void *ip) {
+    mw_trace_free(ip, p);
+    free_block(p);
+}
+
+void mw_free(void *p) {
+    if (MW_TRACE_ON(free)) return traced_free(p, MW_TRACE_CALLER);
+    free_block(p);
+}
+
+void mw_free_sized(void *p, size_t size) {
+    (void)size; /* the hardened build will check it */
+    if (MW_TRACE_ON(free)) return traced_free(p, MW_TRACE_CALLER);
+    free_block(p);
+}
+
+size_t mw_block_usable(const void *p) {
+    switch (mw_kind_of(p)) {
+    case MW_KIND_SLAB: {
+        const struct mw_span *s = mw_arena_span_of(p);
+        return s && mw_span_slot(s, p) != UINT32_MAX ? s->block_size : 0;
+    }
+    case MW_KIND_REGION:
+        return mw_region_is_live(p) ? mw_region_usable_size(p) : 0;
+    case MW_KIND_HUGE:
+        return mw_huge_is_live(p) ? mw_huge_usable_size(p) : 0;
+    default:
+        return 0;
+    }
+}
+
+size_t mw_usable_size(const void *p) {
+    return p ? mw_block_usable(p) : 0;
+}

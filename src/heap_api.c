@@ -1,0 +1,58 @@
+/* heap_api.c — first-class heaps (mw_heap_new, delete, destroy, reset) and mw_collect.
+ * Deleting gives the heap's spans up for adoption, so live blocks stay valid; destroying
+ * and resetting release its spans at once and free its large blocks one by one. */
+#include "alloc.h"
+#include "arena.h"
+#include "heap_large.h"
+#include "init.h"
+#include "region.h"
+#include "trace.h"
+
+#include <errno.h>
+#include <meshward.h>
+
+mw_heap_t *mw_heap_new(void) {
+    mw_init();
+    struct mw_heap *h = mw_heap_create(false);
+    if (!h)
+        errno = ENOMEM;
+    else
+        MW_TRACE_HEAP_CREATE_AT(MW_TRACE_CALLER, h->id);
+    return h;
+}
+
+void mw_heap_delete(mw_heap_t *h) {
+    if (!h) return;
+    MW_TRACE_HEAP_DELETE_AT(MW_TRACE_CALLER, h->id);
+    mw_heap_abandon(h);
+    mw_heap_retire(h);
+}
+
+static void free_all_blocks(struct mw_heap *h) {
+    mw_heap_release_all(h);
+    void *batch[64];
+    size_t n;
+    while ((n = mw_heap_large_take(h->id, batch, 64)) > 0)
+        for (size_t i = 0; i < n; i++)
+            mw_free_untraced(batch[i]);
+}
+
+void mw_heap_destroy(mw_heap_t *h) {
+    if (!h) return;
+    MW_TRACE_HEAP_DESTROY_AT(MW_TRACE_CALLER, h->id);
+    free_all_blocks(h);
+    mw_heap_retire(h);
+}
+
+void mw_heap_reset(mw_heap_t *h) {
+    if (!h) return;
+    MW_TRACE_HEAP_RESET_AT(MW_TRACE_CALLER, h->id);
+    free_all_blocks(h);
+}
+
+void mw_collect(bool force) {
+    if (mw_init_state != 2) return;
+    if (force) mw_heap_collect_abandoned();
+    mw_region_purge(force);
+    mw_arena_purge(force);
+}

@@ -1,0 +1,92 @@
+/* realloc.c — realloc, reallocarray and mw_heap_realloc with glibc's semantics:
+ * realloc(NULL, n) allocates, realloc(p, 0) frees and returns NULL, a failed realloc
+ * leaves p intact, realloc of a pointer meshward does not own fails with EINVAL (its size
+ * is unknowable). In place when the block still fits: a slab block shrinking by at most
+ * half, a region within its class; huge maps move with mremap, without copying.
+ *
+ * Tracing: one realloc event, recorded once the new block is owned and before the old one
+ * is released. */
+#include "alloc.h"
+#include "heap_large.h"
+#include "huge.h"
+#include "thread.h"
+#include "trace.h"
+
+#include <errno.h>
+#include <meshward.h>
+#include <string.h>
+
+static bool fits_in_place(enum mw_kind k, size_t usable, size_t size) {
+    if (size > usable) return false;
+    if (k == MW_KIND_SLAB) return size >= usable / 2;
+    if (k == MW_KIND_REGION) return size > MW_SLAB_MAX && size > usable / 2;
+    return false;
+}
+
+/* mremap moved a huge block: a first-class heap's registration follows it. */
+static void *huge_move(void *p, size_t size) {
+    void *q = mw_huge_realloc(p, size);
+    if (!q) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    uint32_t owner = q != p && mw_heap_large_any() ? mw_heap_large_remove(p) : 0;
+    if (owner) mw_heap_large_add(owner, q);
+    return q;
+}
+
+static void *resize(struct mw_heap *h, void *p, size_t size, void *ip) {
+    enum mw_kind k = mw_kind_of(p);
+    size_t usable = mw_block_usable(p);
+    if (mw_unlikely(usable == 0)) { /* foreign or freed: we cannot know its size */
+        mw_foreign_free(p, "realloc");
+        errno = EINVAL;
+        return NULL;
+    }
+    void *q = p;
+    bool copied = false;
+    if (fits_in_place(k, usable, size)) {
+        q = p;
+    } else if (k == MW_KIND_HUGE && size > MW_REGION_MAX) {
+        q = huge_move(p, size);
+    } else {
+        q = mw_alloc_in(h, size);
+        if (q) memcpy(q, p, usable < size ? usable : size);
+        copied = true;
+    }
+    if (!q) return NULL; /* p stays intact */
+    MW_TRACE_REALLOC_AT(ip, p, q, size, mw_block_usable(q), mw_trace_class(q), h->id, q != p);
+    if (copied) mw_free_untraced(p);
+    return q;
+}
+
+static void *realloc_at(struct mw_heap *h, void *p, size_t size, void *ip) {
+    if (!p) {
+        void *q = mw_alloc_in(h, size);
+        if (MW_TRACE_ON(alloc)) mw_trace_alloc(ip, h, q, size);
+        return q;
+    }
+    if (size == 0) {
+        if (MW_TRACE_ON(free)) mw_trace_free(ip, p);
+        mw_free_untraced(p);
+        return NULL;
+    }
+    return resize(h, p, size, ip);
+}
+
+void *mw_realloc(void *p, size_t size) {
+    return realloc_at(mw_tls_heap, p, size, MW_TRACE_CALLER);
+}
+
+void *mw_heap_realloc(mw_heap_t *h, void *p, size_t size) {
+    return realloc_at(h, p, size, MW_TRACE_CALLER);
+}
+
+void *mw_reallocarray(void *p, size_t count, size_t size) {
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc_at(mw_tls_heap, p, total, MW_TRACE_CALLER);
+}
