@@ -452,8 +452,9 @@ static void test_stats_print(void **state) {
     assert_true(written > 0);
 }
 
-/* Production build: a pointer meshward does not own is ignored and counted. (The hardened
- * build reports it and aborts; the hardening tests own that.) */
+/* Production build: a pointer meshward does not own, or one inside a block it owns, is
+ * ignored and counted. (The hardened build reports it and aborts; the hardening tests own
+ * that.) */
 static void test_foreign_free_counted(void **state) {
     (void)state;
     if (MW_HARDENED) skip();
@@ -465,6 +466,25 @@ static void test_foreign_free_counted(void **state) {
     free(page);
     munmap(page, 4096);
     assert_int_equal(stats_now().foreign_frees, before + 2);
+
+    /* A pointer into the middle of one of meshward's blocks is no block either: the block
+     * stays allocated and intact. */
+    for (size_t i = 0; i < N_HEAP_SIZES; i++) {
+        size_t size = heap_sizes[i];
+        unsigned char *p = malloc(size);
+        assert_non_null(p);
+        pattern_fill(p, size, size);
+        before = stats_now().foreign_frees;
+        free(p + (size > 16 ? 16 : size / 2));
+        assert_int_equal(stats_now().foreign_frees, before + 1);
+        assert_int_equal(mw_usable_size(p), malloc_usable_size(p));
+        assert_true(mw_usable_size(p) >= size);
+        void *q = malloc(size);
+        assert_ptr_not_equal(q, p);
+        free(q);
+        assert_pattern(p, size, size);
+        free(p);
+    }
 }
 
 int main(void) {
