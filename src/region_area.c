@@ -130,7 +130,9 @@ static void open_region_file(void) {
     }
     region_fd = fd;
     file_size = 0;
-    if (verbose()) {
+    static bool announced; /* not again in forked children, which open files of their own */
+    if (!announced && verbose()) {
+        announced = true;
         mw_write_str(2, "meshward: large blocks are backed by unlinked files in ");
         mw_write_str(2, dir);
         mw_write_str(2, "\n");
