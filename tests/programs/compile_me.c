@@ -7,11 +7,11 @@
 #include <string.h>
 
 #define N 200000
-#define SWAP(T, a, b)                                                                        \
-    do {                                                                                     \
-        T t_ = (a);                                                                          \
-        (a) = (b);                                                                           \
-        (b) = t_;                                                                            \
+#define SWAP(T, a, b)                                                                              \
+    do {                                                                                           \
+        T t_ = (a);                                                                                \
+        (a) = (b);                                                                                 \
+        (b) = t_;                                                                                  \
     } while (0)
 
 struct node {
@@ -52,10 +52,12 @@ int main(void) {
     for (unsigned i = 2; i < N; i++) {
         if (sieve[i]) continue;
         primes++;
-        for (unsigned j = 2 * i; j < N; j += i) sieve[j] = 1;
+        for (unsigned j = 2 * i; j < N; j += i)
+            sieve[j] = 1;
     }
     uint32_t seed = 12345, *v = malloc(N * sizeof *v);
-    for (unsigned i = 0; i < N; i++) v[i] = next(&seed) % 1000000;
+    for (unsigned i = 0; i < N; i++)
+        v[i] = next(&seed) % 1000000;
     qsort(v, N, sizeof *v, cmp);
     for (unsigned i = 0; i + 1 < N; i += 2)
         if (v[i] % 7 == 3) SWAP(uint32_t, v[i], v[i + 1]);
@@ -69,10 +71,17 @@ int main(void) {
     unsigned kinds[4] = {0};
     for (unsigned i = 0; i < N; i++) {
         switch (v[i] % 4) {
-        case 0: kinds[0]++; break;
-        case 1: kinds[1] += v[i] & 1; break;
-        case 2: kinds[2]++; break;
-        default: kinds[3]++;
+        case 0:
+            kinds[0]++;
+            break;
+        case 1:
+            kinds[1] += v[i] & 1;
+            break;
+        case 2:
+            kinds[2]++;
+            break;
+        default:
+            kinds[3]++;
         }
     }
     char buf[64];
