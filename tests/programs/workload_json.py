@@ -1,11 +1,13 @@
 """workload_json.py — a JSON and dict heavy Python workload with deterministic output.
 
 Builds nested dicts and lists of a few hundred thousand objects, round-trips them through
-json, regroups, sorts and counts them, and prints summaries and digests. Run with
+json, regroups, sorts and counts them, repeats part of it in a pool of threads, and prints
+summaries and digests. Run with
 PYTHONHASHSEED=0 so that set and dict iteration orders are reproducible; the output then
 depends on nothing but the computation, so two runs on different allocators must agree.
 """
 import collections
+import concurrent.futures
 import hashlib
 import json
 import random
@@ -65,6 +67,15 @@ def main():
     print("blob", len(blob), hashlib.sha256(blob.encode()).hexdigest()[:16])
     big = {i: [i] * (i % 50) for i in range(50000)}
     print("big", sum(len(v) for v in big.values()))
+
+    # Threads build and drop large objects that other threads created (map's results).
+    def chunk_digest(start):
+        part = json.loads(json.dumps(back[start:start + 2000]))
+        return hashlib.sha256(json.dumps(part, sort_keys=True).encode()).hexdigest()[:12]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        digests = list(pool.map(chunk_digest, range(0, len(back), 2000)))
+    print("threads", len(digests), hashlib.sha256("".join(digests).encode()).hexdigest()[:16])
 
 
 if __name__ == "__main__":
