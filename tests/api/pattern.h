@@ -1,7 +1,7 @@
 /* pattern.h — bytes derived from a seed and their position, written into a block and
  * checked later. A block overwritten by another block, by the allocator's own metadata, or
- * copied from the wrong offset by realloc no longer matches. Header-only: the API, stress
- * and fork tests share it. */
+ * copied from the wrong offset by realloc no longer matches. Also the pseudo-random block
+ * sizes the tests draw. Header-only: the API, stress and fork tests share it. */
 #ifndef MW_TEST_PATTERN_H
 #define MW_TEST_PATTERN_H
 
@@ -50,6 +50,22 @@ static inline size_t pattern_check(const void *p, size_t n, uint64_t seed) {
             if (b[8 * words + k] != ((const unsigned char *)&w)[k]) return 8 * words + k;
     }
     return n;
+}
+
+/* xorshift64: reproducible, and cheap next to the allocation it sizes. state != 0. */
+static inline uint64_t random_next(uint64_t *state) {
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
+
+/* A size in [2^lo, 2^(hi + 1)), log-uniform: a uniform exponent in [lo, hi], then a uniform
+ * size within that power of two, so every size class gets its share. */
+static inline size_t random_log_size(uint64_t *state, unsigned lo, unsigned hi) {
+    size_t base = (size_t)1 << (lo + random_next(state) % (hi - lo + 1));
+    return base + (size_t)(random_next(state) % base);
 }
 
 #endif

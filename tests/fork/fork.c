@@ -183,20 +183,6 @@ enum { FORKS = 200, CHURN_THREADS = 2, RING = 64 };
 
 static atomic_bool stop;
 
-static uint64_t next_random(uint64_t *state) {
-    uint64_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *state = x;
-}
-
-/* 16 B to 2^(max_log + 1) bytes, log-uniform. */
-static size_t random_size(uint64_t *rng, unsigned max_log) {
-    size_t base = (size_t)16 << (next_random(rng) % (max_log - 3));
-    return base + (size_t)(next_random(rng) % base);
-}
-
 /* Allocates and frees continuously, keeping a ring of live blocks; thread 0 also collects
  * now and then so that forks land during collections too. */
 static void *churn(void *arg) {
@@ -206,7 +192,7 @@ static void *churn(void *arg) {
     for (unsigned long i = 0; !atomic_load_explicit(&stop, memory_order_relaxed); i++) {
         void **slot = &ring[i % RING];
         free(*slot);
-        size_t size = random_size(&rng, 21);
+        size_t size = random_log_size(&rng, 4, 21);
         unsigned char *p = malloc(size);
         if (p != NULL) p[0] = p[size - 1] = (unsigned char)i;
         *slot = p;
@@ -220,7 +206,7 @@ static void *churn(void *arg) {
 static void *child_thread(void *arg) {
     uint64_t rng = (uint64_t)(uintptr_t)arg | 1;
     for (int i = 0; i < 200; i++) {
-        size_t size = random_size(&rng, 16);
+        size_t size = random_log_size(&rng, 4, 16);
         void *p = malloc(size);
         if (p == NULL) return (void *)1;
         pattern_fill(p, size, size);
@@ -241,7 +227,9 @@ static int forked_child(int n) {
     void *blocks[N];
     size_t sizes[N];
     for (int i = 0; i < N; i++) {
-        sizes[i] = i < N - 1 ? random_size(&rng, 16) : n % 20 == 0 ? MW_REGION_MAX + 1 : 3 * MiB;
+        sizes[i] = i < N - 1     ? random_log_size(&rng, 4, 16)
+                   : n % 20 == 0 ? MW_REGION_MAX + 1
+                                 : 3 * MiB;
         blocks[i] = malloc(sizes[i]);
         if (blocks[i] == NULL) return 1;
         pattern_fill(blocks[i], sizes[i], (uint64_t)i);

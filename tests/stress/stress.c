@@ -48,20 +48,9 @@ static int n_threads = 4;
 static long generations = 1;  /* threads started per running thread, one after the other */
 static unsigned max_log = 22; /* largest blocks: up to 2^max_log * 2 - 1 bytes, capped */
 
-static uint64_t next_random(uint64_t *state) {
-    uint64_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *state = x;
-}
-
-/* Log-uniform in [MIN_SIZE, 2^max_log]: a uniform exponent, then a uniform size within. */
+/* [MIN_SIZE, 2^max_log), log-uniform. */
 static size_t random_size(uint64_t *rng) {
-    unsigned lo = 3; /* 2^3 = 8 */
-    unsigned e = lo + (unsigned)(next_random(rng) % (max_log - lo));
-    size_t base = (size_t)1 << e;
-    return base + (size_t)(next_random(rng) % base);
+    return random_log_size(rng, 3, max_log - 1);
 }
 
 static size_t header_size(uint64_t header) {
@@ -96,7 +85,7 @@ static void verify(const void *p, uint64_t header, size_t prefix) {
 
 /* A fresh block with every allocating call of the family in turn. */
 static void *allocate(size_t size, uint64_t *rng) {
-    switch (next_random(rng) % 8) {
+    switch (random_next(rng) % 8) {
     case 0: {
         unsigned char *p = calloc(1, size);
         if (p != NULL && (p[0] != 0 || p[size / 2] != 0 || p[size - 1] != 0))
@@ -104,7 +93,7 @@ static void *allocate(size_t size, uint64_t *rng) {
         return p;
     }
     case 1:
-        return aligned_alloc((size_t)64 << (next_random(rng) % 7), size);
+        return aligned_alloc((size_t)64 << (random_next(rng) % 7), size);
     default:
         return malloc(size);
     }
@@ -112,7 +101,7 @@ static void *allocate(size_t size, uint64_t *rng) {
 
 /* Puts block p with header into a random slot and verifies and frees what was there. */
 static void exchange(void *p, uint64_t header, uint64_t *rng) {
-    struct slot *s = &slots[next_random(rng) % SLOTS];
+    struct slot *s = &slots[random_next(rng) % SLOTS];
     pthread_mutex_lock(&s->lock);
     void *old = s->block;
     uint64_t old_header = s->header;
@@ -130,7 +119,7 @@ static void exchange(void *p, uint64_t header, uint64_t *rng) {
 /* Takes a random slot's block, verifies it, reallocates it to a new size, checks what
  * realloc kept, refills it and puts it back. */
 static void reallocate(uint64_t *rng, uint64_t seed) {
-    struct slot *s = &slots[next_random(rng) % SLOTS];
+    struct slot *s = &slots[random_next(rng) % SLOTS];
     pthread_mutex_lock(&s->lock);
     void *p = s->block;
     uint64_t header = s->header;
@@ -158,7 +147,7 @@ static void *worker(void *arg) {
         /* Unique seeds: one per operation of the whole run (2^41 of them). */
         uint64_t seed =
             (id * (uint64_t)ops_per_thread + (uint64_t)i) & ((UINT64_C(1) << (64 - SIZE_BITS)) - 1);
-        if (next_random(&rng) % 8 == 0) {
+        if (random_next(&rng) % 8 == 0) {
             reallocate(&rng, seed);
             continue;
         }
