@@ -25,7 +25,8 @@ static bool set_live(mw_rid_t id, bool live) {
 mw_noinline static mw_rid_t alloc_slow(unsigned cls, struct mw_region_cache *self, bool *zero) {
     struct mw_region_class *rc = &mw_region_classes[cls];
     atomic_fetch_add_explicit(&rc->slow_allocations, 1, memory_order_relaxed);
-    mw_rid_t id = mw_region_pool_get(cls, zero);
+    uint64_t now = mw_region_now_ns();
+    mw_rid_t id = mw_region_pool_get(cls, zero, now, mw_region_purge_delay_ns());
     if (id == MW_RID_NIL) {
         *zero = false;
         id = mw_region_cache_steal(self, cls);
@@ -35,7 +36,7 @@ mw_noinline static mw_rid_t alloc_slow(unsigned cls, struct mw_region_cache *sel
         *zero = true;
         id = mw_region_pool_carve(cls);
     }
-    mw_region_purge_tick(mw_region_now_ns());
+    mw_region_purge_tick(now);
     return id;
 }
 

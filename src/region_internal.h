@@ -50,7 +50,7 @@ typedef uint32_t mw_rid_t;
 
 struct mw_region_slot {
     mw_rid_t next, prev; /* links of the list holding the free region */
-    uint64_t stamp_ns;   /* when it entered the dirty deque */
+    uint64_t stamp_ns;   /* when it entered the dirty deque, or the clean stack */
 };
 
 struct mw_area {
@@ -78,6 +78,8 @@ struct mw_region_class {
     mw_rid_t clean_head;
     uint32_t cur_area, carved; /* regions of cur_area handed out so far */
     uint64_t dirty_n, clean_n;
+    uint64_t regret_ns;           /* last time a region purged too early was needed */
+    _Atomic unsigned delay_shift; /* this class's purge delay: the base delay << shift */
     _Atomic uint64_t areas, allocations, frees, slow_allocations, steals, purged_bytes;
 };
 extern struct mw_region_class mw_region_classes[MW_REGION_CLASSES];
@@ -133,14 +135,22 @@ void mw_region_area_fork_parent(void);
 
 /* region_pool.c: the global dirty and clean pools of each class. */
 void mw_region_pool_init(void); /* empties every pool; before the first use */
-/* The newest dirty region, else a clean one (*clean tells: its pages read as zero). */
-mw_rid_t mw_region_pool_get(unsigned cls, bool *clean);
+/* The newest dirty region, else a clean one (*clean tells: its pages read as zero). A clean
+ * region purged less than a few delays ago was purged too early: the class's delay grows. */
+mw_rid_t mw_region_pool_get(unsigned cls, bool *clean, uint64_t now_ns, uint64_t base_ns);
+/* The purge delay of cls given the base delay (MESHWARD_PURGE_DELAY_MS). */
+uint64_t mw_region_pool_delay(unsigned cls, uint64_t base_ns);
+/* Purges the regions of cls unused for its delay (at most budget bytes); a class without
+ * early purges for a while gets its delay shortened again. Returns the bytes purged. */
+size_t mw_region_pool_purge_aged(unsigned cls, uint64_t now_ns, uint64_t base_ns, size_t budget);
 mw_rid_t mw_region_pool_carve(unsigned cls); /* a never-used region, taking an area if needed */
 void mw_region_pool_put_dirty(mw_rid_t id, uint64_t now_ns);
 uint64_t mw_region_pool_oldest(unsigned cls); /* stamp of the oldest dirty region, or max */
 /* Moves dirty regions that entered the deque at or before cutoff_ns to the clean pool,
- * purging at most budget bytes; returns the bytes purged. */
-size_t mw_region_pool_purge(unsigned cls, uint64_t cutoff_ns, size_t budget);
+ * purging at most budget bytes; returns the bytes purged. purged_ns is recorded as their
+ * purge time for the adaptive delay: 0 when the delay did not decide the purge (forced, or
+ * for the bound on dirty bytes), so that reusing them soon is no sign of a short delay. */
+size_t mw_region_pool_purge(unsigned cls, uint64_t cutoff_ns, size_t budget, uint64_t purged_ns);
 
 /* region_cache.c: the per-thread caches. */
 struct mw_region_cache;
@@ -160,6 +170,7 @@ void mw_region_cache_fork_child(void);
 
 /* region_purge.c: when to purge. */
 void mw_region_purge_tick(uint64_t now_ns); /* after a free to the dirty pool; rate-limited */
+uint64_t mw_region_purge_delay_ns(void);    /* MESHWARD_PURGE_DELAY_MS, in ns */
 void mw_region_purge_start_worker(void);    /* if MESHWARD_PURGE_INTERVAL_MS asks for one */
 void mw_region_purge_fork_prepare(void);
 void mw_region_purge_fork_parent(void);

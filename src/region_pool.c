@@ -13,6 +13,15 @@
 
 #include "trace.h"
 
+/* The adaptive delay: a clean region taken within REGRET_DELAYS delays of its purge doubles
+ * its class's delay (up to 2^MAX_DELAY_SHIFT times the base); CALM_DELAYS delays without
+ * such a regret halve it again. A program whose demand swings slowly thus keeps its
+ * regions resident, one that really stopped using them gets them purged at the base delay;
+ * the bound on dirty bytes (region_purge.c) holds either way. */
+#define REGRET_DELAYS 4
+#define CALM_DELAYS 8
+#define MAX_DELAY_SHIFT 6
+
 struct mw_region_class mw_region_classes[MW_REGION_CLASSES];
 _Atomic size_t mw_region_dirty_bytes;
 
@@ -44,7 +53,12 @@ static void push_clean(struct mw_region_class *rc, mw_rid_t id) {
     rc->clean_n++;
 }
 
-mw_rid_t mw_region_pool_get(unsigned cls, bool *clean) {
+uint64_t mw_region_pool_delay(unsigned cls, uint64_t base_ns) {
+    return base_ns << atomic_load_explicit(&mw_region_classes[cls].delay_shift,
+                                           memory_order_relaxed);
+}
+
+mw_rid_t mw_region_pool_get(unsigned cls, bool *clean, uint64_t now_ns, uint64_t base_ns) {
     struct mw_region_class *rc = &mw_region_classes[cls];
     mw_lock(&rc->lock);
     mw_rid_t id = rc->dirty_head;
@@ -52,8 +66,15 @@ mw_rid_t mw_region_pool_get(unsigned cls, bool *clean) {
     if (id != MW_RID_NIL) {
         unlink_dirty(rc, id);
     } else if ((id = rc->clean_head) != MW_RID_NIL) {
-        rc->clean_head = mw_rid_slot(id)->next;
+        struct mw_region_slot *s = mw_rid_slot(id);
+        rc->clean_head = s->next;
         rc->clean_n--;
+        unsigned shift = atomic_load_explicit(&rc->delay_shift, memory_order_relaxed);
+        if (now_ns - s->stamp_ns < REGRET_DELAYS * (base_ns << shift)) {
+            rc->regret_ns = now_ns;
+            if (shift < MAX_DELAY_SHIFT)
+                atomic_store_explicit(&rc->delay_shift, shift + 1, memory_order_relaxed);
+        }
     }
     mw_unlock(&rc->lock);
     return id;
@@ -112,7 +133,7 @@ uint64_t mw_region_pool_oldest(unsigned cls) {
     return stamp;
 }
 
-size_t mw_region_pool_purge(unsigned cls, uint64_t cutoff_ns, size_t budget) {
+size_t mw_region_pool_purge(unsigned cls, uint64_t cutoff_ns, size_t budget, uint64_t purged_ns) {
     struct mw_region_class *rc = &mw_region_classes[cls];
     size_t size = mw_region_class_size(cls), bytes = 0;
     mw_rid_t batch = MW_RID_NIL;
@@ -133,9 +154,24 @@ size_t mw_region_pool_purge(unsigned cls, uint64_t cutoff_ns, size_t budget) {
     mw_lock(&rc->lock);
     for (mw_rid_t id = batch, next; id != MW_RID_NIL; id = next) {
         next = mw_rid_slot(id)->next;
+        mw_rid_slot(id)->stamp_ns = purged_ns;
         push_clean(rc, id);
     }
     mw_unlock(&rc->lock);
     atomic_fetch_add_explicit(&rc->purged_bytes, bytes, memory_order_relaxed);
+    return bytes;
+}
+
+size_t mw_region_pool_purge_aged(unsigned cls, uint64_t now_ns, uint64_t base_ns, size_t budget) {
+    struct mw_region_class *rc = &mw_region_classes[cls];
+    uint64_t delay = mw_region_pool_delay(cls, base_ns);
+    size_t bytes = mw_region_pool_purge(cls, now_ns > delay ? now_ns - delay : 0, budget, now_ns);
+    mw_lock(&rc->lock);
+    unsigned shift = atomic_load_explicit(&rc->delay_shift, memory_order_relaxed);
+    if (shift && now_ns - rc->regret_ns >= CALM_DELAYS * delay) {
+        atomic_store_explicit(&rc->delay_shift, shift - 1, memory_order_relaxed);
+        rc->regret_ns = now_ns; /* one step per calm period */
+    }
+    mw_unlock(&rc->lock);
     return bytes;
 }

@@ -1,7 +1,9 @@
 /* region_purge.c — when dirty regions go back to the OS.
  *
- * Policy: a dirty region is purged once it has sat unused in its class's dirty pool for
- * MESHWARD_PURGE_DELAY_MS; and, whatever the delay, the oldest dirty regions (across
+ * Policy: a dirty region is purged once it has sat unused in its class's dirty pool for the
+ * class's delay: MESHWARD_PURGE_DELAY_MS, doubled (up to 64 times) each time a region of
+ * the class is needed again shortly after being purged, and halved back after calm periods
+ * (region_pool.c); and, whatever the delay, the oldest dirty regions (across
  * classes) are purged while the dirty pools hold more bytes than the live regions do plus
  * DIRTY_FLOOR, so that a program whose demand swings cannot keep every class at its peak
  * for a whole delay. (Sizes count class bytes; only touched pages are resident.)
@@ -31,7 +33,7 @@ static mw_lock_t purge_lock;
 static _Atomic uint64_t last_tick_ns;
 static atomic_bool worker_running;
 
-static uint64_t delay_ns(void) {
+uint64_t mw_region_purge_delay_ns(void) {
     long ms = mw_option_get(MW_OPTION_PURGE_DELAY_MS);
     return ms > 0 ? (uint64_t)ms * 1000000ull : 0;
 }
@@ -68,27 +70,25 @@ static size_t purge_oldest(size_t budget) {
             }
         }
         if (oldest == MW_REGION_CLASSES) break;
-        total += mw_region_pool_purge(oldest, second, budget - total);
+        total += mw_region_pool_purge(oldest, second, budget - total, 0);
     }
     return total;
 }
 
-/* One pass: everything older than cutoff (classes largest first: most bytes per system
- * call), then the oldest beyond the dirty share. The caller holds purge_lock. */
-static void purge_pass(uint64_t now_ns, uint64_t cutoff_ns, size_t budget) {
-    mw_region_cache_drain_idle(now_ns, cutoff_ns);
+/* One pass: the regions unused for their class's delay (classes largest first: most bytes
+ * per system call), or every dirty region when forced; then the oldest beyond the bound on
+ * dirty bytes. Idle thread caches are emptied first. The caller holds purge_lock. */
+static void purge_pass(uint64_t now_ns, bool force, size_t budget) {
+    uint64_t base = mw_region_purge_delay_ns();
+    mw_region_cache_drain_idle(now_ns, force ? UINT64_MAX : now_ns > base ? now_ns - base : 0);
     size_t total = 0;
     for (unsigned cls = MW_REGION_CLASSES; cls-- > 0 && total < budget;)
-        total += mw_region_pool_purge(cls, cutoff_ns, budget - total);
+        total += force ? mw_region_pool_purge(cls, UINT64_MAX, budget - total, 0)
+                       : mw_region_pool_purge_aged(cls, now_ns, base, budget - total);
     size_t excess = dirty_excess();
     if (excess && total < budget)
         total += purge_oldest(excess < budget - total ? excess : budget - total);
     if (total) MW_TRACE_PURGE(total);
-}
-
-static uint64_t cutoff(uint64_t now_ns) {
-    uint64_t d = delay_ns();
-    return now_ns > d ? now_ns - d : 0;
 }
 
 void mw_region_purge_tick(uint64_t now_ns) {
@@ -100,7 +100,7 @@ void mw_region_purge_tick(uint64_t now_ns) {
         return;
     if (atomic_load_explicit(&purge_lock.held, memory_order_relaxed)) return;
     mw_lock(&purge_lock);
-    purge_pass(now_ns, cutoff(now_ns), INLINE_BUDGET);
+    purge_pass(now_ns, false, INLINE_BUDGET);
     mw_unlock(&purge_lock);
 }
 
@@ -109,7 +109,7 @@ void mw_region_purge(bool force) {
     if (!mw_region_range_ready()) return;
     mw_lock(&purge_lock);
     uint64_t now = mw_region_now_ns();
-    purge_pass(now, force ? UINT64_MAX : cutoff(now), SIZE_MAX);
+    purge_pass(now, force, SIZE_MAX);
     mw_unlock(&purge_lock);
 }
 
@@ -124,7 +124,7 @@ static void *worker(void *arg) {
         nanosleep(&ts, NULL);
         mw_lock(&purge_lock);
         uint64_t now = mw_region_now_ns();
-        purge_pass(now, cutoff(now), SIZE_MAX);
+        purge_pass(now, false, SIZE_MAX);
         mw_unlock(&purge_lock);
     }
     atomic_store_explicit(&worker_running, false, memory_order_relaxed);

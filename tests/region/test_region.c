@@ -6,6 +6,8 @@
  * other classes live in other executables (each is its own process). */
 #include "region_test.h"
 
+#include "region_internal.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <stdatomic.h>
@@ -296,6 +298,34 @@ static void test_purge_beyond_share(void **state) {
     mw_option_set(MW_OPTION_PURGE_DELAY_MS, 100);
 }
 
+/* 64 MiB: a region needed again right after the delay purged it doubles its class's delay;
+ * calm periods (eight delays without that) halve it back. Forced purges do not count. */
+static void test_adaptive_delay(void **state) {
+    (void)state;
+    const size_t size = 64 * MiB;
+    const unsigned cls = 11;
+    const uint64_t base = 20 * 1000000ull;
+    mw_option_set(MW_OPTION_PURGE_DELAY_MS, 20);
+    char *a = mw_region_alloc(size, 1);
+    a[0] = 1;
+    mw_region_free(a);
+    mw_region_purge(true);
+    assert_ptr_equal(mw_region_alloc(size, 1), a); /* clean, but forced: no regret */
+    assert_int_equal(mw_region_pool_delay(cls, base), base);
+    a[0] = 1;
+    mw_region_free(a);
+    sleep_ms(60);
+    mw_region_free(mw_region_alloc(8 * MiB, 1)); /* checks: a is purged by age */
+    assert_int_equal(resident_pages(a, PAGE), 0);
+    assert_ptr_equal(mw_region_alloc(size, 1), a); /* needed again at once */
+    assert_int_equal(mw_region_pool_delay(cls, base), 2 * base);
+    mw_region_free(a);
+    sleep_ms(8 * 40 + 60);
+    mw_region_free(mw_region_alloc(8 * MiB, 1)); /* checks after a calm period */
+    assert_int_equal(mw_region_pool_delay(cls, base), base);
+    mw_option_set(MW_OPTION_PURGE_DELAY_MS, 100);
+}
+
 /* 4 MiB: with an interval set, a background thread purges without any further call. */
 static void test_worker(void **state) {
     (void)state;
@@ -369,6 +399,7 @@ int main(void) {
         cmocka_unit_test(test_idle_cache_drained),
         cmocka_unit_test(test_purge_lowers_rss),
         cmocka_unit_test(test_purge_beyond_share),
+        cmocka_unit_test(test_adaptive_delay),
         cmocka_unit_test(test_worker),
         cmocka_unit_test(test_fork),
     };
