@@ -19,8 +19,8 @@
 #include <cmocka.h>
 
 #include "allocator.h"
+#include "checks.h"
 
-#define MiB ((size_t)1 << 20)
 #define LIMIT (1024 * MiB)
 #define MAX_BLOCKS 8192
 

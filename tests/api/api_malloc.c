@@ -22,10 +22,7 @@
 
 #include "allocator.h"
 #include "common.h"
-#include "pattern.h"
-
-#define KiB ((size_t)1 << 10)
-#define MiB ((size_t)1 << 20)
+#include "checks.h"
 
 /* Sizes the allocator can never serve: beyond PTRDIFF_MAX, beyond the address space, or
  * close enough to SIZE_MAX that rounding up for alignment or a header overflows. */
@@ -57,13 +54,6 @@ static const size_t regime_sizes[] = {
     80 * MiB,
 };
 #define N_REGIMES (sizeof regime_sizes / sizeof regime_sizes[0])
-
-/* Passing sizes through a volatile keeps the compiler from folding or warning about
- * requests it can prove impossible. */
-static size_t opaque(size_t n) {
-    volatile size_t v = n;
-    return v;
-}
 
 /* Hides from the compiler that a block handed to a failing realloc is the one used after
  * it, which it would otherwise warn about (-Wuse-after-free). */
@@ -113,12 +103,6 @@ static int check_released(void **state) {
     print_error("the test left %zu bytes in use after freeing all its blocks\n",
                 now - in_use_at_start);
     return -1;
-}
-
-static void assert_pattern(const void *p, size_t n, uint64_t seed) {
-    size_t bad = pattern_check(p, n, seed);
-    if (bad != n)
-        fail_msg("block %p of %zu bytes differs from its pattern at offset %zu", p, n, bad);
 }
 
 /* A block allocated by the earliest constructor, before the allocator's own constructors

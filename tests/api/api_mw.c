@@ -23,10 +23,8 @@
 
 #include "common.h"
 #include "meshward.h"
-#include "pattern.h"
+#include "checks.h"
 
-#define KiB ((size_t)1 << 10)
-#define MiB ((size_t)1 << 20)
 #define SLACK 64
 #define ENV_PURGE_DELAY_MS 4321
 
@@ -42,21 +40,10 @@ static size_t heap_size(size_t i) {
     return i >= N_HEAP_SIZES && size > 100 * KiB ? 100 * KiB : size;
 }
 
-static size_t opaque(size_t n) {
-    volatile size_t v = n;
-    return v;
-}
-
 static struct mw_stats stats_now(void) {
     struct mw_stats s;
     assert_int_equal(mw_stats_get(&s), 0);
     return s;
-}
-
-static void assert_pattern(const void *p, size_t n, uint64_t seed) {
-    size_t bad = pattern_check(p, n, seed);
-    if (bad != n)
-        fail_msg("block %p of %zu bytes differs from its pattern at offset %zu", p, n, bad);
 }
 
 static void assert_live_at_least(uint64_t live, uint64_t expected) {

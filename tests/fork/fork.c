@@ -25,10 +25,8 @@
 
 #include "allocator.h"
 #include "common.h"
-#include "pattern.h"
+#include "checks.h"
 
-#define KiB ((size_t)1 << 10)
-#define MiB ((size_t)1 << 20)
 #define TEST_TIMEOUT_S 240
 #define CHILD_TIMEOUT_S 60
 #define EXIT_TIMED_OUT 99
