@@ -26,7 +26,7 @@
 #define GRANULE_SHIFT 26
 #define GRANULE ((size_t)1 << GRANULE_SHIFT)
 #define RANGE_MAX_SHIFT 42 /* 4 TiB, halved until the kernel agrees */
-#define RANGE_MIN_SHIFT 34
+#define RANGE_MIN_SHIFT 28 /* 256 MiB: under a tight ulimit -v, a few granules */
 
 static struct {
     uintptr_t base;

@@ -6,7 +6,9 @@
  * Invariants: the range is reserved read-write and never committed (MAP_NORESERVE), so an
  * anonymous area costs no system call when taken; a file-backed area is one shared mapping
  * of the region file at offset (area index * 64 MiB), so adjacent areas merge into one
- * mapping. area_lock protects areas_used, the file descriptor and the file's size. */
+ * mapping. A released area keeps its mapping and goes to a free stack, taken before fresh
+ * areas. area_lock protects areas_used, the free stack, the file descriptor and the file's
+ * size. */
 #include "region_internal.h"
 
 #include "os.h"
@@ -23,9 +25,10 @@ struct mw_region_range mw_region_range;
  * ulimit -v the address space is smaller). Virtual space is cheap: only touched pages
  * and the descriptors of taken areas cost memory. */
 #define RANGE_MAX ((size_t)1 << 40) /* 1 TiB */
-#define RANGE_MIN ((size_t)1 << 30)
+#define RANGE_MIN MW_AREA_SIZE      /* under a tight ulimit -v, one area is better than none */
 
 static mw_lock_t area_lock;
+static uint32_t free_areas = MW_RID_NIL; /* released areas, linked through slot[0].next */
 static int region_fd = -1;
 static bool file_tried; /* MESHWARD_REGION_DIR was looked at (once per process) */
 static uint64_t file_size;
@@ -155,7 +158,14 @@ static bool map_from_file(uint32_t a) {
 uint32_t mw_region_area_take(unsigned cls) {
     int saved = errno;
     mw_lock(&area_lock);
-    uint32_t a = atomic_load_explicit(&mw_region_range.areas_used, memory_order_relaxed);
+    uint32_t a = free_areas;
+    if (a != MW_RID_NIL) {
+        free_areas = mw_region_range.areas[a].slot[0].next;
+        mw_region_range.areas[a].cls = (uint8_t)cls;
+        mw_unlock(&area_lock);
+        return a;
+    }
+    a = atomic_load_explicit(&mw_region_range.areas_used, memory_order_relaxed);
     if (a == mw_region_range.nareas) {
         mw_unlock(&area_lock);
         return MW_RID_NIL;
@@ -170,21 +180,34 @@ uint32_t mw_region_area_take(unsigned cls) {
     return a;
 }
 
-void mw_region_area_purge(mw_rid_t id) {
-    char *p = mw_rid_addr(id);
-    size_t size = mw_region_class_size(mw_rid_cls(id));
-    if (mw_rid_area(id)->file_backed) {
+/* Gives the pages of [p, p+size) in an area back to the OS; they read as zero after. */
+static void purge_pages(char *p, size_t size, bool file_backed) {
+    if (file_backed) {
         int saved = errno;
         off_t off = (off_t)((uintptr_t)p - mw_region_range.base);
         int rc = fallocate(region_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, (off_t)size);
         errno = saved;
+        if (rc == 0) return;
         /* Hole punching was probed when the file was opened; should it fail now, dropping
          * the mapping's pages would leave the data in the file, so clear it instead: a
          * clean region must read as zero. */
-        if (rc == 0) return;
         memset(p, 0, size);
     }
     mw_os_decommit(p, size);
+}
+
+void mw_region_area_purge(mw_rid_t id) {
+    purge_pages(mw_rid_addr(id), mw_region_class_size(mw_rid_cls(id)),
+                mw_rid_area(id)->file_backed);
+}
+
+void mw_region_area_release(uint32_t a) {
+    purge_pages((char *)(mw_region_range.base + ((uintptr_t)a << MW_AREA_SHIFT)), MW_AREA_SIZE,
+                mw_region_range.areas[a].file_backed);
+    mw_lock(&area_lock);
+    mw_region_range.areas[a].slot[0].next = free_areas;
+    free_areas = a;
+    mw_unlock(&area_lock);
 }
 
 /* ---- fork ---------------------------------------------------------------------------- */

@@ -56,11 +56,14 @@ struct mw_region_slot {
 struct mw_area {
     uint8_t cls;         /* set before any of its regions is handed out */
     uint8_t file_backed; /* mapped shared from the region file: purged by punching holes */
+    uint32_t pooled;     /* its regions in its class's dirty and clean pools (class lock) */
     _Atomic uint64_t live[MW_AREA_SLOTS / 64];
     struct mw_region_slot slot[MW_AREA_SLOTS];
 };
 
-/* The range; areas[0 .. areas_used) are taken (areas_used only grows). */
+/* The range; areas[0 .. areas_used) have been taken (areas_used only grows). When the
+ * range is exhausted, an area whose regions are all free in its class's pools is taken
+ * back from that class and handed to another (region_pool.c). */
 struct mw_region_range {
     uintptr_t base;
     _Atomic size_t size; /* 0 until reserved */
@@ -80,7 +83,7 @@ struct mw_region_class {
     uint64_t dirty_n, clean_n;
     uint64_t regret_ns;           /* last time a region purged too early was needed */
     _Atomic unsigned delay_shift; /* this class's purge delay: the base delay << shift */
-    _Atomic uint64_t areas, allocations, frees, slow_allocations, steals, purged_bytes;
+    _Atomic uint64_t areas, refills, allocations, frees, slow_allocations, steals, purged_bytes;
 };
 extern struct mw_region_class mw_region_classes[MW_REGION_CLASSES];
 extern _Atomic size_t mw_region_dirty_bytes; /* class bytes of all dirty pools */
@@ -128,6 +131,7 @@ mw_inline bool mw_region_range_ready(void) {
     return atomic_load_explicit(&mw_region_range.ready, memory_order_acquire);
 }
 uint32_t mw_region_area_take(unsigned cls); /* a committed area for cls, or MW_RID_NIL */
+void mw_region_area_release(uint32_t a);    /* a wholly free area: pages back, reusable */
 void mw_region_area_purge(mw_rid_t id);     /* gives its pages back; they read as zero after */
 void mw_region_area_fork_child(void);       /* re-backs file-backed areas with private memory */
 void mw_region_area_fork_prepare(void);
@@ -146,6 +150,9 @@ size_t mw_region_pool_purge_aged(unsigned cls, uint64_t now_ns, uint64_t base_ns
 mw_rid_t mw_region_pool_carve(unsigned cls); /* a never-used region, taking an area if needed */
 void mw_region_pool_put_dirty(mw_rid_t id, uint64_t now_ns);
 uint64_t mw_region_pool_oldest(unsigned cls); /* stamp of the oldest dirty region, or max */
+/* When the range is exhausted: takes a wholly free area from a class other than cls and
+ * releases it; false when there is none. */
+bool mw_region_pool_reclaim(unsigned cls);
 /* Moves dirty regions that entered the deque at or before cutoff_ns to the clean pool,
  * purging at most budget bytes; returns the bytes purged. purged_ns is recorded as their
  * purge time for the adaptive delay: 0 when the delay did not decide the purge (forced, or

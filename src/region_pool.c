@@ -43,6 +43,7 @@ static void unlink_dirty(struct mw_region_class *rc, mw_rid_t id) {
     else
         rc->dirty_tail = s->prev;
     rc->dirty_n--;
+    mw_rid_area(id)->pooled--;
     atomic_fetch_sub_explicit(&mw_region_dirty_bytes, mw_region_class_size(mw_rid_cls(id)),
                               memory_order_relaxed);
 }
@@ -51,6 +52,7 @@ static void push_clean(struct mw_region_class *rc, mw_rid_t id) {
     mw_rid_slot(id)->next = rc->clean_head;
     rc->clean_head = id;
     rc->clean_n++;
+    mw_rid_area(id)->pooled++;
 }
 
 uint64_t mw_region_pool_delay(unsigned cls, uint64_t base_ns) {
@@ -69,6 +71,7 @@ mw_rid_t mw_region_pool_get(unsigned cls, bool *clean, uint64_t now_ns, uint64_t
         struct mw_region_slot *s = mw_rid_slot(id);
         rc->clean_head = s->next;
         rc->clean_n--;
+        mw_rid_area(id)->pooled--;
         unsigned shift = atomic_load_explicit(&rc->delay_shift, memory_order_relaxed);
         if (now_ns - s->stamp_ns < REGRET_DELAYS * (base_ns << shift)) {
             rc->regret_ns = now_ns;
@@ -84,26 +87,75 @@ mw_rid_t mw_region_pool_carve(unsigned cls) {
     struct mw_region_class *rc = &mw_region_classes[cls];
     uint32_t per_area = (uint32_t)(MW_AREA_SIZE >> (MW_REGION_MIN_SHIFT + cls));
     mw_rid_t id = MW_RID_NIL;
-    bool refilled = false;
-    mw_lock(&rc->lock);
-    if (rc->cur_area == MW_RID_NIL || rc->carved == per_area) {
-        /* Taking an area is at most one mmap (file-backed), so it is done under the lock
-         * rather than racing other threads into taking several. */
-        uint32_t a = mw_region_area_take(cls);
-        if (a != MW_RID_NIL) {
-            rc->cur_area = a;
-            rc->carved = 0;
-            refilled = true;
-            atomic_fetch_add_explicit(&rc->areas, 1, memory_order_relaxed);
+    bool refilled = false, reclaimed = false;
+    for (;;) {
+        mw_lock(&rc->lock);
+        if (rc->cur_area == MW_RID_NIL || rc->carved == per_area) {
+            /* Taking an area is at most one mmap (file-backed), so it is done under the lock
+             * rather than racing other threads into taking several. */
+            uint32_t a = mw_region_area_take(cls);
+            if (a != MW_RID_NIL) {
+                rc->cur_area = a;
+                rc->carved = 0;
+                refilled = true;
+                atomic_fetch_add_explicit(&rc->areas, 1, memory_order_relaxed);
+                atomic_fetch_add_explicit(&rc->refills, 1, memory_order_relaxed);
+            }
         }
+        if (rc->cur_area != MW_RID_NIL && rc->carved < per_area)
+            id = rc->cur_area << (MW_AREA_SHIFT - MW_REGION_MIN_SHIFT) | rc->carved++;
+        mw_unlock(&rc->lock);
+        /* The range is exhausted: take a free area from another class (once). */
+        if (id != MW_RID_NIL || reclaimed || !mw_region_pool_reclaim(cls)) break;
+        reclaimed = true;
     }
-    if (rc->cur_area != MW_RID_NIL && rc->carved < per_area)
-        id = rc->cur_area << (MW_AREA_SHIFT - MW_REGION_MIN_SHIFT) | rc->carved++;
-    mw_unlock(&rc->lock);
     /* Outside the lock: the tracer may allocate, and that allocation may come here. The
      * class is traced as the log2 of its size, as alloc events name regions. */
     if (refilled) MW_TRACE_REGION_REFILL(cls + MW_REGION_MIN_SHIFT, MW_AREA_SIZE);
     return id;
+}
+
+/* Takes area a (all of whose regions are in rc's pools or never handed out) away from its
+ * class rc; the caller holds rc->lock. */
+static void detach_area(struct mw_region_class *rc, uint32_t a) {
+    for (mw_rid_t id = rc->dirty_head, next; id != MW_RID_NIL; id = next) {
+        next = mw_rid_slot(id)->next;
+        if (id >> (MW_AREA_SHIFT - MW_REGION_MIN_SHIFT) == a) unlink_dirty(rc, id);
+    }
+    mw_rid_t *link = &rc->clean_head;
+    while (*link != MW_RID_NIL) {
+        mw_rid_t id = *link;
+        if (id >> (MW_AREA_SHIFT - MW_REGION_MIN_SHIFT) == a) {
+            *link = mw_rid_slot(id)->next;
+            rc->clean_n--;
+            mw_rid_area(id)->pooled--;
+        } else {
+            link = &mw_rid_slot(id)->next;
+        }
+    }
+    if (rc->cur_area == a) rc->cur_area = MW_RID_NIL;
+    atomic_fetch_sub_explicit(&rc->areas, 1, memory_order_relaxed);
+}
+
+bool mw_region_pool_reclaim(unsigned cls) {
+    uint32_t used = atomic_load_explicit(&mw_region_range.areas_used, memory_order_acquire);
+    for (unsigned other = 0; other < MW_REGION_CLASSES; other++) {
+        if (other == cls) continue;
+        struct mw_region_class *rc = &mw_region_classes[other];
+        uint32_t per_area = (uint32_t)(MW_AREA_SIZE >> (MW_REGION_MIN_SHIFT + other));
+        mw_lock(&rc->lock);
+        for (uint32_t a = 0; a < used; a++) {
+            struct mw_area *area = &mw_region_range.areas[a];
+            uint32_t unused = a == rc->cur_area ? per_area - rc->carved : 0;
+            if (area->cls != other || area->pooled + unused != per_area) continue;
+            detach_area(rc, a);
+            mw_unlock(&rc->lock);
+            mw_region_area_release(a);
+            return true;
+        }
+        mw_unlock(&rc->lock);
+    }
+    return false;
 }
 
 void mw_region_pool_put_dirty(mw_rid_t id, uint64_t now_ns) {
@@ -119,6 +171,7 @@ void mw_region_pool_put_dirty(mw_rid_t id, uint64_t now_ns) {
         rc->dirty_tail = id;
     rc->dirty_head = id;
     rc->dirty_n++;
+    mw_rid_area(id)->pooled++;
     mw_unlock(&rc->lock);
     atomic_fetch_add_explicit(&mw_region_dirty_bytes, mw_region_class_size(mw_rid_cls(id)),
                               memory_order_relaxed);

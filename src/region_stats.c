@@ -15,7 +15,8 @@ void mw_region_stats(struct mw_stats *st) {
         out->clean_regions = rc->clean_n;
         mw_unlock(&rc->lock);
         out->region_size = size;
-        out->areas = out->refills = atomic_load_explicit(&rc->areas, memory_order_relaxed);
+        out->areas = atomic_load_explicit(&rc->areas, memory_order_relaxed);
+        out->refills = atomic_load_explicit(&rc->refills, memory_order_relaxed);
         out->area_bytes = out->areas * MW_AREA_SIZE;
         out->free_regions = out->dirty_regions + out->clean_regions;
         out->cached_regions = mw_region_cache_count(cls);
