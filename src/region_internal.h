@@ -1,11 +1,12 @@
 /* region_internal.h — what the region layer's files (region*.c) share, and nobody else.
  *
  * Layout. One reserved virtual range, cut into 64 MiB areas aligned to 64 MiB. An area is
- * taken for one size class the first time that class runs dry and keeps it for good; its
- * regions are the class-size slices of the area, so every region is naturally aligned to
- * its class size (a 64 MiB alignment request is met by any 64 MiB region). Regions of a
- * fresh area are handed out lazily, lowest first: taking an area costs no system call for
- * anonymous memory and one mmap for a file-backed area.
+ * taken for one size class when that class runs dry and stays with it (only when the range
+ * is exhausted does a wholly free area move to another class); its regions are the class-size
+ * slices of the area, so every region is naturally aligned to its class size (a 64 MiB alignment
+ * request is met by any 64 MiB region). Regions of a fresh area are handed out lazily, lowest
+ * first: taking an area costs no system call for anonymous memory and one mmap for a file-backed
+ * area.
  *
  * Metadata lives out of line, in area descriptors (never inside region memory: writing a
  * link into a clean region would fault its page back in, and an overflow of one region
