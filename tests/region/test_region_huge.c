@@ -1,4 +1,4 @@
-/* test_huge.c — objects above 64 MiB: their own mapping inside the huge range, unmapped on
+/* test_region_huge.c — objects above 64 MiB: their own mapping inside the huge range, unmapped on
  * free, resized in place or moved by mremap (contents kept, nothing copied), sizes near
  * SIZE_MAX refused, large alignments honoured, and the metrics. */
 #include "region_test.h"

@@ -1,4 +1,4 @@
-/* test_region.c — the region layer's pools: every transition (cache, dirty, clean, steal,
+/* test_region_pools.c — the region layer's pools: every transition (cache, dirty, clean, steal,
  * fresh area), a thread's cache going back at exit, purging that really lowers resident
  * memory, the background worker, and fork handlers while another thread allocates.
  *
