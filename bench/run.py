@@ -128,10 +128,11 @@ class Run:
         self.fields = fields
 
 
-def run_once(launcher, exe, argv, preload, timeout):
+def run_once(launcher, exe, argv, preload, extra_env, timeout):
     """Runs exe through bench-launch in its own process group (so a timeout kills both)."""
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
+    env.update(extra_env)
     cmd = [launcher] + (["-p", preload] if preload else []) + [exe] + argv
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.TemporaryFile() as res:
@@ -198,7 +199,8 @@ def measure(workloads, allocators, args):
             for aname, preload in allocators:
                 if r > 0 and too_slow(results[wname][aname], results[wname][base], args):
                     continue
-                run = run_once(args.launcher, exe, argv, preload, args.timeout)
+                run = run_once(args.launcher, exe, argv, preload, args.env.get(aname, {}),
+                               args.timeout)
                 results[wname][aname].append(run)
                 shown = run.status or f"{run.wall:.3f}s {run.maxrss / 2**20:.0f}MiB"
                 print(f"  {wname:16} {aname:18} run {r + 1}/{args.runs}: {shown}",
@@ -364,6 +366,9 @@ def main():
     parser.add_argument("--lib", action="append", default=[], metavar="NAME=PATH",
                         help="preload PATH as allocator NAME (adds one, or overrides the "
                         "default path of a known one); repeatable")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME:VAR=VALUE",
+                        help="set VAR=VALUE in the environment of allocator NAME's runs only "
+                        "(e.g. meshward:MESHWARD_PURGE_DELAY_MS=100); repeatable")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="work factor passed to every workload (default 1)")
     parser.add_argument("--timeout", type=float, default=300,
@@ -377,6 +382,14 @@ def main():
         parser.error("--runs, --scale, --timeout and --cap-ratio must be positive")
 
     args.build = os.path.abspath(args.build)
+    env = {}
+    for spec in args.env:
+        name, sep, assignment = spec.partition(":")
+        var, eq, value = assignment.partition("=")
+        if not sep or not eq or not name or not var:
+            parser.error(f"--env expects NAME:VAR=VALUE, got {spec!r}")
+        env.setdefault(name, {})[var] = value
+    args.env = env
     args.launcher = os.path.join(args.build, "bench", "bench-launch")
     if not os.access(args.launcher, os.X_OK):
         sys.exit(f"{args.launcher} missing: cmake --build {args.build} --target bench-workloads")
@@ -385,7 +398,8 @@ def main():
     if args.list:
         print("workloads:", ", ".join(w for w, _ in workloads))
         for name, path in allocators:
-            print(f"allocator {name}: {path or '(system malloc, no preload)'}")
+            extra = " ".join(f"{k}={v}" for k, v in args.env.get(name, {}).items())
+            print(f"allocator {name}: {path or '(system malloc, no preload)'} {extra}".rstrip())
         for n in notes:
             print("note:", n)
         return
