@@ -41,11 +41,16 @@ void *mw_alloc_small_slow(struct mw_heap *h, unsigned cls) {
     return p;
 }
 
-/* First-class heaps register their large blocks so that destroy and reset find them. */
-void *mw_alloc_large_in(struct mw_heap *h, size_t size, size_t align) {
+/* First-class heaps register their large blocks so that destroy and reset find them. With
+ * zero, the block reads as zero: huge maps are always fresh, and the region layer clears
+ * only a recycled dirty region, so a large calloc does not touch clean pages. */
+void *mw_alloc_large_in(struct mw_heap *h, size_t size, size_t align, bool zero) {
     mw_init();
-    bool region = size <= MW_REGION_MAX && align <= MW_REGION_MAX;
-    void *p = region ? mw_region_alloc(size, align) : mw_huge_alloc(size, align);
+    void *p;
+    if (size > MW_REGION_MAX || align > MW_REGION_MAX)
+        p = mw_huge_alloc(size, align);
+    else
+        p = zero ? mw_region_calloc(size, align) : mw_region_alloc(size, align);
     if (!p)
         errno = ENOMEM;
     else if (!h->thread_heap)
@@ -72,7 +77,7 @@ static void *aligned_in(struct mw_heap *h, size_t align, size_t size) {
         return p ? p : mw_alloc_small_slow(h, (unsigned)c);
     }
     if (size <= MW_SLAB_MAX) size = MW_SLAB_MAX + 1; /* a region gives the alignment */
-    return mw_alloc_large_in(h, size, align);
+    return mw_alloc_large_in(h, size, align, false);
 }
 
 /* ---- trace records ------------------------------------------------------------------ */
@@ -125,8 +130,13 @@ static void *zeroed(struct mw_heap *h, size_t count, size_t size, void *ip) {
         errno = ENOMEM;
         return NULL;
     }
-    void *p = mw_alloc_in(h, total);
-    if (p && mw_kind_of(p) != MW_KIND_HUGE) memset(p, 0, total); /* huge maps are fresh */
+    void *p;
+    if (total <= MW_SLAB_MAX) {
+        p = mw_alloc_in(h, total);
+        if (p) memset(p, 0, total);
+    } else {
+        p = mw_alloc_large_in(h, total, MW_MIN_ALIGN, true);
+    }
     if (MW_TRACE_ON(alloc)) mw_trace_alloc(ip, h, p, total);
     return p;
 }

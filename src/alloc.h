@@ -17,7 +17,7 @@ enum mw_kind mw_kind_of(const void *p);
 
 /* Slow paths of mw_alloc_in (alloc.c); both set errno on failure. */
 void *mw_alloc_small_slow(struct mw_heap *h, unsigned cls);
-void *mw_alloc_large_in(struct mw_heap *h, size_t size, size_t align);
+void *mw_alloc_large_in(struct mw_heap *h, size_t size, size_t align, bool zero);
 
 /* A block of at least size bytes for heap h, NULL and ENOMEM on failure. */
 mw_inline void *mw_alloc_in(struct mw_heap *h, size_t size) {
@@ -26,7 +26,7 @@ mw_inline void *mw_alloc_in(struct mw_heap *h, size_t size) {
         void *p = mw_heap_try_alloc_small(h, cls);
         return mw_likely(p != NULL) ? p : mw_alloc_small_slow(h, cls);
     }
-    return mw_alloc_large_in(h, size, MW_MIN_ALIGN);
+    return mw_alloc_large_in(h, size, MW_MIN_ALIGN, false);
 }
 
 /* C++ operator new's allocation (16-byte aligned), recorded at ip; NULL on failure. */

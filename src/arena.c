@@ -24,7 +24,7 @@ static struct mw_pool span_pool = MW_POOL_INIT(struct mw_span);
 
 bool mw_arena_init(void) {
     size_t size = MW_ARENA_SIZE_MAX;
-    char *base = mw_os_reserve_upto(&size, (size_t)1 << 30, (size_t)1 << 21);
+    char *base = mw_os_reserve_upto(&size, (size_t)16 << 20, (size_t)1 << 21);
     if (!base) return false;
     mw_page_map = mw_os_reserve((size >> 12) * sizeof(struct mw_span *), MW_PAGE_SIZE);
     if (!mw_page_map) {
@@ -81,7 +81,8 @@ static struct mw_span *take_span(unsigned pages) {
         spans_free--;
         return s;
     }
-    if ((size_t)(mw_arena_base + mw_arena_size - bump) < ((size_t)pages << 12)) return NULL;
+    if (!bump || (size_t)(mw_arena_base + mw_arena_size - bump) < ((size_t)pages << 12))
+        return NULL;
     s = mw_pool_alloc(&span_pool);
     if (!s) return NULL;
     s->start = bump;

@@ -19,7 +19,7 @@
 
 #include <meshward.h>
 
-#define MW_ARENA_SIZE_MAX ((size_t)64 << 30) /* settles for less, down to 1 GiB */
+#define MW_ARENA_SIZE_MAX ((size_t)64 << 30) /* settles for less, down to 16 MiB */
 #define MW_SPAN_MAX_PAGES 64
 
 extern char *mw_arena_base; /* before init: an address range no user pointer falls in */
@@ -34,7 +34,8 @@ mw_inline struct mw_span *mw_arena_span_of(const void *p) {
     return mw_page_map[((uintptr_t)p - (uintptr_t)mw_arena_base) >> 12];
 }
 
-/* Reserves the range and the page map; false when the OS refuses. */
+/* Reserves the range and the page map; false when the OS refuses (slab allocations then
+ * fail with ENOMEM). */
 bool mw_arena_init(void);
 /* A span of `pages` pages for class cls, initialized and mapped; NULL when exhausted. */
 struct mw_span *mw_arena_span_alloc(unsigned pages, unsigned cls);

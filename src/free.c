@@ -45,11 +45,8 @@ mw_inline void free_slab(void *p) {
 static mw_noinline void free_large(void *p) {
     if (mw_heap_large_any()) mw_heap_large_remove(p);
     switch (mw_kind_of(p)) {
-    case MW_KIND_REGION:
-        if (mw_region_is_live(p))
-            mw_region_free(p);
-        else
-            mw_foreign_free(p, "free");
+    case MW_KIND_REGION: /* a free that loses a race with another free of p is a double free */
+        if (!mw_region_is_live(p) || !mw_region_free(p)) mw_foreign_free(p, "free");
         return;
     case MW_KIND_HUGE:
         if (mw_huge_is_live(p))

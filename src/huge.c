@@ -49,6 +49,7 @@ static bool init(void) {
     mw_lock(&huge.lock);
     for (unsigned shift = RANGE_MAX_SHIFT; !huge.ready && shift >= RANGE_MIN_SHIFT; shift--) {
         size_t size = (size_t)1 << shift, ngran = size >> GRANULE_SHIFT;
+        if (size > mw_os_reserve_share() && shift > RANGE_MIN_SHIFT) continue;
         char *raw = map(NULL, size + GRANULE, PROT_NONE, RESERVE_FLAGS);
         if (raw == MAP_FAILED) continue;
         char *base = (char *)mw_align_up((uintptr_t)raw, GRANULE);

@@ -69,7 +69,9 @@ void mw_init_slow(void) {
     init_owner = me;
     mw_options_init();
     if (mw_os_page_size() != MW_PAGE_SIZE) init_fail("the page size is not 4096 bytes");
-    if (!mw_arena_init()) init_fail("cannot reserve the arena's address space");
+    if (!mw_arena_init() && mw_option_get(MW_OPTION_VERBOSE))
+        mw_write_str(2, "meshward: notice: no address space for slabs; small allocations "
+                        "will fail with ENOMEM\n");
     mw_thread_init();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     mw_init_state = 2;

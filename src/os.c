@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,7 +28,21 @@ void *mw_os_reserve(size_t size, size_t align) {
     return aligned;
 }
 
+/* RLIMIT_AS (ulimit -v), or SIZE_MAX when unlimited. */
+static size_t address_space_limit(void) {
+    struct rlimit r;
+    if (getrlimit(RLIMIT_AS, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return SIZE_MAX;
+    return (size_t)r.rlim_cur;
+}
+
+size_t mw_os_reserve_share(void) {
+    return address_space_limit() / 8;
+}
+
 void *mw_os_reserve_upto(size_t *size, size_t min, size_t align) {
+    size_t share = mw_os_reserve_share();
+    while (*size > share && *size / 2 >= min)
+        *size /= 2;
     for (;;) {
         void *p = mw_os_reserve(*size, align);
         if (p || *size / 2 < min) return p;

@@ -13,9 +13,14 @@
  * (a power of two >= the page size). Pages cost nothing until touched. NULL on failure. */
 void *mw_os_reserve(size_t size, size_t align);
 /* Gives the pages of [p, p+size) back to the OS; they read as zero when touched again. */
-/* As mw_os_reserve, but settles for less: halves *size (not below min) until the OS (or
- * valgrind's address-space manager, which refuses very large maps) agrees. */
+/* As mw_os_reserve, but settles for less: starts at no more than an eighth of the
+ * address-space limit (ulimit -v), so that every range of the allocator finds room, and
+ * halves *size (not below min) until the OS (or valgrind's address-space manager, which
+ * refuses very large maps) agrees. */
 void *mw_os_reserve_upto(size_t *size, size_t min, size_t align);
+/* The most one range should reserve: an eighth of the address-space limit (or SIZE_MAX/8),
+ * so that the arena, regions, huge maps and metadata all fit under `ulimit -v`. */
+size_t mw_os_reserve_share(void);
 void mw_os_decommit(void *p, size_t size);
 void mw_os_unmap(void *p, size_t size);
 /* The kernel's page size (0 if it cannot be read). */
