@@ -57,8 +57,8 @@ void *wl_must(void *p, const char *what);
 /* Current resident set size in bytes, from /proc/self/statm. */
 size_t wl_rss(void);
 
-/* Prints "checksum=N" and any extra "key=value" fields the caller printed before it;
- * the runner parses these lines. */
+/* Prints the final "checksum=N" line. Workloads print any other result as "key=value"
+ * lines before it; the runner parses every such line. */
 void wl_report(uint64_t checksum);
 
 #endif
