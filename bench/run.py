@@ -129,11 +129,13 @@ class Run:
 
 
 def run_once(launcher, exe, argv, preload, extra_env, timeout):
-    """Runs exe through bench-launch in its own process group (so a timeout kills both)."""
+    """Runs exe through bench-launch, which kills and reaps it after timeout seconds; the
+    launcher runs in its own process group, killed as a whole if it overstays too."""
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     env.update(extra_env)
-    cmd = [launcher] + (["-p", preload] if preload else []) + [exe] + argv
+    cmd = ([launcher, "-t", str(math.ceil(timeout))] + (["-p", preload] if preload else [])
+           + [exe] + argv)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.TemporaryFile() as res:
         actions = [(os.POSIX_SPAWN_DUP2, out.fileno(), 1), (os.POSIX_SPAWN_DUP2, err.fileno(), 2),
@@ -146,7 +148,7 @@ def run_once(launcher, exe, argv, preload, extra_env, timeout):
             os.killpg(pid, signal.SIGKILL)
 
         previous = signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, timeout)
+        signal.setitimer(signal.ITIMER_REAL, timeout + 30)
         try:
             _, status = os.waitpid(pid, 0)
         finally:
@@ -164,6 +166,8 @@ def run_once(launcher, exe, argv, preload, extra_env, timeout):
         problem = f"timeout {timeout:g}s"
     elif "status" not in measured:
         problem = "launcher failed"
+    elif measured["status"].startswith("timeout:"):
+        problem = f"timeout {timeout:g}s"
     elif measured["status"] != "exit:0":
         problem = measured["status"].replace(":", " ")
     elif "checksum" not in fields:
