@@ -15,6 +15,7 @@ Only the Python standard library is used. Progress goes to stderr, the tables to
 
 import argparse
 import glob
+import json
 import math
 import os
 import platform
@@ -380,6 +381,8 @@ def main():
     parser.add_argument("--cap-ratio", type=float, default=10,
                         help="an allocator whose first run of a workload takes more than this "
                         "many times the baseline's is not rerun for it (default 10)")
+    parser.add_argument("--json", metavar="FILE",
+                        help="also write every run's measurements to FILE as JSON")
     parser.add_argument("--list", action="store_true", help="list workloads and allocators")
     args = parser.parse_args()
     if args.runs < 1 or args.scale <= 0 or args.timeout <= 0 or args.cap_ratio <= 0:
@@ -412,6 +415,10 @@ def main():
     if not allocators:
         sys.exit("no allocator to measure")
     results = measure(workloads, allocators, args)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({w: {a: [vars(r) for r in runs] for a, runs in per.items()}
+                       for w, per in results.items()}, f, indent=1)
     print(report(summarize(results), [a for a, _ in allocators], notes, args))
 
 
