@@ -23,7 +23,8 @@ static uint64_t spans_in_use, spans_free, spans_abandoned;
 static struct mw_pool span_pool = MW_POOL_INIT(struct mw_span);
 
 bool mw_arena_init(void) {
-    size_t size = MW_ARENA_SIZE_MAX;
+    size_t size = MW_ARENA_SIZE_MAX, share = mw_os_reserve_share() / 4; /* first reserved */
+    if (size > share) size = share;
     char *base = mw_os_reserve_upto(&size, (size_t)16 << 20, (size_t)1 << 21);
     if (!base) return false;
     mw_page_map = mw_os_reserve((size >> 12) * sizeof(struct mw_span *), MW_PAGE_SIZE);

@@ -2,7 +2,7 @@
  * private anonymous mapping placed inside one reserved PROT_NONE range, so its kind is known
  * from its address alone.
  *
- * The range is cut into 64 MiB granules; an object starts on a granule and owns whole
+ * The range is cut into 2 MiB granules; an object starts on a granule and owns whole
  * granules (virtual space only: the tail of its last granule stays PROT_NONE, so running off
  * the end faults). Metadata is out of line: a bitmap of owned granules and, per starting
  * granule, the object's mapped length (0 when no object starts there).
@@ -23,10 +23,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define GRANULE_SHIFT 26
+#define GRANULE_SHIFT 21 /* 2 MiB: an object of 64 MiB + 1 wastes 2 MiB at most */
 #define GRANULE ((size_t)1 << GRANULE_SHIFT)
-#define RANGE_MAX_SHIFT 42 /* 4 TiB, halved until the kernel agrees */
-#define RANGE_MIN_SHIFT 28 /* 256 MiB: under a tight ulimit -v, a few granules */
+#define RANGE_MAX ((size_t)1 << 42)   /* 4 TiB, less under ulimit -v, halved until granted */
+#define RANGE_MIN ((size_t)128 << 20) /* under a tight ulimit -v, room for one object */
 
 static struct {
     uintptr_t base;
@@ -47,9 +47,11 @@ static void *map(void *at, size_t len, int prot, int flags) {
 static bool init(void) {
     if (mw_likely(atomic_load_explicit(&huge.ready, memory_order_acquire))) return true;
     mw_lock(&huge.lock);
-    for (unsigned shift = RANGE_MAX_SHIFT; !huge.ready && shift >= RANGE_MIN_SHIFT; shift--) {
-        size_t size = (size_t)1 << shift, ngran = size >> GRANULE_SHIFT;
-        if (size > mw_os_reserve_share() && shift > RANGE_MIN_SHIFT) continue;
+    size_t start = mw_os_reserve_share() & ~(GRANULE - 1);
+    start = start > RANGE_MAX ? RANGE_MAX : start < RANGE_MIN ? RANGE_MIN : start;
+    for (size_t size = start; !huge.ready && size >= RANGE_MIN; size /= 2) {
+        size = size & ~(GRANULE - 1);
+        size_t ngran = size >> GRANULE_SHIFT;
         char *raw = map(NULL, size + GRANULE, PROT_NONE, RESERVE_FLAGS);
         if (raw == MAP_FAILED) continue;
         char *base = (char *)mw_align_up((uintptr_t)raw, GRANULE);

@@ -11,12 +11,15 @@
 
 static mw_lock_t meta_lock;
 static char *meta_base, *meta_next;
-static size_t meta_size = META_RESERVE_MAX; /* settles for less, down to 256 MiB */
+static size_t meta_size = META_RESERVE_MAX; /* settles for less, down to 16 MiB */
 
 /* Called with meta_lock held. Fresh pages of the range read as zero. */
 static void *meta_bump_locked(size_t size, size_t align) {
-    if (!meta_base)
-        meta_base = meta_next = mw_os_reserve_upto(&meta_size, (size_t)256 << 20, MW_PAGE_SIZE);
+    if (!meta_base) {
+        size_t share = mw_os_reserve_share() / 8; /* descriptors are small next to spans */
+        if (meta_size > share) meta_size = share;
+        meta_base = meta_next = mw_os_reserve_upto(&meta_size, (size_t)16 << 20, MW_PAGE_SIZE);
+    }
     if (!meta_base) return NULL;
     char *start = (char *)mw_align_up((uintptr_t)meta_next, align);
     if (start + size > meta_base + meta_size) return NULL;

@@ -36,13 +36,15 @@ static size_t address_space_limit(void) {
 }
 
 size_t mw_os_reserve_share(void) {
-    return address_space_limit() / 8;
+    size_t limit = address_space_limit();
+    if (limit == SIZE_MAX) return SIZE_MAX;
+    uint64_t vm = mw_os_vm_size();
+    return limit > vm ? (limit - (size_t)vm) / 2 : 0;
 }
 
 void *mw_os_reserve_upto(size_t *size, size_t min, size_t align) {
-    size_t share = mw_os_reserve_share();
-    while (*size > share && *size / 2 >= min)
-        *size /= 2;
+    size_t share = mw_os_reserve_share() & ~(align - 1);
+    if (*size > share) *size = share > min ? share : min;
     for (;;) {
         void *p = mw_os_reserve(*size, align);
         if (p || *size / 2 < min) return p;
@@ -107,14 +109,25 @@ static uint64_t status_field_kib(const char *buf, const char *key) {
     return v;
 }
 
-void mw_os_rss(uint64_t *rss, uint64_t *peak) {
-    char buf[4096];
+/* Reads /proc/self/status into buf (NUL-terminated, empty when unreadable). */
+static void read_status(char *buf, size_t size) {
     int saved = errno;
     int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : -1;
     if (fd >= 0) close(fd);
     errno = saved;
     buf[n > 0 ? n : 0] = '\0';
+}
+
+void mw_os_rss(uint64_t *rss, uint64_t *peak) {
+    char buf[4096];
+    read_status(buf, sizeof buf);
     *rss = status_field_kib(buf, "VmRSS:") * 1024;
     *peak = status_field_kib(buf, "VmHWM:") * 1024;
+}
+
+uint64_t mw_os_vm_size(void) {
+    char buf[4096];
+    read_status(buf, sizeof buf);
+    return status_field_kib(buf, "VmSize:") * 1024;
 }

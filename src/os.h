@@ -13,14 +13,16 @@
  * (a power of two >= the page size). Pages cost nothing until touched. NULL on failure. */
 void *mw_os_reserve(size_t size, size_t align);
 /* Gives the pages of [p, p+size) back to the OS; they read as zero when touched again. */
-/* As mw_os_reserve, but settles for less: starts at no more than an eighth of the
- * address-space limit (ulimit -v), so that every range of the allocator finds room, and
- * halves *size (not below min) until the OS (or valgrind's address-space manager, which
- * refuses very large maps) agrees. */
+/* As mw_os_reserve, but settles for less: asks for no more than mw_os_reserve_share()
+ * (rounded down to align), then halves *size (not below min) until the OS (or valgrind's
+ * address-space manager, which refuses very large maps) agrees. */
 void *mw_os_reserve_upto(size_t *size, size_t min, size_t align);
-/* The most one range should reserve: an eighth of the address-space limit (or SIZE_MAX/8),
- * so that the arena, regions, huge maps and metadata all fit under `ulimit -v`. */
+/* The most a range reserved now should take: under an address-space limit (ulimit -v),
+ * half of what the process has left, so that ranges reserved later still find room (the
+ * arena and metadata, reserved first, take a fraction of it); SIZE_MAX without a limit. */
 size_t mw_os_reserve_share(void);
+/* Virtual size of the process, in bytes, from /proc/self/status (0 if unknown). */
+uint64_t mw_os_vm_size(void);
 void mw_os_decommit(void *p, size_t size);
 void mw_os_unmap(void *p, size_t size);
 /* The kernel's page size (0 if it cannot be read). */
