@@ -36,7 +36,7 @@ mw_inline void free_slab(void *p) {
     }
     struct mw_heap *h = mw_tls_heap;
     if (mw_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
-        mw_heap_free_local(h, s, p);
+        if (mw_unlikely(!mw_heap_free_local(h, s, p))) mw_foreign_free(p, "double free");
         return;
     }
     mw_heap_free_remote(h, s, p);

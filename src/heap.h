@@ -74,12 +74,16 @@ mw_inline void *mw_heap_try_alloc_small(struct mw_heap *h, unsigned cls) {
     return b;
 }
 
-/* Frees b into span s, owned by h (the calling thread's heap). */
-mw_inline void mw_heap_free_local(struct mw_heap *h, struct mw_span *s, mw_block_t *b) {
+/* Frees b into span s, owned by h (the calling thread's heap). Returns false, doing
+ * nothing, for an immediate double free (b already heads the local list): pushing it again
+ * would loop the list and hand b out twice. */
+mw_inline bool mw_heap_free_local(struct mw_heap *h, struct mw_span *s, mw_block_t *b) {
+    if (mw_unlikely(b == s->local_free)) return false;
     mw_block_set_next(b, s->local_free);
     s->local_free = b;
     h->frees[s->cls]++;
     if (mw_unlikely(--s->used == 0 || s->state != MW_SPAN_QUEUED)) mw_heap_span_changed(h, s);
+    return true;
 }
 
 #endif

@@ -80,7 +80,7 @@ MW_API struct mallinfo2 mallinfo2(void) {
     mi.arena = st.arena_committed;
     mi.hblks = st.huge_blocks;
     mi.hblkhd = st.huge_bytes;
-    mi.uordblks = st.live_bytes;
+    mi.uordblks = st.live_bytes - st.huge_bytes; /* as glibc: mapped blocks are in hblkhd */
     mi.fordblks = st.arena_committed > st.live_bytes ? st.arena_committed - st.live_bytes : 0;
     mi.keepcost = 0;
     return mi;

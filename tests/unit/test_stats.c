@@ -50,6 +50,23 @@ static void foreign_frees_are_counted_and_ignored(void **state) {
     free(p);
 }
 
+/* Production ignores (and counts) an immediate double free instead of looping the free
+ * list; the hardened build will report it. */
+static void immediate_double_free_is_ignored(void **state) {
+    (void)state;
+    if (MW_HARDENED) skip();
+    void (*volatile release)(void *) = free;
+    uint64_t before = stats().foreign_frees;
+    char *p = malloc(64);
+    release(p);
+    release(p);
+    assert_int_equal(stats().foreign_frees, before + 1);
+    char *a = malloc(64), *b = malloc(64);
+    assert_ptr_not_equal(a, b);
+    free(a);
+    free(b);
+}
+
 static void print_writes_the_summary(void **state) {
     (void)state;
     char path[] = "/tmp/mw-stats-XXXXXX";
@@ -72,6 +89,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(known_sequence_is_counted_exactly),
         cmocka_unit_test(foreign_frees_are_counted_and_ignored),
+        cmocka_unit_test(immediate_double_free_is_ignored),
         cmocka_unit_test(print_writes_the_summary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
