@@ -77,8 +77,10 @@ static size_t purge_oldest(size_t budget) {
 
 /* One pass: the regions unused for their class's delay (classes largest first: most bytes
  * per system call), or every dirty region when forced; then the oldest beyond the bound on
- * dirty bytes. Idle thread caches are emptied first. The caller holds purge_lock. */
-static void purge_pass(uint64_t now_ns, bool force, size_t budget) {
+ * dirty bytes. Idle thread caches are emptied first. The caller holds purge_lock, and
+ * records the purge event once it has dropped it (recording may allocate). Returns the
+ * bytes purged. */
+static size_t purge_pass(uint64_t now_ns, bool force, size_t budget) {
     uint64_t base = mw_region_purge_delay_ns();
     mw_region_cache_drain_idle(now_ns, force ? UINT64_MAX : now_ns > base ? now_ns - base : 0);
     size_t total = 0;
@@ -88,7 +90,15 @@ static void purge_pass(uint64_t now_ns, bool force, size_t budget) {
     size_t excess = dirty_excess();
     if (excess && total < budget)
         total += purge_oldest(excess < budget - total ? excess : budget - total);
-    if (total) MW_TRACE_PURGE(total);
+    return total;
+}
+
+/* A pass under purge_lock, its event recorded after the lock is dropped. */
+static void locked_pass(uint64_t now_ns, bool force, size_t budget) {
+    mw_lock(&purge_lock);
+    size_t purged = purge_pass(now_ns, force, budget);
+    mw_unlock(&purge_lock);
+    if (purged) MW_TRACE_PURGE(purged);
 }
 
 void mw_region_purge_tick(uint64_t now_ns) {
@@ -99,18 +109,13 @@ void mw_region_purge_tick(uint64_t now_ns) {
                                                  memory_order_relaxed))
         return;
     if (atomic_load_explicit(&purge_lock.held, memory_order_relaxed)) return;
-    mw_lock(&purge_lock);
-    purge_pass(now_ns, false, INLINE_BUDGET);
-    mw_unlock(&purge_lock);
+    locked_pass(now_ns, false, INLINE_BUDGET);
 }
 
 void mw_region_purge(bool force) {
     mw_region_cache_flush(force);
     if (!mw_region_range_ready()) return;
-    mw_lock(&purge_lock);
-    uint64_t now = mw_region_now_ns();
-    purge_pass(now, force, SIZE_MAX);
-    mw_unlock(&purge_lock);
+    locked_pass(mw_region_now_ns(), force, SIZE_MAX);
 }
 
 /* ---- the optional background worker ---------------------------------------------------- */
@@ -122,10 +127,7 @@ static void *worker(void *arg) {
         if (ms <= 0) break;
         struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
-        mw_lock(&purge_lock);
-        uint64_t now = mw_region_now_ns();
-        purge_pass(now, false, SIZE_MAX);
-        mw_unlock(&purge_lock);
+        locked_pass(mw_region_now_ns(), false, SIZE_MAX);
     }
     atomic_store_explicit(&worker_running, false, memory_order_relaxed);
     return NULL;
