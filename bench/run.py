@@ -101,17 +101,19 @@ def resolve_allocators(args):
 
 
 def find_workloads(build, only):
-    exes = sorted(glob.glob(os.path.join(build, "bench", "mwb-*")))
-    exes = [e for e in exes if os.access(e, os.X_OK) and os.path.isfile(e)]
-    names = {os.path.basename(e)[len("mwb-"):]: e for e in exes}
-    if not names:
-        sys.exit(f"no workloads in {build}/bench: build them first "
-                 f"(cmake --build {build} --target bench-workloads)")
+    listing = os.path.join(build, "bench", "workloads.txt")
+    if not os.path.isfile(listing):
+        sys.exit(f"{listing} missing: configure and build {build} with MW_BUILD_BENCH=ON")
+    with open(listing) as f:
+        names = {w: os.path.join(build, "bench", f"mwb-{w}") for w in f.read().split()}
     if only:
         unknown = [w for w in only.split(",") if w not in names]
         if unknown:
             sys.exit(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(names)}")
         names = {w: names[w] for w in only.split(",")}
+    missing = [e for e in names.values() if not os.access(e, os.X_OK)]
+    if missing:
+        sys.exit(f"{', '.join(missing)} not built: cmake --build {build} --target bench-workloads")
     # Small-object workloads first, then the large-object ones.
     return sorted(names.items(), key=lambda kv: (kv[0].startswith("large_"), kv[0]))
 
