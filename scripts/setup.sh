@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
 # Sets meshward up on a fresh Debian 12 machine and runs its main job: installs missing
-# packages, builds everything into build/, installs it into prefix/, then records the
-# allocations of a real program (python3) and prints what was recorded.
+# packages, builds everything into build/ (log: build/setup.log), installs it into
+# prefix/, then records the allocations of a real program (python3) with `meshward trace`
+# and prints what was recorded: events by kind, and the heap statistics at exit.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 "$root/scripts/deps.sh"
-cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$root/build" -j"$(nproc)"
-cmake --install "$root/build" --prefix "$root/prefix" >/dev/null
+mkdir -p "$root/build"
+echo "meshward: building into $root/build and installing into $root/prefix" >&2
+{
+    cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    cmake --build "$root/build" -j"$(nproc)"
+    cmake --install "$root/build" --prefix "$root/prefix"
+} >"$root/build/setup.log" 2>&1 || { tail -n 30 "$root/build/setup.log" >&2; exit 1; }
 
+python=$(python3 -c 'import sys; print(sys.executable)') # the interpreter, not a wrapper
+script='import json; d = {str(i): [i] * 8 for i in range(50000)}; print(len(json.dumps(d)))'
 trace_dir="$root/traces/python3-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$root/traces"
-"$root/prefix/bin/meshward" trace -o "$trace_dir" -- \
-    python3 -c 'import json; d = {str(i): [i] * 8 for i in range(50000)}; print(len(json.dumps(d)))'
-"$root/prefix/bin/meshward" run --stats -- \
-    python3 -c 'import json; d = {str(i): [i] * 8 for i in range(50000)}; print(len(json.dumps(d)))' \
-    2>&1 | grep -E "^meshward: (live_blocks|allocations|frees|peak_rss_bytes) "
+"$root/prefix/bin/meshward" trace -o "$trace_dir" -- "$python" -c "$script"
+echo "meshward: events by kind:"
+babeltrace2 "$trace_dir" 2>/dev/null |
+    sed -n 's/.* meshward:\([a-z_]*\): .*/\1/p' | sort | uniq -c | sort -rn
+echo "meshward: the same program's heap at exit:"
+"$root/prefix/bin/meshward" run --stats -- "$python" -c "$script" 2>&1 >/dev/null |
+    grep -E "^meshward: (allocations|frees|live_blocks|live_bytes|peak_rss_bytes) "
