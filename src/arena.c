@@ -178,21 +178,45 @@ struct mw_span *mw_arena_adopt(unsigned cls) {
     return s;
 }
 
+/* Called with arena_lock held, s in the abandoned list (nobody owns it: the lock guards its
+ * lists): collects the frees other threads made into it and, when that leaves it empty,
+ * takes it out of the list, owned by the caller, who frees it once the lock is dropped
+ * (recording its release may allocate). */
+static bool take_if_empty(struct mw_span *s) {
+    mw_span_collect(s);
+    if (s->used != 0) return false;
+    unlink_span(&abandoned[s->cls], s);
+    spans_abandoned--;
+    s->state = MW_SPAN_QUEUED;
+    return true;
+}
+
 void mw_arena_reclaim_abandoned(struct mw_span *s) {
     if (s->state != MW_SPAN_ABANDONED) return; /* racy peek, confirmed under the lock */
-    uint64_t purged = 0;
     mw_lock(&arena_lock);
-    if (s->state == MW_SPAN_ABANDONED) { /* nobody owns it: the lock guards its lists */
-        mw_span_collect(s);
-        if (s->used == 0) {
-            unlink_span(&abandoned[s->cls], s);
-            spans_abandoned--;
-            MW_TRACE_SPAN_RELEASE(s->start, s->cls, (size_t)s->pages << 12);
-            purged = span_free_locked(s);
+    bool empty = s->state == MW_SPAN_ABANDONED && take_if_empty(s);
+    mw_unlock(&arena_lock);
+    if (empty) mw_arena_span_free(s);
+}
+
+void mw_arena_collect_abandoned(void) {
+    struct mw_span *empty = NULL;
+    mw_lock(&arena_lock);
+    for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
+        for (struct mw_span *s = abandoned[c], *next; s; s = next) {
+            next = s->next;
+            if (take_if_empty(s)) {
+                s->next = empty;
+                empty = s;
+            }
         }
     }
     mw_unlock(&arena_lock);
-    if (purged) MW_TRACE_PURGE(purged);
+    while (empty) {
+        struct mw_span *s = empty;
+        empty = s->next;
+        mw_arena_span_free(s);
+    }
 }
 
 void mw_arena_fork_prepare(void) {

@@ -50,6 +50,8 @@ struct mw_span *mw_arena_adopt(unsigned cls); /* NULL when none */
 /* A remote free landed in s, which may be abandoned: if it is and it is now empty, it
  * goes back to the free lists (so exited threads' spans return without adoption). */
 void mw_arena_reclaim_abandoned(struct mw_span *s);
+/* Sweeps every abandoned list: spans emptied by remote frees go back to the free lists. */
+void mw_arena_collect_abandoned(void);
 
 void mw_arena_fork_prepare(void);
 void mw_arena_fork_parent(void);

@@ -315,25 +315,6 @@ void mw_heap_retire(struct mw_heap *h) {
     mw_unlock(&heap_lock);
 }
 
-void mw_heap_collect_abandoned(void) {
-    for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
-        struct mw_span *s;
-        struct mw_span_queue keep = {NULL, NULL};
-        while ((s = mw_arena_adopt(c)) != NULL) {
-            mw_span_collect(s);
-            if (s->used == 0) {
-                mw_arena_span_free(s);
-            } else {
-                queue_push_front(&keep, s);
-            }
-        }
-        while ((s = keep.first) != NULL) {
-            queue_remove(&keep, s);
-            mw_arena_abandon(s);
-        }
-    }
-}
-
 /* ---- statistics and fork ------------------------------------------------------------ */
 
 void mw_heap_stats(struct mw_stats *st) {

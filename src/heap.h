@@ -53,8 +53,6 @@ unsigned mw_heap_abandon(struct mw_heap *h);
 void mw_heap_release_all(struct mw_heap *h);
 /* Returns the heap descriptor for reuse (after abandon or release_all). */
 void mw_heap_retire(struct mw_heap *h);
-/* Collects abandoned spans of every class: empty ones go back to the arena. */
-void mw_heap_collect_abandoned(void);
 /* Sums per-class counters of every heap into st. */
 void mw_heap_stats(struct mw_stats *st);
 void mw_heap_fork_prepare(void);

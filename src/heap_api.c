@@ -52,7 +52,7 @@ void mw_heap_reset(mw_heap_t *h) {
 
 void mw_collect(bool force) {
     if (mw_init_state != 2) return;
-    if (force) mw_heap_collect_abandoned();
+    if (force) mw_arena_collect_abandoned();
     mw_region_purge(force);
     mw_arena_purge(force);
 }
