@@ -72,10 +72,7 @@ static int aligned_class(size_t size, size_t align) {
 static void *aligned_in(struct mw_heap *h, size_t align, size_t size) {
     if (align <= 8) return mw_alloc_in(h, size);
     int c = aligned_class(size ? size : 1, align);
-    if (c >= 0) {
-        void *p = mw_heap_try_alloc_small(h, (unsigned)c);
-        return p ? p : mw_alloc_small_slow(h, (unsigned)c);
-    }
+    if (c >= 0) return mw_alloc_class_in(h, (unsigned)c);
     if (size <= MW_SLAB_MAX) size = MW_SLAB_MAX + 1; /* a region gives the alignment */
     return mw_alloc_large_in(h, size, align, false);
 }

@@ -19,13 +19,15 @@ enum mw_kind mw_kind_of(const void *p);
 void *mw_alloc_small_slow(struct mw_heap *h, unsigned cls);
 void *mw_alloc_large_in(struct mw_heap *h, size_t size, size_t align, bool zero);
 
+/* A block of slab class cls for heap h, NULL and ENOMEM on failure. */
+mw_inline void *mw_alloc_class_in(struct mw_heap *h, unsigned cls) {
+    void *p = mw_heap_try_alloc_small(h, cls);
+    return mw_likely(p != NULL) ? p : mw_alloc_small_slow(h, cls);
+}
+
 /* A block of at least size bytes for heap h, NULL and ENOMEM on failure. */
 mw_inline void *mw_alloc_in(struct mw_heap *h, size_t size) {
-    if (mw_likely(size <= MW_SLAB_MAX)) {
-        unsigned cls = mw_class_of(size);
-        void *p = mw_heap_try_alloc_small(h, cls);
-        return mw_likely(p != NULL) ? p : mw_alloc_small_slow(h, cls);
-    }
+    if (mw_likely(size <= MW_SLAB_MAX)) return mw_alloc_class_in(h, mw_class_of(size));
     return mw_alloc_large_in(h, size, MW_MIN_ALIGN, false);
 }
 
