@@ -5,19 +5,20 @@
  * its arguments are not evaluated. Allocations made while a tracepoint runs (by liblttng-ust
  * itself) are served but not traced: a thread-local nesting guard.
  *
- * Ordering contract (so that a trace replays exactly): MW_TRACE_FREE runs before the block
- * can be handed to anyone else; MW_TRACE_ALLOC runs once the block is owned by the caller;
- * MW_TRACE_REALLOC runs after the new block is owned and before the old one is released.
+ * Ordering contract (so that a trace replays exactly): the FREE event is recorded before the
+ * block can be handed to anyone else; ALLOC once the block is owned by the caller; REALLOC
+ * after the new block is owned and before the old one is released. These API events use the
+ * _AT forms (an ip taken in the exported entry point); the others take their own caller.
  *
  * Arguments: ptr/old/new are pointers, sizes are size_t, cls is the slab size class
  * (or region class, or -1 for huge), heap is the heap id, kind is enum mw_kind.
  *
  * What trace/README.md promises readers, and so what call sites must do:
- * - one public call, one event: MW_TRACE_REALLOC is the only event of a realloc (no ALLOC
- *   or FREE for its inner steps); MW_TRACE_ALIGNED follows the ALLOC of the same block;
- *   MW_TRACE_HEAP_DESTROY and MW_TRACE_HEAP_RESET stand for the FREE of every live block of
- *   the heap (no per-block FREE) and run before any of them can be reused; mw_heap_delete
- *   fires MW_TRACE_HEAP_DELETE instead (its blocks stay live). ALLOC of NULL, FREE of NULL
+ * - one public call, one event: REALLOC is the only event of a realloc (no ALLOC or FREE
+ *   for its inner steps); ALIGNED follows the ALLOC of the same block; HEAP_DESTROY and
+ *   HEAP_RESET stand for the FREE of every live block of the heap (no per-block FREE) and
+ *   run before any of them can be reused; mw_heap_delete fires HEAP_DELETE instead (its
+ *   blocks stay live). ALLOC of NULL, FREE of NULL
  *   and FREE of a pointer that is no live block (usable 0) record nothing. Heap ids are never
  * reused within a process.
  * - ALLOC, FREE, REALLOC, ALIGNED and the HEAP_* events record as ip the program's call
@@ -60,17 +61,7 @@
 #define MW_TRACE_HEAP_DESTROY_AT(ip, heap) MW_TRACE_OFF2(ip, heap)
 #define MW_TRACE_HEAP_RESET_AT(ip, heap) MW_TRACE_OFF2(ip, heap)
 #define MW_TRACE_HEAP_DELETE_AT(ip, heap) MW_TRACE_OFF2(ip, heap)
-#define MW_TRACE_ALLOC(ptr, req, usable, cls, heap, kind)                                          \
-    MW_TRACE_OFF6(ptr, req, usable, cls, heap, kind)
-#define MW_TRACE_FREE(ptr, usable, cls, heap, remote)                                              \
-    MW_TRACE_OFF6(ptr, usable, cls, heap, remote, 0)
-#define MW_TRACE_REALLOC(old, new, size, usable, cls, heap, moved)                                 \
-    MW_TRACE_OFF6(old, new, size, usable, cls, (heap) + sizeof(moved))
-#define MW_TRACE_ALIGNED(ptr, align, size) MW_TRACE_OFF3(ptr, align, size)
 #define MW_TRACE_HEAP_CREATE(heap) MW_TRACE_OFF1(heap)
-#define MW_TRACE_HEAP_DESTROY(heap) MW_TRACE_OFF1(heap)
-#define MW_TRACE_HEAP_RESET(heap) MW_TRACE_OFF1(heap)
-#define MW_TRACE_HEAP_DELETE(heap) MW_TRACE_OFF1(heap)
 #define MW_TRACE_REFILL(heap, cls, span, slots) MW_TRACE_OFF6(heap, cls, span, slots, 0, 0)
 #define MW_TRACE_SPAN_RELEASE(span, cls, bytes) MW_TRACE_OFF3(span, cls, bytes)
 #define MW_TRACE_REGION_REFILL(cls, area_bytes) MW_TRACE_OFF2(cls, area_bytes)

@@ -94,17 +94,7 @@ on:
 #define MW_TRACE_HEAP_RESET_AT(ip, heap) MW_TP_AT(ip, heap_reset, MW_TP_U64(heap))
 #define MW_TRACE_HEAP_DELETE_AT(ip, heap) MW_TP_AT(ip, heap_delete, MW_TP_U64(heap))
 
-#define MW_TRACE_ALLOC(ptr, req, usable, cls, heap, kind)                                          \
-    MW_TRACE_ALLOC_AT(MW_TRACE_CALLER, ptr, req, usable, cls, heap, kind)
-#define MW_TRACE_FREE(ptr, usable, cls, heap, remote)                                              \
-    MW_TRACE_FREE_AT(MW_TRACE_CALLER, ptr, usable, cls, heap, remote)
-#define MW_TRACE_REALLOC(old, new, size, usable, cls, heap, moved)                                 \
-    MW_TRACE_REALLOC_AT(MW_TRACE_CALLER, old, new, size, usable, cls, heap, moved)
-#define MW_TRACE_ALIGNED(ptr, align, size) MW_TRACE_ALIGNED_AT(MW_TRACE_CALLER, ptr, align, size)
 #define MW_TRACE_HEAP_CREATE(heap) MW_TRACE_HEAP_CREATE_AT(MW_TRACE_CALLER, heap)
-#define MW_TRACE_HEAP_DESTROY(heap) MW_TRACE_HEAP_DESTROY_AT(MW_TRACE_CALLER, heap)
-#define MW_TRACE_HEAP_RESET(heap) MW_TRACE_HEAP_RESET_AT(MW_TRACE_CALLER, heap)
-#define MW_TRACE_HEAP_DELETE(heap) MW_TRACE_HEAP_DELETE_AT(MW_TRACE_CALLER, heap)
 #define MW_TRACE_REFILL(heap, cls, span, slots)                                                    \
     MW_TP(refill, MW_TP_U64(heap), (int32_t)(cls), MW_TP_U64(span), (slots))
 #define MW_TRACE_SPAN_RELEASE(span, cls, bytes)                                                    \
