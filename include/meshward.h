@@ -61,6 +61,12 @@ void mw_heap_reset(mw_heap_t *heap);
  * pool at once, as malloc_trim(0) does. */
 void mw_collect(bool force);
 
+/* Checks every block of the calling thread's heap and quarantine: canaries of live blocks,
+ * zeroes of freed ones (hardened library; the production library checks nothing). Each
+ * problem is reported as heap corruption (abort, or with MESHWARD_ON_CORRUPTION=report a
+ * report and a count); returns the number found. */
+int mw_heap_check(void);
+
 /* ---- options ---------------------------------------------------------------------------
  * Each option is also read from the environment as MESHWARD_<NAME> at start-up; README.md
  * has the table. mw_option_set returns 0, or EINVAL for an unknown option or a value out of
@@ -73,6 +79,9 @@ typedef enum mw_option {
     MW_OPTION_PURGE_INTERVAL_MS, /* >0: a background thread purges at this period */
     MW_OPTION_REGION_DIR,        /* string: back large regions with files in this directory */
     MW_OPTION_ARENA_DIRTY_MAX,   /* KiB of free dirty spans the arena keeps before purging */
+    MW_OPTION_ON_CORRUPTION,     /* string: "abort" (default) or "report" (hardened) */
+    MW_OPTION_QUARANTINE,        /* bytes of freed blocks each thread holds back (hardened) */
+    MW_OPTION_GUARD_SAMPLE,      /* N: one allocation in about N on a guarded page; 0: off */
     MW_OPTION_COUNT
 } mw_option_t;
 
@@ -132,6 +141,8 @@ struct mw_stats {
     uint32_t region_classes; /* entries used in regions[] */
     struct mw_class_stats classes[MW_STATS_SIZE_CLASSES];
     struct mw_region_class_stats regions[MW_STATS_REGION_CLASSES];
+    uint64_t checks;      /* hardened: block checks made (frees, reuses, heap walks) */
+    uint64_t corruptions; /* hardened and sampled blocks: corruptions reported */
 };
 
 /* Fills *out with a snapshot (counters of running threads may lag by a few operations).

@@ -15,6 +15,8 @@
 #include "region.h"
 #include "thread.h"
 #include "trace.h"
+#include "harden/harden.h"
+#include "harden/sample.h"
 
 #include <errno.h>
 #include <meshward.h>
@@ -69,7 +71,7 @@ static int aligned_class(size_t size, size_t align) {
     return -1;
 }
 
-static void *aligned_in(struct mw_heap *h, size_t align, size_t size) {
+void *mw_alloc_aligned_in(struct mw_heap *h, size_t align, size_t size) {
     if (align <= 8) return mw_alloc_in(h, size);
     int c = aligned_class(size ? size : 1, align);
     if (c >= 0) return mw_alloc_class_in(h, (unsigned)c);
@@ -95,6 +97,15 @@ void mw_trace_alloc(void *ip, struct mw_heap *h, void *p, size_t size) {
     MW_TRACE_ALLOC_AT(ip, p, size, mw_block_usable(p), mw_trace_class(p), h->id, mw_kind_of(p));
 }
 
+#if MW_HARDENED
+/* Every allocation of the hardened build: checked, armed, recorded at ip, traced. */
+static mw_noinline void *hd_alloc(struct mw_heap *h, size_t size, size_t align, unsigned how,
+                                  void *ip) {
+    void *p = mw_hd_alloc(h, size, align, how, ip);
+    if (MW_TRACE_ON(alloc)) mw_trace_alloc(ip, h, p, size);
+    return p;
+}
+#else
 /* Allocates n bytes for a request of size bytes and records it. */
 static mw_cold void *traced_malloc(struct mw_heap *h, size_t n, size_t size, void *ip) {
     void *p = mw_alloc_in(h, n);
@@ -102,9 +113,33 @@ static mw_cold void *traced_malloc(struct mw_heap *h, size_t n, size_t size, voi
     return p;
 }
 
+/* Production with MESHWARD_GUARD_SAMPLE: the one allocation in N that gets a guarded page. */
+static mw_cold void *maybe_sampled(struct mw_heap *h, size_t size, unsigned how, void *ip) {
+    void *p = mw_sample_tick() ? mw_sample_alloc(size, 0, how, ip) : NULL;
+    if (!p) p = mw_alloc_in(h, size);
+    if (MW_TRACE_ON(alloc)) mw_trace_alloc(ip, h, p, size);
+    return p;
+}
+#endif
+
 /* ---- malloc and calloc -------------------------------------------------------------- */
 
+#if MW_HARDENED
 void *mw_malloc(size_t size) {
+    return hd_alloc(mw_tls_heap, size, 0, MW_HOW_MALLOC, MW_CALLER);
+}
+
+void *mw_heap_malloc(mw_heap_t *h, size_t size) {
+    return hd_alloc(h, size, 0, MW_HOW_MALLOC, MW_CALLER);
+}
+
+void *mw_new_at(size_t size, size_t align, unsigned how, void *ip) {
+    return hd_alloc(mw_tls_heap, size, align > MW_MIN_ALIGN ? align : MW_MIN_ALIGN, how, ip);
+}
+#else
+void *mw_malloc(size_t size) {
+    if (mw_unlikely(mw_sample_rate))
+        return maybe_sampled(mw_tls_heap, size, MW_HOW_MALLOC, MW_CALLER);
     if (MW_TRACE_ON(alloc)) return traced_malloc(mw_tls_heap, size, size, MW_TRACE_CALLER);
     return mw_alloc_in(mw_tls_heap, size);
 }
@@ -114,12 +149,15 @@ void *mw_heap_malloc(mw_heap_t *h, size_t size) {
     return mw_alloc_in(h, size);
 }
 
-void *mw_new_at(size_t size, void *ip) {
+void *mw_new_at(size_t size, size_t align, unsigned how, void *ip) {
+    if (align > MW_MIN_ALIGN) return mw_memalign_at(align, size, ip);
     /* slab sizes rounded to 16 land in 16-byte aligned classes; larger blocks all are */
     size_t n = size <= MW_SLAB_MAX ? mw_align_up(size, MW_MIN_ALIGN) : size;
+    if (mw_unlikely(mw_sample_rate)) return maybe_sampled(mw_tls_heap, size, how, ip);
     if (MW_TRACE_ON(alloc)) return traced_malloc(mw_tls_heap, n, size, ip);
     return mw_alloc_in(mw_tls_heap, n);
 }
+#endif
 
 static void *zeroed(struct mw_heap *h, size_t count, size_t size, void *ip) {
     size_t total;
@@ -127,6 +165,9 @@ static void *zeroed(struct mw_heap *h, size_t count, size_t size, void *ip) {
         errno = ENOMEM;
         return NULL;
     }
+#if MW_HARDENED
+    return hd_alloc(h, total, 0, MW_HOW_MALLOC, ip); /* hardened blocks are always zero */
+#else
     void *p;
     if (total <= MW_SLAB_MAX) {
         p = mw_alloc_in(h, total);
@@ -136,21 +177,26 @@ static void *zeroed(struct mw_heap *h, size_t count, size_t size, void *ip) {
     }
     if (MW_TRACE_ON(alloc)) mw_trace_alloc(ip, h, p, total);
     return p;
+#endif
 }
 
 void *mw_calloc(size_t count, size_t size) {
-    return zeroed(mw_tls_heap, count, size, MW_TRACE_CALLER);
+    return zeroed(mw_tls_heap, count, size, MW_CALLER);
 }
 
 void *mw_heap_calloc(mw_heap_t *h, size_t count, size_t size) {
-    return zeroed(h, count, size, MW_TRACE_CALLER);
+    return zeroed(h, count, size, MW_CALLER);
 }
 
 /* ---- the aligned family ------------------------------------------------------------- */
 
 static void *aligned(struct mw_heap *h, size_t align, size_t size, void *ip) {
-    void *p = aligned_in(h, align, size);
+#if MW_HARDENED
+    void *p = hd_alloc(h, size, align, MW_HOW_MALLOC, ip);
+#else
+    void *p = mw_alloc_aligned_in(h, align, size);
     if (MW_TRACE_ON(alloc)) mw_trace_alloc(ip, h, p, size);
+#endif
     if (p && align > MW_MIN_ALIGN) MW_TRACE_ALIGNED_AT(ip, p, align, size);
     return p;
 }
@@ -168,7 +214,7 @@ void *mw_memalign_at(size_t align, size_t size, void *ip) {
 }
 
 void *mw_memalign(size_t align, size_t size) {
-    return mw_memalign_at(align, size, MW_TRACE_CALLER);
+    return mw_memalign_at(align, size, MW_CALLER);
 }
 
 void *mw_aligned_alloc(size_t align, size_t size) {
@@ -176,13 +222,13 @@ void *mw_aligned_alloc(size_t align, size_t size) {
         errno = EINVAL;
         return NULL;
     }
-    return aligned(mw_tls_heap, align, size, MW_TRACE_CALLER);
+    return aligned(mw_tls_heap, align, size, MW_CALLER);
 }
 
 int mw_posix_memalign(void **out, size_t align, size_t size) {
     if (!out || !mw_is_pow2(align) || align % sizeof(void *) != 0) return EINVAL;
     int saved = errno;
-    void *p = aligned(mw_tls_heap, align, size, MW_TRACE_CALLER);
+    void *p = aligned(mw_tls_heap, align, size, MW_CALLER);
     if (!p) return ENOMEM;
     errno = saved;
     *out = p;
@@ -194,5 +240,5 @@ void *mw_heap_aligned(mw_heap_t *h, size_t align, size_t size) {
         errno = EINVAL;
         return NULL;
     }
-    return aligned(h, align, size, MW_TRACE_CALLER);
+    return aligned(h, align, size, MW_CALLER);
 }

@@ -31,8 +31,14 @@ mw_inline void *mw_alloc_in(struct mw_heap *h, size_t size) {
     return mw_alloc_large_in(h, size, MW_MIN_ALIGN, false);
 }
 
-/* C++ operator new's allocation (16-byte aligned), recorded at ip; NULL on failure. */
-void *mw_new_at(size_t size, void *ip);
+/* A block of size bytes aligned to align (<= 8: no constraint), NULL and errno on failure. */
+void *mw_alloc_aligned_in(struct mw_heap *h, size_t align, size_t size);
+/* C++ operator new's allocation (at least 16-byte aligned; how: new or new[]), recorded at
+ * ip; NULL on failure. */
+void *mw_new_at(size_t size, size_t align, unsigned how, void *ip);
+/* Frees p released the way `how` says (malloc, new, new[]), with its size when the caller
+ * gave one (0: none), recorded at ip: the C++ operators' entry. */
+void mw_free_how_at(void *p, unsigned how, size_t size, void *ip);
 /* memalign's semantics, recording the allocation at ip when tracing is on. */
 void *mw_memalign_at(size_t alignment, size_t size, void *ip);
 /* Frees p (any kind, or NULL) without recording it. */

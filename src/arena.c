@@ -6,6 +6,9 @@
 #include "meta.h"
 #include "os.h"
 #include "trace.h"
+#if MW_HARDENED
+#include "harden/guard.h"
+#endif
 
 #include <meshward.h>
 
@@ -82,7 +85,11 @@ static struct mw_span *take_span(unsigned pages) {
         spans_free--;
         return s;
     }
-    if (!bump || (size_t)(mw_arena_base + mw_arena_size - bump) < ((size_t)pages << 12))
+#if MW_HARDENED
+    if (bump) bump = mw_guard_carve(mw_arena_base, bump, pages);
+#endif
+    if (!bump || bump > mw_arena_base + mw_arena_size ||
+        (size_t)(mw_arena_base + mw_arena_size - bump) < ((size_t)pages << 12))
         return NULL;
     s = mw_pool_alloc(&span_pool);
     if (!s) return NULL;

@@ -45,6 +45,9 @@ mw_inline bool mw_is_pow2(size_t x) {
     return x != 0 && (x & (x - 1)) == 0;
 }
 
+/* The return address of the function using it: the program's call site in an entry point. */
+#define MW_CALLER __builtin_return_address(0)
+
 /* Writes a NUL-terminated string to fd with write(2): usable where stdio is not. */
 void mw_write_str(int fd, const char *s);
 /* Formats an unsigned number into buf (at least 21 bytes); returns buf. */

@@ -13,6 +13,8 @@
 #include "region.h"
 #include "thread.h"
 #include "trace.h"
+#include "harden/harden.h"
+#include "harden/sample.h"
 
 #include <meshward.h>
 
@@ -55,7 +57,10 @@ static mw_noinline void free_large(void *p) {
             mw_foreign_free(p, "free");
         return;
     default:
-        mw_foreign_free(p, "free");
+        if (mw_sample_owns(p))
+            mw_sample_free(p, MW_OP_FREE, NULL);
+        else
+            mw_foreign_free(p, "free");
     }
 }
 
@@ -80,8 +85,37 @@ void mw_trace_free(void *ip, void *p) {
                      freed_remotely(p));
 }
 
+#if MW_HARDENED
+void mw_free_how_at(void *p, unsigned how, size_t size, void *ip) {
+    if (MW_TRACE_ON(free) && mw_hd_size_of(p)) mw_trace_free(ip, p);
+    mw_hd_free(p, how, size, ip);
+}
+
+void mw_free(void *p) {
+    mw_free_how_at(p, MW_HOW_MALLOC, 0, MW_CALLER);
+}
+
+void mw_free_sized(void *p, size_t size) {
+    mw_free_how_at(p, MW_HOW_MALLOC, size, MW_CALLER);
+}
+
+size_t mw_block_usable(const void *p) {
+    return mw_hd_size_of(p);
+}
+
+size_t mw_usable_size(const void *p) {
+    return p ? mw_hd_usable(p, MW_CALLER) : 0;
+}
+#else
 static mw_cold void traced_free(void *p, void *ip) {
     mw_trace_free(ip, p);
+    free_block(p);
+}
+
+void mw_free_how_at(void *p, unsigned how, size_t size, void *ip) {
+    (void)how;
+    (void)size;
+    if (MW_TRACE_ON(free)) return traced_free(p, ip);
     free_block(p);
 }
 
@@ -91,7 +125,7 @@ void mw_free(void *p) {
 }
 
 void mw_free_sized(void *p, size_t size) {
-    (void)size; /* the hardened build will check it */
+    (void)size; /* the hardened build checks it */
     mw_free(p); /* a tail call: the traced ip stays the program's */
 }
 
@@ -106,10 +140,11 @@ size_t mw_block_usable(const void *p) {
     case MW_KIND_HUGE:
         return mw_huge_is_live(p) ? mw_huge_usable_size(p) : 0;
     default:
-        return 0;
+        return mw_sample_size(p);
     }
 }
 
 size_t mw_usable_size(const void *p) {
     return p ? mw_block_usable(p) : 0;
 }
+#endif

@@ -134,9 +134,9 @@ void mw_heap_span_changed(struct mw_heap *h, struct mw_span *s) {
 static void take_delayed(struct mw_heap *h, bool teardown) {
     mw_block_t *b = atomic_exchange_explicit(&h->delayed, NULL, memory_order_acquire);
     while (b) {
-        mw_block_t *next = mw_block_next(b);
         struct mw_span *s = mw_arena_span_of(b);
-        mw_block_set_next(b, s->local_free);
+        mw_block_t *next = mw_block_next_any(s, b);
+        mw_block_set_next(s, b, s->local_free);
         s->local_free = b;
         --s->used;
         if (!teardown) mw_heap_span_changed(h, s);
@@ -148,7 +148,7 @@ static void take_delayed(struct mw_heap *h, bool teardown) {
 
 mw_inline void *pop_block(struct mw_heap *h, struct mw_span *s) {
     mw_block_t *b = s->free;
-    s->free = mw_block_next(b);
+    s->free = mw_block_next(s, b);
     s->used++;
     h->allocs[s->cls]++;
     return b;
@@ -239,7 +239,7 @@ void mw_heap_free_remote(struct mw_heap *me, struct mw_span *s, mw_block_t *b) {
     struct mw_heap *h = atomic_load_explicit(&s->owner, memory_order_acquire);
     mw_block_t *head = atomic_load_explicit(&h->delayed, memory_order_relaxed);
     do {
-        mw_block_set_next(b, head);
+        mw_block_set_next(s, b, head);
     } while (!atomic_compare_exchange_weak_explicit(&h->delayed, &head, b, memory_order_release,
                                                     memory_order_relaxed));
     mw_span_end_delayed(s);

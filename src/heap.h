@@ -33,6 +33,9 @@ struct mw_heap {
     bool thread_heap; /* false for first-class heaps */
     bool alive;
     struct mw_heap *all_next; /* every heap ever made (heap_lock) */
+#if MW_HARDENED
+    struct mw_quarantine *quarantine; /* thread heaps: blocks this thread freed lately */
+#endif
 };
 
 /* The empty sentinel: a span with no free blocks, so the fast path needs no NULL test. */
@@ -65,7 +68,7 @@ mw_inline void *mw_heap_try_alloc_small(struct mw_heap *h, unsigned cls) {
     struct mw_span *s = h->current[cls];
     mw_block_t *b = s->free;
     if (mw_likely(b != NULL)) {
-        s->free = mw_block_next(b);
+        s->free = mw_block_next(s, b);
         s->used++;
         h->allocs[cls]++;
     }
@@ -77,7 +80,7 @@ mw_inline void *mw_heap_try_alloc_small(struct mw_heap *h, unsigned cls) {
  * would loop the list and hand b out twice. */
 mw_inline bool mw_heap_free_local(struct mw_heap *h, struct mw_span *s, mw_block_t *b) {
     if (mw_unlikely(b == s->local_free)) return false;
-    mw_block_set_next(b, s->local_free);
+    mw_block_set_next(s, b, s->local_free);
     s->local_free = b;
     h->frees[s->cls]++;
     if (mw_unlikely(--s->used == 0 || s->state != MW_SPAN_QUEUED)) mw_heap_span_changed(h, s);

@@ -7,6 +7,7 @@
 #include "init.h"
 #include "region.h"
 #include "trace.h"
+#include "harden/harden.h"
 
 #include <errno.h>
 #include <meshward.h>
@@ -34,7 +35,11 @@ static void free_all_blocks(struct mw_heap *h) {
     size_t n;
     while ((n = mw_heap_large_take(h->id, batch, 64)) > 0)
         for (size_t i = 0; i < n; i++)
+#if MW_HARDENED
+            mw_hd_release_large(batch[i]);
+#else
             mw_free_untraced(batch[i]);
+#endif
 }
 
 void mw_heap_destroy(mw_heap_t *h) {

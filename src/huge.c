@@ -97,6 +97,7 @@ static bool all_free(size_t g, size_t n) {
 static size_t find(size_t n, size_t align) {
     size_t step = align > GRANULE ? align >> GRANULE_SHIFT : 1;
     size_t first = (mw_align_up(huge.base, step << GRANULE_SHIFT) - huge.base) >> GRANULE_SHIFT;
+    if (MW_HARDENED && first == 0) first = step; /* granule 0: the guard before the first object */
     for (size_t g = first; g + n <= huge.ngran;) {
         size_t i = g;
         while (i < g + n && !is_used(i))
@@ -155,6 +156,17 @@ bool mw_huge_owns(const void *p) {
 bool mw_huge_is_live(const void *p) {
     if (!mw_huge_owns(p) || ((uintptr_t)p & (GRANULE - 1))) return false;
     return atomic_load_explicit(&huge.len[index_of(p)], memory_order_acquire) != 0;
+}
+
+void *mw_huge_start_of(const void *p) {
+    if (!mw_huge_owns(p)) return NULL;
+    for (size_t g = index_of(p) + 1; g-- > 0;) {
+        size_t len = atomic_load_explicit(&huge.len[g], memory_order_acquire);
+        if (!len) continue;
+        char *start = (char *)(huge.base + (g << GRANULE_SHIFT));
+        return (const char *)p < start + mw_align_up(len, GRANULE) ? start : NULL;
+    }
+    return NULL;
 }
 
 size_t mw_huge_usable_size(const void *p) {

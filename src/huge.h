@@ -12,6 +12,8 @@ void mw_huge_free(void *p);
 bool mw_huge_owns(const void *p);    /* by address range alone */
 bool mw_huge_is_live(const void *p); /* p is the start of a live huge object */
 size_t mw_huge_usable_size(const void *p);
+/* The start of the live huge object whose granules hold p, or NULL (hardened reports). */
+void *mw_huge_start_of(const void *p);
 /* Resizes the live huge object p to size (> MW_REGION_MAX) without copying (mremap);
  * returns the new address or NULL, leaving p intact. */
 void *mw_huge_realloc(void *p, size_t size);

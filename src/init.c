@@ -13,6 +13,10 @@
 #include "os.h"
 #include "region.h"
 #include "thread.h"
+#include "harden/fault.h"
+#include "harden/harden.h"
+#include "harden/record.h"
+#include "harden/sample.h"
 
 #include <meshward.h>
 #include <pthread.h>
@@ -48,6 +52,7 @@ static void fork_child(void) {
     mw_region_fork_child();
     mw_heap_large_fork_child();
     mw_heap_fork_child();
+    mw_rec_fork_child();
 }
 
 static void init_fail(const char *what) {
@@ -72,6 +77,11 @@ void mw_init_slow(void) {
     if (!mw_arena_init() && mw_option_get(MW_OPTION_VERBOSE))
         mw_write_str(2, "meshward: notice: no address space for slabs; small allocations "
                         "will fail with ENOMEM\n");
+#if MW_HARDENED
+    mw_hd_init();
+#endif
+    mw_sample_init();
+    if (mw_sample_rate) mw_fault_install();
     mw_thread_init();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     mw_init_state = 2;

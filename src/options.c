@@ -27,6 +27,12 @@ static const struct option_def defs[MW_OPTION_COUNT] = {
                               "directory for file-backed large regions (empty: anonymous)"},
     [MW_OPTION_ARENA_DIRTY_MAX] = {"ARENA_DIRTY_MAX", 16384, 0, 1L << 30, false,
                                    "KiB of free spans kept resident before purging"},
+    [MW_OPTION_ON_CORRUPTION] = {"ON_CORRUPTION", 0, 0, 0, true,
+                                 "abort (default) or report: what a detected corruption does"},
+    [MW_OPTION_QUARANTINE] = {"QUARANTINE", 256 << 10, 0, 1L << 40, false,
+                              "bytes of freed blocks each thread holds back (hardened)"},
+    [MW_OPTION_GUARD_SAMPLE] = {"GUARD_SAMPLE", MW_HARDENED ? 1000 : 0, 0, 1L << 30, false,
+                                "one allocation in about N on a guarded page (0: off)"},
 };
 
 static long values[MW_OPTION_COUNT];

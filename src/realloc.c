@@ -11,11 +11,30 @@
 #include "huge.h"
 #include "thread.h"
 #include "trace.h"
+#include "harden/harden.h"
+#include "harden/sample.h"
 
 #include <errno.h>
 #include <meshward.h>
 #include <string.h>
 
+#if MW_HARDENED
+static void *realloc_at(struct mw_heap *h, void *p, size_t size, void *ip) {
+    if (!p || size == 0) {
+        if (!p) {
+            void *q = mw_hd_alloc(h, size, 0, MW_HOW_MALLOC, ip);
+            if (MW_TRACE_ON(alloc)) mw_trace_alloc(ip, h, q, size);
+            return q;
+        }
+        mw_free_how_at(p, MW_HOW_MALLOC, 0, ip);
+        return NULL;
+    }
+    size_t old = mw_hd_size_of(p);
+    void *q = mw_hd_realloc(h, p, size, ip);
+    if (q && old) MW_TRACE_REALLOC_AT(ip, p, q, size, size, mw_trace_class(q), h->id, q != p);
+    return q;
+}
+#else
 static bool fits_in_place(enum mw_kind k, size_t usable, size_t size) {
     if (size > usable) return false;
     if (k == MW_KIND_SLAB) return size >= usable / 2;
@@ -60,7 +79,21 @@ static void *resize(struct mw_heap *h, void *p, size_t size, void *ip) {
     return q;
 }
 
+/* A sampled block (MESHWARD_GUARD_SAMPLE) always moves. */
+static void *resize_sampled(struct mw_heap *h, void *p, size_t size, void *ip) {
+    size_t old = mw_sample_size(p);
+    void *q = old ? mw_alloc_in(h, size) : NULL;
+    if (q) {
+        memcpy(q, p, old < size ? old : size);
+        MW_TRACE_REALLOC_AT(ip, p, q, size, mw_block_usable(q), mw_trace_class(q), h->id, 1);
+    }
+    if (q || !old) mw_sample_free(p, MW_OP_REALLOC, ip);
+    if (!old) errno = EINVAL;
+    return q;
+}
+
 static void *realloc_at(struct mw_heap *h, void *p, size_t size, void *ip) {
+    if (mw_unlikely(mw_sample_owns(p)) && size) return resize_sampled(h, p, size, ip);
     if (!p) {
         void *q = mw_alloc_in(h, size);
         if (MW_TRACE_ON(alloc)) mw_trace_alloc(ip, h, q, size);
@@ -73,13 +106,14 @@ static void *realloc_at(struct mw_heap *h, void *p, size_t size, void *ip) {
     }
     return resize(h, p, size, ip);
 }
+#endif
 
 void *mw_realloc(void *p, size_t size) {
-    return realloc_at(mw_tls_heap, p, size, MW_TRACE_CALLER);
+    return realloc_at(mw_tls_heap, p, size, MW_CALLER);
 }
 
 void *mw_heap_realloc(mw_heap_t *h, void *p, size_t size) {
-    return realloc_at(h, p, size, MW_TRACE_CALLER);
+    return realloc_at(h, p, size, MW_CALLER);
 }
 
 void *mw_reallocarray(void *p, size_t count, size_t size) {
@@ -88,5 +122,5 @@ void *mw_reallocarray(void *p, size_t count, size_t size) {
         errno = ENOMEM;
         return NULL;
     }
-    return realloc_at(mw_tls_heap, p, total, MW_TRACE_CALLER);
+    return realloc_at(mw_tls_heap, p, total, MW_CALLER);
 }

@@ -105,3 +105,13 @@ bool mw_region_is_live(const void *p) {
 size_t mw_region_usable_size(const void *p) {
     return mw_region_class_size(mw_rid_cls(mw_region_rid(p)));
 }
+
+void *mw_region_start_of(const void *p) {
+    if (!mw_region_owns(p)) return NULL;
+    uintptr_t off = (uintptr_t)p - mw_region_range.base;
+    uint32_t area = (uint32_t)(off >> MW_AREA_SHIFT);
+    if (area >= atomic_load_explicit(&mw_region_range.areas_used, memory_order_acquire))
+        return NULL;
+    size_t size = mw_region_class_size(mw_region_range.areas[area].cls);
+    return (void *)(mw_region_range.base + (off & ~(uintptr_t)(size - 1)));
+}

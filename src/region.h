@@ -27,6 +27,8 @@ bool mw_region_free(void *p);
 bool mw_region_owns(const void *p);
 /* True when p is the start of a region handed out and not freed: the check for free(). */
 bool mw_region_is_live(const void *p);
+/* The start of the region (live or not) holding p, or NULL outside taken areas. */
+void *mw_region_start_of(const void *p);
 /* The class size of the live region p. */
 size_t mw_region_usable_size(const void *p);
 /* Empties the calling thread's cache into the dirty pools and purges the dirty regions older

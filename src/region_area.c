@@ -12,6 +12,9 @@
 #include "region_internal.h"
 
 #include "os.h"
+#if MW_HARDENED
+#include "harden/guard.h"
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -163,6 +166,10 @@ uint32_t mw_region_area_take(unsigned cls) {
         free_areas = mw_region_range.areas[a].slot[0].next;
         mw_region_range.areas[a].cls = (uint8_t)cls;
         mw_unlock(&area_lock);
+#if MW_HARDENED
+        mw_guard_area_taken((char *)(mw_region_range.base + ((uintptr_t)a << MW_AREA_SHIFT)),
+                            MW_AREA_SIZE);
+#endif
         return a;
     }
     a = atomic_load_explicit(&mw_region_range.areas_used, memory_order_relaxed);
@@ -174,6 +181,10 @@ uint32_t mw_region_area_take(unsigned cls) {
     area->cls = (uint8_t)cls;
     if (!file_tried) open_region_file();
     area->file_backed = region_fd >= 0 && map_from_file(a);
+#if MW_HARDENED
+    mw_guard_area_taken((char *)(mw_region_range.base + ((uintptr_t)a << MW_AREA_SHIFT)),
+                        MW_AREA_SIZE);
+#endif
     atomic_store_explicit(&mw_region_range.areas_used, a + 1, memory_order_release);
     mw_unlock(&area_lock);
     errno = saved;
@@ -204,6 +215,10 @@ void mw_region_area_purge(mw_rid_t id) {
 void mw_region_area_release(uint32_t a) {
     purge_pages((char *)(mw_region_range.base + ((uintptr_t)a << MW_AREA_SHIFT)), MW_AREA_SIZE,
                 mw_region_range.areas[a].file_backed);
+#if MW_HARDENED
+    mw_guard_area_released((char *)(mw_region_range.base + ((uintptr_t)a << MW_AREA_SHIFT)),
+                           MW_AREA_SIZE);
+#endif
     mw_lock(&area_lock);
     mw_region_range.areas[a].slot[0].next = free_areas;
     free_areas = a;

@@ -2,6 +2,9 @@
  * and the remote-free protocol (see span.h for the invariants). */
 #include "span.h"
 #include "os.h"
+#if MW_HARDENED
+#include "harden/harden.h"
+#endif
 
 #include <sched.h>
 
@@ -17,6 +20,9 @@ void mw_span_init(struct mw_span *s, unsigned cls) {
     atomic_store_explicit(&s->thread_free, MW_DELAY_NORMAL, memory_order_relaxed);
     for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++)
         s->bitmap[w] = 0;
+#if MW_HARDENED
+    mw_hd_span_init(s);
+#endif
 }
 
 static inline uint64_t rng_next(uint64_t *state) { /* wyrand */
@@ -46,13 +52,17 @@ uint32_t mw_span_extend(struct mw_span *s, uint64_t *rng) {
         order[i] = order[j];
         order[j] = t;
     }
+#if MW_HARDENED
+    mw_hd_span_extend(s, s->built, n);
+#endif
     mw_block_t *head = s->free;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t slot = order[i];
         mw_block_t *b = (mw_block_t *)(s->start + (size_t)slot * s->block_size);
-        mw_block_set_next(b, head);
-        head = b;
         s->bitmap[slot >> 6] |= 1ull << (slot & 63);
+        if (MW_HARDENED && slot == 0) continue; /* the canary before slot 1 (harden.h) */
+        mw_block_set_next(s, b, head);
+        head = b;
     }
     s->free = head;
     s->built += n;
@@ -63,9 +73,9 @@ uint32_t mw_span_extend(struct mw_span *s, uint64_t *rng) {
 static uint32_t append_to_free(struct mw_span *s, mw_block_t *list) {
     uint32_t n = 1;
     mw_block_t *tail = list;
-    for (mw_block_t *nx; (nx = mw_block_next(tail)) != NULL; tail = nx)
+    for (mw_block_t *nx; (nx = mw_block_next(s, tail)) != NULL; tail = nx)
         n++;
-    mw_block_set_next(tail, s->free);
+    mw_block_set_next(s, tail, s->free);
     s->free = list;
     return n;
 }
@@ -89,7 +99,7 @@ void mw_span_collect(struct mw_span *s) {
 }
 
 static void clear_listed(const struct mw_span *s, const mw_block_t *b, uint64_t *out) {
-    for (; b; b = mw_block_next(b)) {
+    for (; b; b = mw_block_next(s, b)) {
         uint32_t i = mw_class_index(s->cls, (size_t)((const char *)b - s->start));
         out[i >> 6] &= ~(1ull << (i & 63));
     }
@@ -111,7 +121,7 @@ enum mw_delay mw_span_push_remote(struct mw_span *s, mw_block_t *b) {
         if (state == MW_DELAY_USE) {
             next = (tf & ~MW_DELAY_MASK) | MW_DELAY_FREEING;
         } else {
-            mw_block_set_next(b, (mw_block_t *)(tf & ~MW_DELAY_MASK));
+            mw_block_set_next(s, b, (mw_block_t *)(tf & ~MW_DELAY_MASK));
             next = (uintptr_t)b | state;
         }
         if (atomic_compare_exchange_weak_explicit(&s->thread_free, &tf, next, memory_order_release,

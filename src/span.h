@@ -71,15 +71,12 @@ struct mw_span {
     uint8_t dirty;               /* free span whose pages may still be resident */
     struct mw_span *next, *prev; /* heap queue, full list, or arena list */
     uint64_t bitmap[MW_SPAN_BITMAP_WORDS];
+#if MW_HARDENED
+    uint64_t key[2];         /* free-list link encoding (harden/links.h) */
+    struct mw_hrec *records; /* one per slot: state, size and history (harden/record.h) */
+    uint8_t records_cls;     /* the class records was sized for */
+#endif
 };
-
-/* Block list links. The hardened build encodes them; production stores them plainly. */
-mw_inline mw_block_t *mw_block_next(const mw_block_t *b) {
-    return b->next;
-}
-mw_inline void mw_block_set_next(mw_block_t *b, mw_block_t *next) {
-    b->next = next;
-}
 
 /* Prepares a span freshly carved for class cls: empty lists, clear bitmap. */
 void mw_span_init(struct mw_span *s, unsigned cls);
@@ -93,6 +90,24 @@ mw_inline uint32_t mw_span_slot(const struct mw_span *s, const void *p) {
     uint32_t i = (uint32_t)(((uint64_t)off * s->recip) >> 32);
     return (i < s->built && (size_t)i * s->block_size == off) ? i : UINT32_MAX;
 }
+/* Block list links of blocks of span s. The hardened build encodes them with s's keys and
+ * checks every decoded link (harden/links.h); production stores them plainly. */
+#if MW_HARDENED
+#include "harden/links.h"
+#else
+mw_inline mw_block_t *mw_block_next(const struct mw_span *s, const mw_block_t *b) {
+    (void)s;
+    return b->next;
+}
+mw_inline mw_block_t *mw_block_next_any(const struct mw_span *s, const mw_block_t *b) {
+    (void)s;
+    return b->next;
+}
+mw_inline void mw_block_set_next(const struct mw_span *s, mw_block_t *b, mw_block_t *next) {
+    (void)s;
+    b->next = next;
+}
+#endif
 /* The exact live set for the owner: the bitmap minus every slot on the three lists. */
 void mw_span_live_bitmap(const struct mw_span *s, uint64_t out[MW_SPAN_BITMAP_WORDS]);
 /* Pushes b onto thread_free and returns the delay state it found. MW_DELAY_USE: the span

@@ -10,6 +10,7 @@
 #include "meta.h"
 #include "os.h"
 #include "region.h"
+#include "harden/report.h"
 
 #include <errno.h>
 #include <meshward.h>
@@ -40,6 +41,8 @@ int mw_stats_get(struct mw_stats *st) {
     mw_huge_stats(st);
     st->foreign_frees = mw_alloc_foreign_frees();
     st->meta_bytes = mw_meta_bytes();
+    st->checks = mw_hd_checks();
+    st->corruptions = mw_hd_corruptions();
     mw_os_rss(&st->rss_bytes, &st->peak_rss_bytes);
     return 0;
 }
@@ -112,6 +115,10 @@ void mw_stats_print(int fd) {
     line(fd, "meta_bytes", st.meta_bytes);
     line(fd, "rss_bytes", st.rss_bytes);
     line(fd, "peak_rss_bytes", st.peak_rss_bytes);
+    if (MW_HARDENED || st.corruptions) {
+        line(fd, "checks", st.checks);
+        line(fd, "corruptions", st.corruptions);
+    }
     class_rows(fd, &st);
     region_rows(fd, &st);
 }

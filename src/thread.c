@@ -4,6 +4,7 @@
 #include "init.h"
 #include "region.h"
 #include "trace.h"
+#include "harden/harden.h"
 
 #include <pthread.h>
 
@@ -15,6 +16,9 @@ static bool key_ready;
 
 static void thread_exit(void *arg) {
     struct mw_heap *h = arg;
+#if MW_HARDENED
+    mw_hd_thread_exit(h); /* while the thread still has its heap */
+#endif
     mw_tls_heap = &mw_heap_empty;
     unsigned abandoned = mw_heap_abandon(h);
     mw_region_thread_exit();

@@ -1,0 +1,225 @@
+/* harden/api.c — the hardened allocation entry points (see harden.h): choosing the inner
+ * size that leaves room for canaries and guard pages, arming each block before it is handed
+ * out, and the checks of free, realloc and malloc_usable_size. */
+#include "harden/harden.h"
+
+#include "alloc.h"
+#include "harden/blocks.h"
+#include "harden/canary.h"
+#include "harden/quarantine.h"
+#include "harden/sample.h"
+#include "harden/verdict.h"
+#include "harden/zero.h"
+#include "os.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#if MW_HARDENED
+
+/* ---- allocation -------------------------------------------------------------------- */
+
+static bool fits_slab(size_t size) {
+    return size + MW_CANARY_SIZE <= MW_SLAB_MAX;
+}
+static bool fits_region(size_t size) {
+    return size + MW_CANARY_SIZE + MW_PAGE_SIZE <= MW_REGION_MAX;
+}
+static size_t huge_length(size_t size) {
+    return mw_align_up(size + MW_CANARY_SIZE, MW_PAGE_SIZE) + MW_PAGE_SIZE;
+}
+
+static void *core_alloc(struct mw_heap *h, size_t size, size_t align) {
+    if (fits_slab(size)) return mw_alloc_aligned_in(h, align, size + MW_CANARY_SIZE);
+    if (align < MW_MIN_ALIGN) align = MW_MIN_ALIGN;
+    if (fits_region(size))
+        return mw_alloc_large_in(h, size + MW_CANARY_SIZE + MW_PAGE_SIZE, align, false);
+    return mw_alloc_large_in(h, huge_length(size), align, false);
+}
+
+static bool arm_slab(struct mw_hd_block *b) {
+    if (!mw_hd_slot_fresh(b)) return false;
+    memset(b->p, 0, sizeof(void *)); /* the link word */
+    return true;
+}
+
+/* Regions and huge mappings: the canary after the block and the guard page at the end. */
+static bool arm_large(struct mw_hd_block *b, size_t size) {
+    struct mw_lrec *r = mw_rec_large(b->p, true);
+    if (!r) return true; /* table full: the block goes out unrecorded */
+    b->lrec = r;
+    b->rec = &r->h;
+    if (mw_rec_state(r->h.state) == MW_HS_FREED && b->kind == MW_HD_REGION && !mw_hd_still_clean(b))
+        return false;
+    if (r->guarded != b->cap || b->kind == MW_HD_HUGE) {
+        mprotect(b->p + b->cap - MW_PAGE_SIZE, MW_PAGE_SIZE, PROT_NONE);
+        r->guarded = b->cap;
+    }
+    r->size = size;
+    mw_canary_put(b->p + size);
+    return true;
+}
+
+static void *zero_block(unsigned how, void *ip) {
+    void *p = mw_zero_alloc();
+    struct mw_lrec *r = p ? mw_rec_large(p, true) : NULL;
+    if (!r) return NULL;
+    r->size = 0;
+    mw_rec_set_live(&r->h, 0, how, ip);
+    return p;
+}
+
+void *mw_hd_alloc(struct mw_heap *h, size_t size, size_t align, unsigned how, void *ip) {
+    if (mw_sample_rate && mw_sample_tick()) {
+        void *p = mw_sample_alloc(size, align, how, ip);
+        if (p) return p;
+    }
+    if (size == 0 && align <= MW_MIN_ALIGN) {
+        void *p = zero_block(how, ip);
+        if (p) return p;
+    }
+    if (size > SIZE_MAX / 2) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    for (;;) {
+        void *p = core_alloc(h, size, align);
+        if (!p) return NULL;
+        struct mw_hd_block b;
+        mw_hd_locate(p, &b);
+        if (b.kind == MW_HD_SLAB ? arm_slab(&b) : arm_large(&b, size)) {
+            if (b.rec) mw_rec_set_live(b.rec, size, how, ip);
+            return p;
+        }
+        /* reported (report mode): the damaged block stays out of use; take another */
+    }
+}
+
+/* ---- free -------------------------------------------------------------------------- */
+
+/* Classes as the hardened build sizes them: slab class, region class, or huge. */
+static unsigned class_of(size_t size) {
+    if (fits_slab(size)) return mw_class_of(size + MW_CANARY_SIZE);
+    if (fits_region(size))
+        return 128 + (unsigned)(64 - __builtin_clzll(size + MW_CANARY_SIZE + MW_PAGE_SIZE - 1));
+    return 255;
+}
+
+static void report_size_mismatch(const struct mw_hd_block *b, enum mw_op op, size_t sized) {
+    struct mw_line l = {.len = 0};
+    mw_line_str(&l, op == MW_OP_FREE ? "free_sized(" : "sized delete(");
+    mw_line_hex(&l, (uintptr_t)b->p);
+    mw_line_str(&l, ", ");
+    mw_line_u64(&l, sized);
+    mw_line_str(&l, ") of a ");
+    mw_line_block(&l, b);
+    mw_line_where(&l, b);
+    mw_hd_report("size mismatch", b->p, &l, b, false);
+}
+
+/* Checks p for release by op; on success its record is QUARANTINED. */
+static bool take(void *p, enum mw_op op, size_t sized, void *ip, struct mw_hd_block *b) {
+    uint64_t seen;
+    if (!mw_hd_check_live(p, mw_hd_locate(p, b), b, op, &seen)) return false;
+    if (sized && class_of(sized) != class_of(b->size)) {
+        report_size_mismatch(b, op, sized);
+        return false;
+    }
+    if (!mw_hd_canaries_ok(b)) return false;
+    mw_hd_scrub(b); /* before the state changes: a QUARANTINED block always reads as zero */
+    if (mw_rec_set_freed(b->rec, seen, ip)) return true;
+    mw_hd_report_race(p, b, op);
+    return false;
+}
+
+void mw_hd_free(void *p, unsigned how, size_t sized, void *ip) {
+    if (!p) return;
+    enum mw_op op = how == MW_HOW_NEW         ? MW_OP_DELETE
+                    : how == MW_HOW_NEW_ARRAY ? MW_OP_DELETE_ARRAY
+                                              : MW_OP_FREE;
+    if (mw_sample_owns(p)) return mw_sample_free(p, op, ip);
+    struct mw_hd_block b;
+    if (take(p, op, sized, ip, &b)) mw_quarantine_push(&b);
+}
+
+void mw_hd_release_large(void *p) {
+    struct mw_hd_block b;
+    if (!mw_hd_locate(p, &b) || !b.rec) return mw_free_untraced(p);
+    uint64_t seen = atomic_load_explicit(&b.rec->state, memory_order_acquire);
+    mw_hd_scrub(&b);
+    if (!mw_rec_set_freed(b.rec, seen, NULL)) return;
+    mw_rec_release(b.rec);
+    mw_hd_give_back(&b);
+}
+
+/* ---- realloc and usable size ------------------------------------------------------- */
+
+/* Resizes b in place when the new size keeps it in its class; false otherwise. */
+static bool resize_in_place(struct mw_hd_block *b, size_t size) {
+    size_t old = b->size;
+    if (b->kind == MW_HD_SLAB) {
+        if (!fits_slab(size) || size + MW_CANARY_SIZE > b->cap || size < b->cap / 2) return false;
+        if (size < old) memset(b->p + size, 0, old - size);
+        b->rec->alloc = (b->rec->alloc & MW_REC_IP_MASK) | (uint64_t)size << 48;
+        return true;
+    }
+    if (b->kind != MW_HD_REGION || !fits_region(size) || size <= MW_SLAB_MAX ||
+        size + MW_CANARY_SIZE + MW_PAGE_SIZE > b->cap || size < b->cap / 2)
+        return false;
+    memset(b->p + (size < old ? size : old), 0, (size < old ? old - size : 0) + MW_CANARY_SIZE);
+    mw_canary_put(b->p + size);
+    b->lrec->size = size;
+    return true;
+}
+
+static void *realloc_sampled(struct mw_heap *h, void *p, size_t size, void *ip) {
+    size_t old = mw_sample_size(p);
+    void *q = old ? mw_hd_alloc(h, size, 0, MW_HOW_MALLOC, ip) : NULL;
+    if (q) memcpy(q, p, old < size ? old : size);
+    if (q || !old) mw_sample_free(p, MW_OP_REALLOC, ip);
+    if (!old) errno = EINVAL;
+    return q;
+}
+
+void *mw_hd_realloc(struct mw_heap *h, void *p, size_t size, void *ip) {
+    if (mw_sample_owns(p)) return realloc_sampled(h, p, size, ip);
+    struct mw_hd_block b;
+    uint64_t seen;
+    if (!mw_hd_check_live(p, mw_hd_locate(p, &b), &b, MW_OP_REALLOC, &seen) ||
+        !mw_hd_canaries_ok(&b)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (resize_in_place(&b, size)) return p;
+    void *q = mw_hd_alloc(h, size, 0, MW_HOW_MALLOC, ip);
+    if (!q) return NULL; /* p stays intact */
+    memcpy(q, p, b.size < size ? b.size : size);
+    mw_hd_scrub(&b);
+    if (mw_rec_set_freed(b.rec, seen, ip))
+        mw_quarantine_push(&b);
+    else
+        mw_hd_report_race(p, &b, MW_OP_REALLOC);
+    return q;
+}
+
+size_t mw_hd_usable(const void *p, void *ip) {
+    (void)ip;
+    if (mw_sample_owns(p)) {
+        size_t n = mw_sample_size(p);
+        if (!n) mw_sample_free((void *)p, MW_OP_USABLE, ip);
+        return n;
+    }
+    struct mw_hd_block b;
+    uint64_t seen;
+    return mw_hd_check_live(p, mw_hd_locate(p, &b), &b, MW_OP_USABLE, &seen) ? b.size : 0;
+}
+
+size_t mw_hd_size_of(const void *p) {
+    if (mw_sample_owns(p)) return mw_sample_size(p);
+    struct mw_hd_block b;
+    if (!mw_hd_locate(p, &b) || b.p != (const char *)p || !b.rec) return 0;
+    return mw_rec_state(b.rec->state) == MW_HS_LIVE ? b.size : 0;
+}
+
+#endif

@@ -1,0 +1,99 @@
+/* harden/blocks.c — memory checks per kind of block (see blocks.h). */
+#include "harden/blocks.h"
+
+#include "alloc.h"
+#include "harden/canary.h"
+#include "harden/verdict.h"
+#include "harden/zero.h"
+#include "os.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+#if MW_HARDENED
+
+/* Bytes from the end of the block to the last damaged byte of [end, limit), whose last 8
+ * bytes are a canary and the rest zero; 0 when intact. */
+static size_t damage_after(const char *p, size_t size, size_t limit) {
+    size_t canary = limit - MW_CANARY_SIZE, hit = mw_canary_damage(p + canary);
+    if (hit) return canary + hit - size;
+    for (size_t i = canary; i > size; i--)
+        if (p[i - 1]) return i - size;
+    return 0;
+}
+
+bool mw_hd_canaries_ok(const struct mw_hd_block *b) {
+    mw_hd_count_check();
+    size_t after = 0, before = 0;
+    switch (b->kind) {
+    case MW_HD_SLAB:
+        after = damage_after(b->p, b->size, b->cap);
+        if (!after) before = mw_canary_reach_back(b->p - MW_CANARY_SIZE);
+        break;
+    case MW_HD_REGION:
+    case MW_HD_HUGE:
+        after = mw_canary_damage(b->p + b->size);
+        break;
+    default:
+        break;
+    }
+    if (!after && !before) return true;
+    mw_hd_report_overflow(b, after, before);
+    return false;
+}
+
+/* Bytes of the block the program may have written after freeing it. */
+static size_t written_extent(const struct mw_hd_block *b) {
+    switch (b->kind) {
+    case MW_HD_SLAB:
+        return b->cap - MW_CANARY_SIZE;
+    case MW_HD_REGION:
+    case MW_HD_HUGE:
+        return b->size + MW_CANARY_SIZE;
+    default:
+        return 0;
+    }
+}
+
+static bool zero_from(const struct mw_hd_block *b, size_t from) {
+    mw_hd_count_check();
+    size_t n = written_extent(b);
+    size_t at = from < n ? from + mw_first_nonzero(b->p + from, n - from) : n;
+    bool canary = b->kind != MW_HD_SLAB || mw_canary_ok(b->p + n);
+    if (at == n && canary) return true;
+    mw_hd_report_written(b, at);
+    return false;
+}
+
+bool mw_hd_still_clean(const struct mw_hd_block *b) {
+    return zero_from(b, 0);
+}
+
+bool mw_hd_slot_fresh(const struct mw_hd_block *b) {
+    return zero_from(b, sizeof(void *));
+}
+
+void mw_hd_scrub(const struct mw_hd_block *b) {
+    switch (b->kind) {
+    case MW_HD_SLAB:
+        memset(b->p, 0, b->size);
+        break;
+    case MW_HD_REGION:
+        memset(b->p, 0, b->size + MW_CANARY_SIZE);
+        break;
+    case MW_HD_HUGE: /* page-aligned: hand the pages back, they read as zero */
+        madvise(b->p, mw_align_up(b->size + MW_CANARY_SIZE, MW_PAGE_SIZE), MADV_DONTNEED);
+        break;
+    default:
+        break;
+    }
+}
+
+void mw_hd_give_back(const struct mw_hd_block *b) {
+    if (b->kind == MW_HD_ZERO)
+        mw_zero_free(b->p);
+    else
+        mw_free_untraced(b->p);
+}
+
+#endif

@@ -1,0 +1,85 @@
+/* harden/guard.c — placing guard pages and explaining faults on them (see guard.h). */
+#include "harden/guard.h"
+
+#include "arena.h"
+#include "harden/zero.h"
+#include "huge.h"
+#include "os.h"
+#include "region.h"
+
+#include <sys/mman.h>
+
+/* "read at 0x..., " then how addr relates to b */
+static void describe(struct mw_line *l, const void *addr, bool write, const struct mw_hd_block *b) {
+    mw_line_str(l, write ? "write at " : "read at ");
+    mw_line_hex(l, (uintptr_t)addr);
+    mw_line_str(l, ", ");
+    const char *a = addr;
+    bool freed = b->rec && mw_rec_state(b->rec->state) >= MW_HS_QUARANTINED;
+    if (a < b->p) {
+        mw_line_u64(l, (uint64_t)(b->p - a));
+        mw_line_str(l, " bytes before the start of a ");
+    } else if ((size_t)(a - b->p) < b->size || (freed && b->size == 0) || b->size == 0) {
+        mw_line_u64(l, (uint64_t)(a - b->p));
+        mw_line_str(l, " bytes into a ");
+    } else {
+        mw_line_u64(l, (uint64_t)(a - b->p) - b->size);
+        mw_line_str(l, " bytes past the end of a ");
+    }
+    if (freed) mw_line_str(l, "freed ");
+    mw_line_block(l, b);
+    mw_line_where(l, b);
+}
+
+/* Fills detail for a fault on block b; a write into a freed block is a write after free. */
+static const char *explain_block(const void *addr, bool write, struct mw_line *detail,
+                                 const struct mw_hd_block *b) {
+    describe(detail, addr, write, b);
+    bool freed = b->rec && mw_rec_state(b->rec->state) >= MW_HS_QUARANTINED;
+    bool inside = (const char *)addr >= b->p && (size_t)((const char *)addr - b->p) < b->cap;
+    return freed && write && inside ? "write after free" : "guard page hit";
+}
+
+const char *mw_guard_explain(const void *addr, bool write, struct mw_line *detail,
+                             struct mw_hd_block *b) {
+    const char *kind = mw_sample_explain(addr, write, detail, b);
+    if (kind) return kind;
+#if MW_HARDENED
+    if (mw_hd_locate_fault(addr, b)) return explain_block(addr, write, detail, b);
+#else
+    (void)explain_block;
+#endif
+    return NULL;
+}
+
+#if MW_HARDENED
+
+static char *last_guard; /* the highest guard page protected so far (arena lock) */
+
+/* Protects the guard page ending the group that holds page `at`, once. */
+static void guard_group_of(char *base, char *at) {
+    size_t group = (size_t)(at - base) / ((size_t)MW_GUARD_GROUP_PAGES << MW_PAGE_SHIFT);
+    char *guard = base + ((group + 1) * MW_GUARD_GROUP_PAGES - 1) * MW_PAGE_SIZE;
+    if (guard <= last_guard || guard + MW_PAGE_SIZE > base + mw_arena_size) return;
+    mprotect(guard, MW_PAGE_SIZE, PROT_NONE);
+    last_guard = guard;
+}
+
+char *mw_guard_carve(char *base, char *bump, unsigned pages) {
+    size_t in_group = ((size_t)(bump - base) >> MW_PAGE_SHIFT) % MW_GUARD_GROUP_PAGES;
+    if (in_group + pages >= MW_GUARD_GROUP_PAGES) /* would cross the guard: next group */
+        bump += (MW_GUARD_GROUP_PAGES - in_group) << MW_PAGE_SHIFT;
+    guard_group_of(base, bump);
+    return bump;
+}
+
+void mw_guard_area_taken(char *area, size_t size) {
+    mprotect(area + size - MW_PAGE_SIZE, MW_PAGE_SIZE, PROT_NONE);
+    if (mw_region_owns(area - 1)) mprotect(area - MW_PAGE_SIZE, MW_PAGE_SIZE, PROT_NONE);
+}
+
+void mw_guard_area_released(char *area, size_t size) {
+    mprotect(area, size, PROT_READ | PROT_WRITE);
+}
+
+#endif

@@ -1,0 +1,34 @@
+/* harden/guard.h — guard pages (hardened build) and what a fault on protected memory means
+ * (both builds: sampled blocks fault too).
+ *
+ * Slabs: the last page of every 64-page group of the arena is PROT_NONE and spans are
+ * carved so that none crosses one (address space is skipped, not memory), so a linear
+ * overflow of a slab block meets a guard within 256 KiB; a guard costs two mappings for
+ * every 256 KiB of slabs carved (vm.max_map_count). Regions: the last page of every region
+ * (protected when a region is first handed out at that address and class, kept across reuse;
+ * the last page of every area is protected when the area is taken). Huge objects: a guard
+ * page after the block inside its mapping, and the PROT_NONE reservation around it. */
+#ifndef MW_HARDEN_GUARD_H
+#define MW_HARDEN_GUARD_H
+
+#include "harden/report.h"
+
+#define MW_GUARD_GROUP_PAGES 64
+
+/* Where a span of `pages` pages may be carved at or after bump (in the arena starting at
+ * base), protecting the guard pages it passes; the span ends before the next guard. */
+char *mw_guard_carve(char *base, char *bump, unsigned pages);
+/* A region area was taken for a class / released for reuse by another class. */
+void mw_guard_area_taken(char *area, size_t size);
+void mw_guard_area_released(char *area, size_t size);
+
+/* Explains a fault at addr: returns the report kind and fills detail and b when addr is
+ * protected memory of meshward's (a guard page, a zero-size or freed sampled block, a
+ * freed huge object); NULL when it is not ours. */
+const char *mw_guard_explain(const void *addr, bool write, struct mw_line *detail,
+                             struct mw_hd_block *b);
+/* The sampled-block half of mw_guard_explain (sample.c). */
+const char *mw_sample_explain(const void *addr, bool write, struct mw_line *detail,
+                              struct mw_hd_block *b);
+
+#endif

@@ -1,0 +1,120 @@
+/* harden/locate.c — from any address to the block at or just before it, with its record:
+ * what free, realloc and every report need. The address decides the kind (DESIGN.md)
+ * before any metadata is read; nothing written in block memory is trusted. */
+#include "harden/harden.h"
+
+#include "arena.h"
+#include "harden/sample.h"
+#include "harden/zero.h"
+#include "huge.h"
+#include "os.h"
+#include "region.h"
+
+#if MW_HARDENED
+
+static bool locate_slab(const char *addr, struct mw_hd_block *b) {
+    struct mw_span *s = mw_arena_span_of(addr);
+    if (!s || !s->records) return false;
+    uint32_t i = mw_class_index(s->cls, (size_t)(addr - s->start));
+    if (i >= s->capacity) i = s->capacity - 1; /* the tail after the last slot */
+    b->kind = MW_HD_SLAB;
+    b->span = s;
+    b->slot = i;
+    b->p = s->start + (size_t)i * s->block_size;
+    b->rec = &s->records[i];
+    b->size = (size_t)(b->rec->alloc >> 48);
+    b->cap = s->block_size;
+    return true;
+}
+
+static void from_lrec(struct mw_hd_block *b, enum mw_hd_kind kind, char *start, size_t cap) {
+    b->kind = kind;
+    b->p = start;
+    b->cap = cap;
+    b->lrec = mw_rec_large(start, false);
+    b->rec = b->lrec ? &b->lrec->h : NULL;
+    b->size = b->lrec ? b->lrec->size : 0;
+}
+
+bool mw_hd_locate(const void *addr, struct mw_hd_block *b) {
+    *b = (struct mw_hd_block){0};
+    const char *a = addr;
+    if (mw_arena_owns(a)) return locate_slab(a, b);
+    if (mw_region_owns(a)) {
+        char *start = mw_region_start_of(a);
+        if (!start) return false;
+        from_lrec(b, MW_HD_REGION, start, mw_region_usable_size(start));
+        return true;
+    }
+    if (mw_huge_owns(a)) {
+        char *start = mw_huge_start_of(a);
+        if (!start) return false;
+        from_lrec(b, MW_HD_HUGE, start, mw_huge_usable_size(start));
+        return true;
+    }
+    if (mw_zero_owns(a)) {
+        from_lrec(b, MW_HD_ZERO, (char *)((uintptr_t)a & ~(uintptr_t)(MW_MIN_ALIGN - 1)), 0);
+        return true;
+    }
+    return mw_sample_locate(a, b);
+}
+
+/* ---- the block a fault on a guard page belongs to ---------------------------------- */
+
+static bool is_live(const struct mw_hd_block *b) {
+    return b->rec && mw_rec_state(b->rec->state) == MW_HS_LIVE;
+}
+
+/* A slab guard page: the last slot of the nearest span below it, else slot 1 of the span
+ * just above it. */
+static bool fault_slab(const char *a, struct mw_hd_block *b) {
+    const char *page = (const char *)((uintptr_t)a & ~(uintptr_t)(MW_PAGE_SIZE - 1));
+    for (unsigned i = 1; i <= 64 && page - (size_t)i * MW_PAGE_SIZE >= mw_arena_base; i++) {
+        const char *below = page - (size_t)i * MW_PAGE_SIZE;
+        if (mw_arena_span_of(below)) return locate_slab(below + MW_PAGE_SIZE - 1, b);
+    }
+    const char *next = page + MW_PAGE_SIZE;
+    struct mw_span *s = mw_arena_owns(next) ? mw_arena_span_of(next) : NULL;
+    return s && locate_slab(s->start + s->block_size, b);
+}
+
+/* A region's last page guards its end and the start of the next region. */
+static bool fault_region(const char *a, struct mw_hd_block *b) {
+    if (!mw_hd_locate(a, b)) return false;
+    struct mw_hd_block next;
+    if ((size_t)(a - b->p) < b->cap - MW_PAGE_SIZE || !mw_hd_locate(b->p + b->cap, &next) ||
+        !is_live(&next))
+        return true;
+    if (!is_live(b) || (size_t)(next.p - a) < (size_t)(a - (b->p + b->size))) *b = next;
+    return true;
+}
+
+/* Huge: the object whose mapping holds a, or the one starting in the next granule (an
+ * underflow), or a freed object whose granules were given back. */
+static bool fault_huge(const char *a, struct mw_hd_block *b) {
+    if (mw_hd_locate(a, b)) return true;
+    const size_t granule = (size_t)2 << 20;
+    char *next = (char *)mw_align_up((uintptr_t)a, granule);
+    if (next - a <= (ptrdiff_t)MW_PAGE_SIZE && mw_hd_locate(next, b) && b->p == next) return true;
+    for (char *g = (char *)((uintptr_t)a & ~(granule - 1)); mw_huge_owns(g); g -= granule) {
+        struct mw_lrec *r = mw_rec_large(g, false);
+        if (!r) continue;
+        if ((size_t)(a - g) >= r->guarded) return false;
+        *b = (struct mw_hd_block){.p = g, .kind = MW_HD_HUGE, .rec = &r->h, .lrec = r,
+                                  .size = r->size, .cap = r->guarded};
+        return true;
+    }
+    return false;
+}
+
+bool mw_hd_locate_fault(const void *addr, struct mw_hd_block *b) {
+    const char *a = addr;
+    *b = (struct mw_hd_block){0};
+    if (mw_arena_owns(a)) return fault_slab(a, b);
+    if (mw_region_owns(a)) return fault_region(a, b);
+    if (mw_region_owns(a + MW_PAGE_SIZE)) return mw_hd_locate(a + MW_PAGE_SIZE, b); /* below */
+    if (mw_huge_owns(a)) return fault_huge(a, b);
+    return mw_zero_owns(a) && mw_hd_locate(a, b);
+}
+
+#endif

@@ -1,0 +1,75 @@
+/* harden/quarantine.c — the per-thread quarantine (see quarantine.h). It hangs off the
+ * thread's heap, in metadata; only that thread touches it. */
+#include "harden/quarantine.h"
+
+#include "harden/blocks.h"
+#include "heap.h"
+#include "meta.h"
+#include "thread.h"
+
+#include <meshward.h>
+
+#if MW_HARDENED
+
+struct mw_quarantine {
+    void *block[MW_QUARANTINE_SLOTS];
+    size_t bytes[MW_QUARANTINE_SLOTS];
+    unsigned head, count;
+    size_t total;
+};
+
+static struct mw_pool pool = MW_POOL_INIT(struct mw_quarantine);
+
+static void release(void *p) {
+    struct mw_hd_block b;
+    if (!mw_hd_locate(p, &b) || b.p != (char *)p || !b.rec) return;
+    if (mw_rec_state(b.rec->state) != MW_HS_QUARANTINED) return; /* stale: see the header */
+    if (!mw_hd_still_clean(&b)) return;                          /* reported; it leaks */
+    if (mw_rec_release(b.rec)) mw_hd_give_back(&b);
+}
+
+static void pop_oldest(struct mw_quarantine *q) {
+    void *p = q->block[q->head];
+    q->total -= q->bytes[q->head];
+    q->head = (q->head + 1) % MW_QUARANTINE_SLOTS;
+    q->count--;
+    release(p);
+}
+
+static struct mw_quarantine *of_thread(void) {
+    struct mw_heap *h = mw_thread_heap();
+    if (h == &mw_heap_empty) return NULL;
+    if (!h->quarantine) h->quarantine = mw_pool_alloc(&pool);
+    return h->quarantine;
+}
+
+void mw_quarantine_push(const struct mw_hd_block *b) {
+    struct mw_quarantine *q = of_thread();
+    if (!q) { /* no heap, no metadata: no delay, but still checked */
+        release(b->p);
+        return;
+    }
+    size_t limit = (size_t)mw_option_get(MW_OPTION_QUARANTINE);
+    size_t bytes = b->size ? b->size : 1;
+    while (q->count == MW_QUARANTINE_SLOTS || (q->count && q->total + bytes > limit))
+        pop_oldest(q);
+    unsigned tail = (q->head + q->count) % MW_QUARANTINE_SLOTS;
+    q->block[tail] = b->p;
+    q->bytes[tail] = bytes;
+    q->count++;
+    q->total += bytes;
+}
+
+void mw_quarantine_flush(struct mw_heap *h) {
+    struct mw_quarantine *q = h->quarantine;
+    while (q && q->count)
+        pop_oldest(q);
+}
+
+void mw_quarantine_each(void (*fn)(void *p)) {
+    struct mw_quarantine *q = mw_tls_heap->quarantine;
+    for (unsigned i = 0; q && i < q->count; i++)
+        fn(q->block[(q->head + i) % MW_QUARANTINE_SLOTS]);
+}
+
+#endif

@@ -1,0 +1,27 @@
+/* harden/quarantine.h — freed blocks wait here before they go back to their span or pool
+ * (hardened build): per thread, a FIFO of at most MESHWARD_QUARANTINE bytes (and
+ * MW_QUARANTINE_SLOTS blocks), and always at least the last block freed, so a freed block is
+ * never the next one handed out for its size. A block leaves checked: still zero (`write
+ * after free`) and with its canary intact.
+ *
+ * A quarantined block is QUARANTINED in its record; leaving, it must still be (a span
+ * released with its live blocks by mw_heap_destroy may have been carved again: its slots'
+ * records were reset, and the stale entry is dropped). */
+#ifndef MW_HARDEN_QUARANTINE_H
+#define MW_HARDEN_QUARANTINE_H
+
+#include "harden/harden.h"
+
+#define MW_QUARANTINE_SLOTS 1024
+
+struct mw_quarantine;
+
+/* Adds the freed block b (its record QUARANTINED, its memory zeroed) to the calling thread's
+ * quarantine, releasing the oldest blocks beyond the limits. */
+void mw_quarantine_push(const struct mw_hd_block *b);
+/* Releases every block of the quarantine of heap h (thread exit). */
+void mw_quarantine_flush(struct mw_heap *h);
+/* Calls fn on every block waiting in the calling thread's quarantine. */
+void mw_quarantine_each(void (*fn)(void *p));
+
+#endif

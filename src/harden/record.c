@@ -1,0 +1,103 @@
+/* harden/record.c — block records (see record.h): state changes and the thread id (both
+ * builds: sampled blocks have records), per-span slot arrays from per-class pools of
+ * metadata and the table of large blocks (hardened build). Nothing here calls malloc. */
+#include "harden/record.h"
+
+#include "meta.h"
+#include "os.h"
+#include "span.h"
+
+#include <string.h>
+
+static __thread uint32_t tls_tid;
+
+uint32_t mw_rec_tid(void) {
+    if (mw_unlikely(tls_tid == 0)) tls_tid = (uint32_t)mw_os_tid();
+    return tls_tid;
+}
+
+void mw_rec_fork_child(void) {
+    tls_tid = 0;
+}
+
+void mw_rec_set_live(struct mw_hrec *r, size_t size, unsigned how, void *ip) {
+    r->alloc = ((uint64_t)(uintptr_t)ip & MW_REC_IP_MASK) | (uint64_t)(size & 0xffff) << 48;
+    r->alloc_tid = mw_rec_tid();
+    r->free_tid = 0;
+    atomic_store_explicit(&r->state, mw_rec_word(0, how, MW_HS_LIVE), memory_order_release);
+}
+
+bool mw_rec_set_freed(struct mw_hrec *r, uint64_t seen, void *ip) {
+    if (mw_rec_state(seen) != MW_HS_LIVE) return false;
+    uint64_t next = mw_rec_word((uintptr_t)ip, mw_rec_how(seen), MW_HS_QUARANTINED);
+    if (!atomic_compare_exchange_strong_explicit(&r->state, &seen, next, memory_order_acq_rel,
+                                                 memory_order_relaxed))
+        return false;
+    r->free_tid = mw_rec_tid();
+    return true;
+}
+
+bool mw_rec_release(struct mw_hrec *r) {
+    uint64_t seen = atomic_load_explicit(&r->state, memory_order_acquire);
+    if (mw_rec_state(seen) != MW_HS_QUARANTINED) return false;
+    uint64_t next = (seen & ~((uint64_t)0xff << 56)) | (uint64_t)MW_HS_FREED << 56;
+    return atomic_compare_exchange_strong_explicit(&r->state, &seen, next, memory_order_acq_rel,
+                                                   memory_order_relaxed);
+}
+
+#if MW_HARDENED
+
+#define LARGE_SLOTS ((size_t)1 << 21) /* 96 MiB reserved, touched where used */
+
+static struct mw_pool pools[MW_CLASS_COUNT]; /* records of one span of each class */
+static struct mw_lrec *large;
+static _Atomic int large_state; /* 0: not reserved, 1: reserving, 2: ready, 3: failed */
+
+void mw_rec_span_init(struct mw_span *s) {
+    size_t bytes = (size_t)s->capacity * sizeof(struct mw_hrec);
+    if (s->records && s->records_cls == s->cls) {
+        memset(s->records, 0, bytes);
+        return;
+    }
+    if (s->records) mw_pool_free(&pools[s->records_cls], s->records);
+    struct mw_pool *pool = &pools[s->cls];
+    if (!pool->size) pool->size = mw_align_up(bytes, 64); /* under the arena lock */
+    s->records = mw_pool_alloc(pool);
+    s->records_cls = s->cls;
+}
+
+static bool large_ready(void) {
+    int st = atomic_load_explicit(&large_state, memory_order_acquire);
+    if (mw_likely(st == 2)) return true;
+    if (st == 0 && atomic_compare_exchange_strong(&large_state, &st, 1)) {
+        large = mw_os_reserve(LARGE_SLOTS * sizeof *large, MW_PAGE_SIZE);
+        atomic_store_explicit(&large_state, large ? 2 : 3, memory_order_release);
+        return large != NULL;
+    }
+    while ((st = atomic_load_explicit(&large_state, memory_order_acquire)) == 1) {
+    }
+    return st == 2;
+}
+
+static size_t hash(uintptr_t p) {
+    uint64_t x = (uint64_t)p >> 4;
+    x ^= x >> 31;
+    x *= 0x9e3779b97f4a7c15ull;
+    return (size_t)(x >> 20) & (LARGE_SLOTS - 1);
+}
+
+struct mw_lrec *mw_rec_large(const void *p, bool create) {
+    if (!large_ready()) return NULL;
+    uintptr_t key = (uintptr_t)p;
+    for (size_t i = hash(key), n = 0; n < LARGE_SLOTS; i = (i + 1) & (LARGE_SLOTS - 1), n++) {
+        uintptr_t k = atomic_load_explicit(&large[i].key, memory_order_acquire);
+        if (k == key) return &large[i];
+        if (k != 0) continue;
+        if (!create) return NULL;
+        if (atomic_compare_exchange_strong(&large[i].key, &k, key)) return &large[i];
+        if (k == key) return &large[i];
+    }
+    return NULL;
+}
+
+#endif

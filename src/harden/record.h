@@ -1,0 +1,73 @@
+/* harden/record.h — what the hardened build knows about every block, kept out of line where
+ * the program cannot overwrite it: its state (the truth for double and invalid frees), the
+ * size the program asked for (where its canary lies), how it was allocated (malloc, new,
+ * new[]: mismatched frees) and its history (return address and thread of the allocation
+ * and of the free), printed by every report about the block.
+ *
+ * Slab blocks: one record per slot, in an array attached to the span descriptor, sized for
+ * its class and reset when the span is carved again. Everything else (regions, huge
+ * objects, zero-size and sampled blocks): a fixed open-addressing table keyed by address,
+ * whose entries are never removed (an address reused gets its entry back), so the history
+ * of a freed large block stays until its address is handed out again.
+ *
+ * State changes: LIVE is set by the allocating thread before the block is returned; LIVE ->
+ * QUARANTINED by the one free that wins a compare-and-swap (a racing second free loses and
+ * is a double free); QUARANTINED -> FREED when the quarantine lets the block go back to its
+ * span or pool; NEVER for a slot not handed out since its span was carved. */
+#ifndef MW_HARDEN_RECORD_H
+#define MW_HARDEN_RECORD_H
+
+#include "common.h"
+
+#include <stdatomic.h>
+
+enum mw_hstate { MW_HS_NEVER = 0, MW_HS_LIVE, MW_HS_QUARANTINED, MW_HS_FREED };
+enum mw_how { MW_HOW_MALLOC = 0, MW_HOW_NEW, MW_HOW_NEW_ARRAY, MW_HOW_ANY };
+
+#define MW_REC_IP_MASK (((uint64_t)1 << 48) - 1)
+
+struct mw_hrec {
+    uint64_t alloc;           /* allocation return address (bits 0-47) | slab size (48-63) */
+    _Atomic uint64_t state;   /* free return address (0-47) | how (48-55) | state (56-63) */
+    uint32_t alloc_tid, free_tid;
+};
+
+struct mw_lrec { /* a block that is not in a slab */
+    _Atomic uintptr_t key;    /* block address; 0: empty entry */
+    uint64_t size;            /* requested size */
+    uint64_t guarded;         /* region: the class size whose guard page is in place */
+    struct mw_hrec h;
+};
+
+mw_inline uint64_t mw_rec_word(uintptr_t ip, unsigned how, enum mw_hstate st) {
+    return ((uint64_t)ip & MW_REC_IP_MASK) | (uint64_t)how << 48 | (uint64_t)st << 56;
+}
+mw_inline enum mw_hstate mw_rec_state(uint64_t word) {
+    return (enum mw_hstate)(word >> 56);
+}
+mw_inline unsigned mw_rec_how(uint64_t word) {
+    return (unsigned)(word >> 48) & 0xff;
+}
+mw_inline uintptr_t mw_rec_ip(uint64_t word) {
+    return (uintptr_t)(word & MW_REC_IP_MASK);
+}
+
+/* The calling thread's id, cached (gettid is a system call). */
+uint32_t mw_rec_tid(void);
+/* Records the allocation of a block of `size` bytes at ip (slab records keep the size). */
+void mw_rec_set_live(struct mw_hrec *r, size_t size, unsigned how, void *ip);
+/* LIVE -> QUARANTINED with the free's history; false when the block was not live (the
+ * caller reports). */
+bool mw_rec_set_freed(struct mw_hrec *r, uint64_t seen, void *ip);
+/* QUARANTINED -> FREED; false when someone else moved it on first. */
+bool mw_rec_release(struct mw_hrec *r);
+
+struct mw_span;
+/* Gives span s (just carved for its class) zeroed records. */
+void mw_rec_span_init(struct mw_span *s);
+/* The record of large block p; NULL when p has none (create: makes one, NULL only when the
+ * table is full). */
+struct mw_lrec *mw_rec_large(const void *p, bool create);
+void mw_rec_fork_child(void);
+
+#endif

@@ -1,0 +1,174 @@
+/* harden/report.c — building and writing corruption reports (see report.h). */
+#include "harden/report.h"
+
+#include "harden/symbols.h"
+#include "os.h"
+#include "span.h"
+#include "trace.h"
+
+#include <meshward.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unwind.h>
+
+#define FRAMES 24
+
+static _Atomic uint64_t checks, corruptions;
+
+void mw_hd_count_check(void) {
+    atomic_fetch_add_explicit(&checks, 1, memory_order_relaxed);
+}
+uint64_t mw_hd_checks(void) {
+    return checks;
+}
+uint64_t mw_hd_corruptions(void) {
+    return corruptions;
+}
+
+/* ---- the line builder -------------------------------------------------------------- */
+
+void mw_line_str(struct mw_line *l, const char *s) {
+    while (*s && l->len + 1 < sizeof l->buf)
+        l->buf[l->len++] = *s++;
+    l->buf[l->len] = '\0';
+}
+
+void mw_line_u64(struct mw_line *l, uint64_t v) {
+    char tmp[24];
+    mw_line_str(l, mw_fmt_u64(tmp, v));
+}
+
+void mw_line_hex(struct mw_line *l, uintptr_t v) {
+    char tmp[19] = "0x";
+    int n = 0;
+    char digits[16];
+    do {
+        digits[n++] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    for (int i = 0; i < n; i++)
+        tmp[2 + i] = digits[n - 1 - i];
+    tmp[2 + n] = '\0';
+    mw_line_str(l, tmp);
+}
+
+void mw_line_block(struct mw_line *l, const struct mw_hd_block *b) {
+    mw_line_u64(l, b->size);
+    mw_line_str(l, "-byte block at ");
+    mw_line_hex(l, (uintptr_t)b->p);
+}
+
+void mw_line_where(struct mw_line *l, const struct mw_hd_block *b) {
+    switch (b->kind) {
+    case MW_HD_SLAB:
+        mw_line_str(l, " (slab class ");
+        mw_line_u64(l, b->cap);
+        mw_line_str(l, ", span ");
+        mw_line_hex(l, (uintptr_t)b->span->start);
+        mw_line_str(l, ")");
+        break;
+    case MW_HD_REGION:
+        mw_line_str(l, " (region of ");
+        mw_line_u64(l, b->cap >> 10);
+        mw_line_str(l, " KiB)");
+        break;
+    case MW_HD_HUGE:
+        mw_line_str(l, " (huge mapping of ");
+        mw_line_u64(l, b->cap >> 10);
+        mw_line_str(l, " KiB)");
+        break;
+    case MW_HD_ZERO:
+        mw_line_str(l, " (zero-size block)");
+        break;
+    case MW_HD_SAMPLE:
+        mw_line_str(l, " (sampled guarded block)");
+        break;
+    }
+}
+
+/* ---- stack and history ------------------------------------------------------------- */
+
+struct unwind_state {
+    uintptr_t *out;
+    unsigned n, max;
+};
+
+static _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *arg) {
+    struct unwind_state *st = arg;
+    uintptr_t ip = (uintptr_t)_Unwind_GetIP(ctx);
+    if (!ip || st->n == st->max) return _URC_END_OF_STACK;
+    st->out[st->n++] = ip;
+    return _URC_NO_REASON;
+}
+
+unsigned mw_hd_backtrace(uintptr_t *out, unsigned max) {
+    struct unwind_state st = {out, 0, max};
+    _Unwind_Backtrace(on_frame, &st);
+    return st.n;
+}
+
+static void write_line(struct mw_line *l) {
+    mw_line_str(l, "\n");
+    mw_write_str(2, l->buf);
+}
+
+/* Frames inside meshward itself are left out: the report starts at the program's call. */
+static void write_stack(void) {
+    uintptr_t frames[FRAMES];
+    unsigned n = mw_hd_backtrace(frames, FRAMES), shown = 0;
+    mw_write_str(2, "meshward:   detected at:\n");
+    for (unsigned i = 0; i < n; i++) {
+        if (mw_sym_is_self(frames[i])) continue;
+        struct mw_line l = {.len = 0};
+        mw_line_str(&l, "meshward:     #");
+        mw_line_u64(&l, shown++);
+        mw_line_str(&l, " ");
+        mw_sym_describe(&l, frames[i]);
+        write_line(&l);
+    }
+}
+
+static void write_event(const char *what, uint32_t tid, uintptr_t ip) {
+    struct mw_line l = {.len = 0};
+    mw_line_str(&l, "meshward:   block ");
+    mw_line_str(&l, what);
+    mw_line_str(&l, " by thread ");
+    mw_line_u64(&l, tid);
+    mw_line_str(&l, " at ");
+    mw_sym_describe(&l, ip);
+    write_line(&l);
+}
+
+static void write_history(const struct mw_hrec *r) {
+    if (!r || !r->alloc_tid) return;
+    write_event("allocated", r->alloc_tid, mw_rec_ip(r->alloc));
+    uint64_t st = atomic_load_explicit(&r->state, memory_order_acquire);
+    if (mw_rec_state(st) >= MW_HS_QUARANTINED && r->free_tid)
+        write_event("freed", r->free_tid, mw_rec_ip(st));
+}
+
+static bool report_mode(void) {
+    const char *mode = mw_option_get_string(MW_OPTION_ON_CORRUPTION);
+    return mode && strcmp(mode, "report") == 0;
+}
+
+void mw_hd_report(const char *kind, const void *ptr, struct mw_line *detail,
+                  const struct mw_hd_block *b, bool fatal) {
+    atomic_fetch_add_explicit(&corruptions, 1, memory_order_relaxed);
+    struct mw_line l = {.len = 0};
+    mw_line_str(&l, "meshward: error: ");
+    mw_line_str(&l, kind);
+    mw_line_str(&l, ": ");
+    mw_line_str(&l, detail->buf);
+    write_line(&l);
+    l.len = 0;
+    mw_line_str(&l, "meshward:   thread ");
+    mw_line_u64(&l, mw_rec_tid());
+    write_line(&l);
+    write_stack();
+    write_history(b ? b->rec : NULL);
+    MW_TRACE_CORRUPTION(kind, (uint64_t)(uintptr_t)ptr, detail->buf);
+    if (fatal) return;
+    if (!report_mode()) abort();
+}

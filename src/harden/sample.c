@@ -1,0 +1,179 @@
+/* harden/sample.c — the pool of sampled guarded blocks (see sample.h). Each slot is two
+ * pages, [data][guard]; the block ends where the guard begins (rounded to 16 bytes for
+ * alignment), the bytes around it in the data page are zero and checked at free. Free slots
+ * wait in a FIFO, so a freed slot's page stays protected as long as possible. */
+#include "harden/sample.h"
+
+#include "harden/canary.h"
+#include "harden/verdict.h"
+#include "lock.h"
+#include "os.h"
+
+#include <meshward.h>
+#include <sys/mman.h>
+
+#define SLOT_BYTES (2 * MW_PAGE_SIZE)
+
+struct slot {
+    char *p;   /* the block (valid once the slot has been used) */
+    struct mw_lrec rec;
+};
+
+int mw_sample_rate;
+static char *base;
+static struct slot slots[MW_SAMPLE_SLOTS];
+static uint16_t fifo[MW_SAMPLE_SLOTS]; /* free slot numbers, oldest first */
+static unsigned fifo_head, fifo_count;
+static mw_lock_t lock;
+static __thread uint32_t countdown;
+static uint64_t rng;
+
+void mw_sample_init(void) {
+    mw_sample_rate = (int)mw_option_get(MW_OPTION_GUARD_SAMPLE);
+    if (!mw_sample_rate) return;
+    void *r = mmap(NULL, (size_t)MW_SAMPLE_SLOTS * SLOT_BYTES, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r == MAP_FAILED) {
+        mw_sample_rate = 0;
+        return;
+    }
+    base = r;
+    for (unsigned i = 0; i < MW_SAMPLE_SLOTS; i++)
+        fifo[i] = (uint16_t)i;
+    fifo_count = MW_SAMPLE_SLOTS;
+    mw_os_random(&rng, sizeof rng);
+}
+
+/* The next gap between samples: uniform in [1, 2N - 1], N on average. */
+static uint32_t next_gap(void) {
+    uint64_t x = __atomic_add_fetch(&rng, 0x9e3779b97f4a7c15ull, __ATOMIC_RELAXED);
+    x = (x ^ (x >> 31)) * 0xbf58476d1ce4e5b9ull;
+    return 1 + (uint32_t)((x >> 33) % (2 * (uint64_t)mw_sample_rate - 1));
+}
+
+bool mw_sample_tick(void) {
+    if (mw_likely(countdown > 1)) {
+        countdown--;
+        return false;
+    }
+    bool first = countdown == 0; /* a new thread: start its count, sample nothing yet */
+    countdown = next_gap();
+    return !first;
+}
+
+bool mw_sample_owns(const void *p) {
+    return (uintptr_t)p - (uintptr_t)base < (size_t)MW_SAMPLE_SLOTS * SLOT_BYTES;
+}
+
+static int take_slot(void) {
+    mw_lock(&lock);
+    int i = -1;
+    if (fifo_count) {
+        i = fifo[fifo_head];
+        fifo_head = (fifo_head + 1) % MW_SAMPLE_SLOTS;
+        fifo_count--;
+    }
+    mw_unlock(&lock);
+    return i;
+}
+
+static void put_slot(unsigned i) {
+    mw_lock(&lock);
+    fifo[(fifo_head + fifo_count) % MW_SAMPLE_SLOTS] = (uint16_t)i;
+    fifo_count++;
+    mw_unlock(&lock);
+}
+
+void *mw_sample_alloc(size_t size, size_t align, unsigned how, void *ip) {
+    if (!base || size == 0 || size > MW_SAMPLE_MAX || align > MW_MIN_ALIGN) return NULL;
+    int i = take_slot();
+    if (i < 0) return NULL;
+    char *page = base + (size_t)i * SLOT_BYTES;
+    if (mprotect(page, MW_PAGE_SIZE, PROT_READ | PROT_WRITE) != 0) {
+        put_slot((unsigned)i);
+        return NULL;
+    }
+    struct slot *s = &slots[i];
+    s->p = page + MW_PAGE_SIZE - mw_align_up(size ? size : 1, MW_MIN_ALIGN);
+    s->rec.size = size;
+    mw_rec_set_live(&s->rec.h, size, how, ip);
+    return s->p;
+}
+
+bool mw_sample_locate(const void *addr, struct mw_hd_block *b) {
+    if (!mw_sample_owns(addr)) return false;
+    struct slot *s = &slots[((uintptr_t)addr - (uintptr_t)base) / SLOT_BYTES];
+    if (!s->p) return false;
+    *b = (struct mw_hd_block){.p = s->p, .kind = MW_HD_SAMPLE, .rec = &s->rec.h,
+                              .lrec = &s->rec, .size = s->rec.size,
+                              .cap = mw_align_up(s->rec.size ? s->rec.size : 1, MW_MIN_ALIGN)};
+    return true;
+}
+
+size_t mw_sample_size(const void *p) {
+    struct mw_hd_block b;
+    if (!mw_sample_locate(p, &b) || b.p != (const char *)p) return 0;
+    return mw_rec_state(b.rec->state) == MW_HS_LIVE ? b.size : 0;
+}
+
+/* The zero bytes around the block: after it up to the guard, before it from the page start. */
+static bool intact(const struct mw_hd_block *b) {
+    char *page = (char *)((uintptr_t)b->p & ~(uintptr_t)(MW_PAGE_SIZE - 1));
+    size_t tail = b->cap - b->size;
+    size_t after = mw_first_nonzero(b->p + b->size, tail);
+    if (after < tail) {
+        size_t last = tail;
+        while (last > 0 && b->p[b->size + last - 1] == 0)
+            last--;
+        mw_hd_report_overflow(b, last, 0);
+        return false;
+    }
+    size_t head = (size_t)(b->p - page);
+    size_t first = mw_first_nonzero(page, head);
+    if (first < head) {
+        mw_hd_report_overflow(b, 0, head - first);
+        return false;
+    }
+    return true;
+}
+
+void mw_sample_free(void *p, enum mw_op op, void *ip) {
+    struct mw_hd_block b;
+    bool found = mw_sample_locate(p, &b);
+    uint64_t seen;
+    if (!mw_hd_check_live(p, found, &b, op, &seen)) return;
+    if (!intact(&b)) return;
+    if (!mw_rec_set_freed(b.rec, seen, ip)) {
+        mw_hd_report_race(p, &b, op);
+        return;
+    }
+    mw_rec_release(b.rec);
+    char *page = (char *)((uintptr_t)p & ~(uintptr_t)(MW_PAGE_SIZE - 1));
+    madvise(page, MW_PAGE_SIZE, MADV_DONTNEED); /* reads as zero when it comes round again */
+    mprotect(page, MW_PAGE_SIZE, PROT_NONE);
+    put_slot((unsigned)((page - base) / SLOT_BYTES));
+}
+
+const char *mw_sample_explain(const void *addr, bool write, struct mw_line *detail,
+                              struct mw_hd_block *b) {
+    if (!mw_sample_locate(addr, b)) return NULL;
+    bool freed = mw_rec_state(b->rec->state) != MW_HS_LIVE;
+    const char *a = addr;
+    mw_line_str(detail, write ? "write at " : "read at ");
+    mw_line_hex(detail, (uintptr_t)addr);
+    mw_line_str(detail, ", ");
+    if (a >= b->p + b->size) {
+        mw_line_u64(detail, (uint64_t)(a - b->p) - b->size);
+        mw_line_str(detail, " bytes past the end of a ");
+    } else if (a >= b->p) {
+        mw_line_u64(detail, (uint64_t)(a - b->p));
+        mw_line_str(detail, " bytes into a ");
+    } else {
+        mw_line_u64(detail, (uint64_t)(b->p - a));
+        mw_line_str(detail, " bytes before the start of a ");
+    }
+    if (freed) mw_line_str(detail, "freed ");
+    mw_line_block(detail, b);
+    mw_line_where(detail, b);
+    return freed && write ? "write after free" : "guard page hit";
+}

@@ -1,0 +1,30 @@
+/* harden/sample.h — sampled guard allocations (GWP-ASan's idea), in both builds. With
+ * MESHWARD_GUARD_SAMPLE=N (read at start-up; 0 turns it off, the production default), about
+ * one allocation in N of at most MW_SAMPLE_MAX bytes gets a page of its own, right-aligned
+ * against a PROT_NONE guard page, from a fixed pool of MW_SAMPLE_SLOTS slots: an overflow
+ * faults at the faulting instruction. On free the page is protected and given back, so any
+ * later use faults too, until the slot comes round again (slots are reused oldest first).
+ * The fault handler (fault.h) reports both with the block's allocation and free history. */
+#ifndef MW_HARDEN_SAMPLE_H
+#define MW_HARDEN_SAMPLE_H
+
+#include "harden/verdict.h"
+
+#define MW_SAMPLE_SLOTS 512
+#define MW_SAMPLE_MAX (4096 - 64)
+
+extern int mw_sample_rate; /* N, or 0: off */
+
+void mw_sample_init(void);      /* reads the option (off under valgrind) */
+bool mw_sample_tick(void);      /* true for the one allocation in about N to sample */
+/* A sampled block of size bytes, recorded; NULL when size does not qualify or the pool is
+ * exhausted (the caller allocates normally). */
+void *mw_sample_alloc(size_t size, size_t align, unsigned how, void *ip);
+bool mw_sample_owns(const void *p);
+/* Frees a pointer that mw_sample_owns: checks (double, invalid, mismatched free, overflow
+ * into the page before the block), then protects the page. */
+void mw_sample_free(void *p, enum mw_op op, void *ip);
+size_t mw_sample_size(const void *p); /* requested size of a live sampled block, else 0 */
+bool mw_sample_locate(const void *addr, struct mw_hd_block *b);
+
+#endif
