@@ -62,7 +62,7 @@ bool mw_sample_tick(void) {
 }
 
 bool mw_sample_owns(const void *p) {
-    return (uintptr_t)p - (uintptr_t)base < (size_t)MW_SAMPLE_SLOTS * SLOT_BYTES;
+    return base && (uintptr_t)p - (uintptr_t)base < (size_t)MW_SAMPLE_SLOTS * SLOT_BYTES;
 }
 
 static int take_slot(void) {
