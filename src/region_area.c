@@ -250,6 +250,9 @@ static void copy_data(off_t off, size_t len, const char *src, char *dst) {
     }
 }
 
+/* The hardened build's guard page ends every region: nothing to copy there. */
+#define GUARD (MW_HARDENED ? MW_PAGE_SIZE : 0)
+
 /* The child shares the parent's file pages through MAP_SHARED: give it private copies of
  * its live regions (free ones have unspecified contents) and its own file for new areas. */
 static bool reback_area(uint32_t a) {
@@ -262,13 +265,18 @@ static bool reback_area(uint32_t a) {
     for (uint32_t slot = 0; slot < (uint32_t)(MW_AREA_SIZE / size); slot++) {
         uint64_t word = atomic_load_explicit(&area->live[slot / 64], memory_order_relaxed);
         if ((word >> (slot % 64)) & 1)
-            copy_data(((off_t)a << MW_AREA_SHIFT) + (off_t)(slot * size), size, at + slot * size,
-                      tmp + slot * size);
+            copy_data(((off_t)a << MW_AREA_SHIFT) + (off_t)(slot * size), size - GUARD,
+                      at + slot * size, tmp + slot * size);
     }
     if (mremap(tmp, MW_AREA_SIZE, MW_AREA_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, at) != at) {
         munmap(tmp, MW_AREA_SIZE);
         return false;
     }
+#if MW_HARDENED /* the guard pages of the live regions and of the area's end come back */
+    for (uint32_t slot = 0; slot < (uint32_t)(MW_AREA_SIZE / size); slot++)
+        if ((area->live[slot / 64] >> (slot % 64)) & 1) mw_guard_area_taken(at + slot * size, size);
+    mw_guard_area_taken(at, MW_AREA_SIZE);
+#endif
     return true;
 }
 

@@ -10,6 +10,7 @@
 #include "meta.h"
 #include "os.h"
 #include "region.h"
+#include "harden/quarantine.h"
 #include "harden/report.h"
 
 #include <errno.h>
@@ -41,6 +42,12 @@ int mw_stats_get(struct mw_stats *st) {
     mw_huge_stats(st);
     st->foreign_frees = mw_alloc_foreign_frees();
     st->meta_bytes = mw_meta_bytes();
+#if MW_HARDENED
+    uint64_t held_blocks, held_bytes;
+    mw_quarantine_held(&held_blocks, &held_bytes);
+    st->live_blocks -= held_blocks < st->live_blocks ? held_blocks : st->live_blocks;
+    st->live_bytes -= held_bytes < st->live_bytes ? held_bytes : st->live_bytes;
+#endif
     st->checks = mw_hd_checks();
     st->corruptions = mw_hd_corruptions();
     mw_os_rss(&st->rss_bytes, &st->peak_rss_bytes);

@@ -21,17 +21,22 @@
 /* ---- allocation -------------------------------------------------------------------- */
 
 static bool fits_slab(size_t size) {
-    return size + MW_CANARY_SIZE <= MW_SLAB_MAX;
+    return size <= MW_SLAB_MAX - MW_CANARY_SIZE;
 }
 static bool fits_region(size_t size) {
-    return size + MW_CANARY_SIZE + MW_PAGE_SIZE <= MW_REGION_MAX;
+    return size <= MW_REGION_MAX - MW_CANARY_SIZE - MW_PAGE_SIZE;
+}
+/* Slot size for a slab block: a multiple of 16 when the size is (its alignment). */
+static size_t slab_inner(size_t size) {
+    size_t n = size + MW_CANARY_SIZE;
+    return size % MW_MIN_ALIGN == 0 ? mw_align_up(n, MW_MIN_ALIGN) : n;
 }
 static size_t huge_length(size_t size) {
     return mw_align_up(size + MW_CANARY_SIZE, MW_PAGE_SIZE) + MW_PAGE_SIZE;
 }
 
 static void *core_alloc(struct mw_heap *h, size_t size, size_t align) {
-    if (fits_slab(size)) return mw_alloc_aligned_in(h, align, size + MW_CANARY_SIZE);
+    if (fits_slab(size)) return mw_alloc_aligned_in(h, align, slab_inner(size));
     if (align < MW_MIN_ALIGN) align = MW_MIN_ALIGN;
     if (fits_region(size))
         return mw_alloc_large_in(h, size + MW_CANARY_SIZE + MW_PAGE_SIZE, align, false);
@@ -100,7 +105,7 @@ void *mw_hd_alloc(struct mw_heap *h, size_t size, size_t align, unsigned how, vo
 
 /* Classes as the hardened build sizes them: slab class, region class, or huge. */
 static unsigned class_of(size_t size) {
-    if (fits_slab(size)) return mw_class_of(size + MW_CANARY_SIZE);
+    if (fits_slab(size)) return mw_class_of(slab_inner(size));
     if (fits_region(size))
         return 128 + (unsigned)(64 - __builtin_clzll(size + MW_CANARY_SIZE + MW_PAGE_SIZE - 1));
     return 255;
@@ -159,7 +164,7 @@ void mw_hd_release_large(void *p) {
 static bool resize_in_place(struct mw_hd_block *b, size_t size) {
     size_t old = b->size;
     if (b->kind == MW_HD_SLAB) {
-        if (!fits_slab(size) || size + MW_CANARY_SIZE > b->cap || size < b->cap / 2) return false;
+        if (!fits_slab(size) || slab_inner(size) > b->cap || size < b->cap / 2) return false;
         if (size < old) memset(b->p + size, 0, old - size);
         b->rec->alloc = (b->rec->alloc & MW_REC_IP_MASK) | (uint64_t)size << 48;
         return true;
@@ -183,6 +188,10 @@ static void *realloc_sampled(struct mw_heap *h, void *p, size_t size, void *ip) 
 }
 
 void *mw_hd_realloc(struct mw_heap *h, void *p, size_t size, void *ip) {
+    if (size > SIZE_MAX / 2) {
+        errno = ENOMEM;
+        return NULL;
+    }
     if (mw_sample_owns(p)) return realloc_sampled(h, p, size, ip);
     struct mw_hd_block b;
     uint64_t seen;

@@ -30,7 +30,8 @@ static unsigned check_span(struct mw_span *s) {
     unsigned bad = 0;
     for (uint32_t i = 1; i < s->built; i++) {
         struct mw_hd_block b;
-        if (mw_hd_locate(s->start + (size_t)i * s->block_size, &b) && b.rec) bad += !check_block(&b);
+        if (mw_hd_locate(s->start + (size_t)i * s->block_size, &b) && b.rec)
+            bad += !check_block(&b);
     }
     return bad;
 }

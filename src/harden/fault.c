@@ -49,8 +49,8 @@ static void chain(int sig, siginfo_t *si, void *uctx) {
 static void on_segv(int sig, siginfo_t *si, void *uctx) {
     struct mw_line detail = {.len = 0};
     struct mw_hd_block b;
-    const char *kind = si->si_code > 0 ? mw_guard_explain(si->si_addr, is_write(uctx), &detail, &b)
-                                       : NULL;
+    const char *kind =
+        si->si_code > 0 ? mw_guard_explain(si->si_addr, is_write(uctx), &detail, &b) : NULL;
     if (!kind) return chain(sig, si, uctx);
     mw_hd_report(kind, si->si_addr, &detail, &b, true);
     restore_default();

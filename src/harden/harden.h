@@ -27,7 +27,7 @@ struct mw_span;
 /* What a report or a check knows of the block at or around an address. */
 enum mw_hd_kind { MW_HD_SLAB, MW_HD_REGION, MW_HD_HUGE, MW_HD_ZERO, MW_HD_SAMPLE };
 struct mw_hd_block {
-    char *p;              /* the block's start */
+    char *p; /* the block's start */
     enum mw_hd_kind kind;
     struct mw_hrec *rec;  /* its record (NULL: none known) */
     struct mw_lrec *lrec; /* for blocks outside slabs */

@@ -33,7 +33,8 @@ mw_inline mw_block_t *mw_block_next(const struct mw_span *s, const mw_block_t *b
  * link must name a built slot of whatever span holds it (links.c). */
 mw_block_t *mw_block_next_any(const struct mw_span *s, const mw_block_t *b);
 mw_inline void mw_block_set_next(const struct mw_span *s, mw_block_t *b, mw_block_t *next) {
-    b->next = (mw_block_t *)mw_link_rotl((uintptr_t)next ^ s->key[0] ^ (uintptr_t)b, s->key[1] & 63);
+    b->next =
+        (mw_block_t *)mw_link_rotl((uintptr_t)next ^ s->key[0] ^ (uintptr_t)b, s->key[1] & 63);
 }
 
 #endif

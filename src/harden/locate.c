@@ -100,8 +100,12 @@ static bool fault_huge(const char *a, struct mw_hd_block *b) {
         struct mw_lrec *r = mw_rec_large(g, false);
         if (!r) continue;
         if ((size_t)(a - g) >= r->guarded) return false;
-        *b = (struct mw_hd_block){.p = g, .kind = MW_HD_HUGE, .rec = &r->h, .lrec = r,
-                                  .size = r->size, .cap = r->guarded};
+        *b = (struct mw_hd_block){.p = g,
+                                  .kind = MW_HD_HUGE,
+                                  .rec = &r->h,
+                                  .lrec = r,
+                                  .size = r->size,
+                                  .cap = r->guarded};
         return true;
     }
     return false;

@@ -21,6 +21,8 @@ struct mw_quarantine;
 void mw_quarantine_push(const struct mw_hd_block *b);
 /* Releases every block of the quarantine of heap h (thread exit). */
 void mw_quarantine_flush(struct mw_heap *h);
+/* Blocks and their usable bytes waiting in every quarantine (statistics count them freed). */
+void mw_quarantine_held(uint64_t *blocks, uint64_t *bytes);
 /* Calls fn on every block waiting in the calling thread's quarantine. */
 void mw_quarantine_each(void (*fn)(void *p));
 

@@ -27,15 +27,15 @@ enum mw_how { MW_HOW_MALLOC = 0, MW_HOW_NEW, MW_HOW_NEW_ARRAY, MW_HOW_ANY };
 #define MW_REC_IP_MASK (((uint64_t)1 << 48) - 1)
 
 struct mw_hrec {
-    uint64_t alloc;           /* allocation return address (bits 0-47) | slab size (48-63) */
-    _Atomic uint64_t state;   /* free return address (0-47) | how (48-55) | state (56-63) */
+    uint64_t alloc;         /* allocation return address (bits 0-47) | slab size (48-63) */
+    _Atomic uint64_t state; /* free return address (0-47) | how (48-55) | state (56-63) */
     uint32_t alloc_tid, free_tid;
 };
 
-struct mw_lrec { /* a block that is not in a slab */
-    _Atomic uintptr_t key;    /* block address; 0: empty entry */
-    uint64_t size;            /* requested size */
-    uint64_t guarded;         /* region: the class size whose guard page is in place */
+struct mw_lrec {           /* a block that is not in a slab */
+    _Atomic uintptr_t key; /* block address; 0: empty entry */
+    uint64_t size;         /* requested size */
+    uint64_t guarded;      /* region: the class size whose guard page is in place */
     struct mw_hrec h;
 };
 

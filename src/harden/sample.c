@@ -15,7 +15,7 @@
 #define SLOT_BYTES (2 * MW_PAGE_SIZE)
 
 struct slot {
-    char *p;   /* the block (valid once the slot has been used) */
+    char *p; /* the block (valid once the slot has been used) */
     struct mw_lrec rec;
 };
 
@@ -104,8 +104,11 @@ bool mw_sample_locate(const void *addr, struct mw_hd_block *b) {
     if (!mw_sample_owns(addr)) return false;
     struct slot *s = &slots[((uintptr_t)addr - (uintptr_t)base) / SLOT_BYTES];
     if (!s->p) return false;
-    *b = (struct mw_hd_block){.p = s->p, .kind = MW_HD_SAMPLE, .rec = &s->rec.h,
-                              .lrec = &s->rec, .size = s->rec.size,
+    *b = (struct mw_hd_block){.p = s->p,
+                              .kind = MW_HD_SAMPLE,
+                              .rec = &s->rec.h,
+                              .lrec = &s->rec,
+                              .size = s->rec.size,
                               .cap = mw_align_up(s->rec.size ? s->rec.size : 1, MW_MIN_ALIGN)};
     return true;
 }

@@ -15,8 +15,8 @@
 
 extern int mw_sample_rate; /* N, or 0: off */
 
-void mw_sample_init(void);      /* reads the option (off under valgrind) */
-bool mw_sample_tick(void);      /* true for the one allocation in about N to sample */
+void mw_sample_init(void); /* reads the option (off under valgrind) */
+bool mw_sample_tick(void); /* true for the one allocation in about N to sample */
 /* A sampled block of size bytes, recorded; NULL when size does not qualify or the pool is
  * exhausted (the caller allocates normally). */
 void *mw_sample_alloc(size_t size, size_t align, unsigned how, void *ip);

@@ -62,8 +62,8 @@ struct symbol {
 };
 
 /* Best symbol for file offset rel in the symbol table sh (strings in its linked table). */
-static struct symbol lookup_table(const char *img, size_t size, const ElfW(Shdr) *sh,
-                                  const ElfW(Shdr) *shdrs, uintptr_t rel) {
+static struct symbol lookup_table(const char *img, size_t size, const ElfW(Shdr) * sh,
+                                  const ElfW(Shdr) * shdrs, uintptr_t rel) {
     struct symbol best = {NULL, 0};
     const ElfW(Shdr) *strs = &shdrs[sh->sh_link];
     if (sh->sh_offset + sh->sh_size > size || strs->sh_offset + strs->sh_size > size) return best;
