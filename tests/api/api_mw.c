@@ -100,9 +100,11 @@ static void test_mw_malloc_family(void **state) {
     assert_int_equal((uintptr_t)out % 64, 0);
     mw_free(out);
 
-    /* Pointers meshward never handed out have no usable size. */
-    static char not_ours[256];
+    /* Pointers meshward never handed out have no usable size (production; the hardened
+     * build reports them, tests/corruption owns that). */
     assert_int_equal(mw_usable_size(NULL), 0);
+    if (MW_HARDENED) return;
+    static char not_ours[256];
     assert_int_equal(mw_usable_size(not_ours + 64), 0);
     void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(page != MAP_FAILED);
