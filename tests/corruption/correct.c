@@ -51,7 +51,8 @@ static int family(size_t n) {
     if (posix_memalign(&a, 64, n) || (uintptr_t)a % 64) return 1;
     fill(a, n);
     free(a);
-    a = aligned_alloc(4096, n);
+    /* C11 wants the size a multiple of the alignment (Scudo enforces it). */
+    a = aligned_alloc(4096, (n + 4095) & ~(size_t)4095);
     if (!a || (uintptr_t)a % 4096) return 1;
     free(a);
     free(victim_malloc(0));

@@ -10,7 +10,8 @@ preloaded and, in its first regime, as the program linked with the static harden
 library; or one of the report-path checks:
 
   no-false-positive  the correct program, every regime, preloaded and static, with
-                     MESHWARD_ON_CORRUPTION=report: no report, a count of 0, exit 0
+                     MESHWARD_ON_CORRUPTION=report, with default sampling and with every
+                     allocation sampled: no report, a count of 0, exit 0
   own-fault          a program with its own SIGSEGV handler receives its own fault
   guard-chain        a guard-page report first, then the program's own handler runs
   report-mode        MESHWARD_ON_CORRUPTION=report: an immediate double free is reported
@@ -31,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cases as catalog  # noqa: E402
 
 TIMEOUT_S = 60
+NO_SAMPLING = {"MESHWARD_GUARD_SAMPLE": "0"}
 # The count of reports MESHWARD_STATS=1 prints at exit: a "meshward: " line naming
 # corruptions with a number.
 COUNT_LINE = re.compile(r"^meshward: .*corruption\w*\D*(\d+)", re.MULTILINE | re.IGNORECASE)
@@ -50,7 +52,6 @@ class Runner:
         exe = f"{self.bin}/corrupt-{program}{'-static' if static else ''}"
         full = {k: v for k, v in os.environ.items()
                 if not k.startswith("MESHWARD_") and k != "LD_PRELOAD"}
-        full["MESHWARD_GUARD_SAMPLE"] = "0"
         full.update(env or {})
         if not static:
             full["LD_PRELOAD"] = lib or self.lib
@@ -67,7 +68,7 @@ class Runner:
     def check_case(self, c, regime, static=False):
         what = f"{catalog.case_id(c)} {regime}{' (static)' if static else ''}"
         key = f"{catalog.case_id(c)}@{regime}"
-        rc, _, err = self.run(c.program, [c.name, regime], static=static)
+        rc, _, err = self.run(c.program, [c.name, regime], static=static, env=NO_SAMPLING)
         if rc is None:
             return self.fail(what, f"hung: {err}")
         if rc == catalog.NOT_APPLICABLE:
@@ -136,13 +137,17 @@ class Runner:
         return False
 
     def no_false_positive(self):
-        env = {"MESHWARD_ON_CORRUPTION": "report", "MESHWARD_STATS": "1"}
-        for static in (False, True):
-            for regime in catalog.ALL:
-                what = f"correct/mixed {regime}{' (static)' if static else ''}"
-                rc, out, err = self.run("correct", ["mixed", regime], static=static, env=env)
-                if self.expect_clean(what, rc, out, err) and catalog.END_MARKER in out:
-                    print(f"{what}: ok, no report")
+        base = {"MESHWARD_ON_CORRUPTION": "report", "MESHWARD_STATS": "1"}
+        for sample in (None, "1"):
+            env = dict(base, **({"MESHWARD_GUARD_SAMPLE": sample} if sample else {}))
+            for static in (False, True):
+                for regime in catalog.ALL:
+                    what = (f"correct/mixed {regime}{' (static)' if static else ''} "
+                            f"(MESHWARD_GUARD_SAMPLE={sample or 'default'})")
+                    rc, out, err = self.run("correct", ["mixed", regime], static=static,
+                                            env=env)
+                    if self.expect_clean(what, rc, out, err) and catalog.END_MARKER in out:
+                        print(f"{what}: ok, no report")
 
     def own_fault(self):
         for static in (False, True):
@@ -160,7 +165,8 @@ class Runner:
                          [catalog.fault(block=False, history=None)])
         for static in (False, True):
             what = f"own_handler/guard-chain{' (static)' if static else ''}"
-            rc, out, err = self.run("own_handler", ["guard-chain", "8"], static=static)
+            rc, out, err = self.run("own_handler", ["guard-chain", "8"], static=static,
+                                    env=NO_SAMPLING)
             found = catalog.first_report(err)
             if found is None or found[0] != c.reports[0].kind:
                 self.fail(what, f"expected a '{c.reports[0].kind}' report first, got "
@@ -172,7 +178,7 @@ class Runner:
                 print(f"{what}: ok")
 
     def report_mode(self):
-        env = {"MESHWARD_ON_CORRUPTION": "report", "MESHWARD_STATS": "1"}
+        env = dict(NO_SAMPLING, MESHWARD_ON_CORRUPTION="report", MESHWARD_STATS="1")
         c = next(x for x in catalog.CASES if catalog.case_id(x) == "double_free/immediate")
         for regime in catalog.ALL:
             what = f"double_free/immediate {regime} (report mode)"
