@@ -15,7 +15,6 @@ meshward and meshward-hardened; each with its default options.
 """
 import argparse
 import os
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -68,17 +67,14 @@ def run_once(exe, c, regime, preload, extra):
     env.update(extra)
     if preload:
         env["LD_PRELOAD"] = preload
-    try:
-        p = subprocess.run([exe, c.name, regime], env=env, capture_output=True,
-                           timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
+    rc, _, err = catalog.run([exe, c.name, regime], env, TIMEOUT_S)
+    if rc is None:
         return HANG
-    err = p.stderr.decode(errors="replace")
-    if p.returncode == catalog.NOT_APPLICABLE:
+    if rc == catalog.NOT_APPLICABLE:
         return NA
-    if not catalog.caught_at_all(p.returncode, err):
+    if not catalog.caught_at_all(rc, err):
         return MISSED
-    return EXACT if catalog.judge(c, regime, p.returncode, err) is None else CAUGHT
+    return EXACT if catalog.judge(c, regime, rc, err) is None else CAUGHT
 
 
 def cell(exe, c, regime, alloc, runs):
@@ -95,7 +91,7 @@ def measure(args, allocs):
     jobs = {}
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for c in [CONTROL, *catalog.CASES]:
-            exe = catalog.executable(exe_dir, c)
+            exe = catalog.executable(exe_dir, c.program)
             if not os.access(exe, os.X_OK):
                 sys.exit(f"{exe} not built: cmake --build {args.build} --target corruption-catalog")
             for regime in c.regimes:
@@ -178,6 +174,7 @@ def main():
                         help="runs of each sampled case per allocator (default 20)")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2)")
     args = parser.parse_args()
+    catalog.no_core_dumps()
     allocs, notes = allocators(args)
     for name, path, _ in allocs:
         print(f"{name}: {path or 'no preload'}", file=sys.stderr)

@@ -12,7 +12,9 @@ free, or by a guard page at the write), either is accepted.
 """
 
 import re
+import resource
 import signal
+import subprocess
 from collections import namedtuple
 
 REGIMES = {"8": 8, "4k": 4096, "256k": 256 << 10, "80m": 80 << 20}
@@ -122,8 +124,22 @@ def test_name(c):
     return f"{c.program}-{c.name}".replace("_", "-")
 
 
-def executable(bin_dir, c, static=False):
-    return f"{bin_dir}/corrupt-{c.program}{'-static' if static else ''}"
+def executable(bin_dir, program, static=False):
+    return f"{bin_dir}/corrupt-{program}{'-static' if static else ''}"
+
+
+def no_core_dumps():
+    """The cases abort on purpose: their children inherit a core file limit of 0."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def run(argv, env, timeout):
+    """Runs one case: (returncode, stdout, stderr), the returncode None if it hung."""
+    try:
+        p = subprocess.run(argv, env=env, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, "", f"(killed after {timeout} s)"
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 
 
 def signal_name(sig):

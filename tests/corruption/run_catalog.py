@@ -25,7 +25,6 @@ within the case's band. Every failure says what was expected and what happened.
 import argparse
 import os
 import re
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -49,17 +48,13 @@ class Runner:
     def run(self, program, argv, lib=None, static=False, env=None):
         """Runs corrupt-PROGRAM argv with lib preloaded (or the static build); returns
         (returncode, stdout, stderr)."""
-        exe = f"{self.bin}/corrupt-{program}{'-static' if static else ''}"
+        exe = catalog.executable(self.bin, program, static)
         full = {k: v for k, v in os.environ.items()
                 if not k.startswith("MESHWARD_") and k != "LD_PRELOAD"}
         full.update(env or {})
         if not static:
             full["LD_PRELOAD"] = lib or self.lib
-        try:
-            p = subprocess.run([exe, *argv], env=full, capture_output=True, timeout=TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            return None, "", f"(killed after {TIMEOUT_S} s)"
-        return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+        return catalog.run([exe, *argv], full, TIMEOUT_S)
 
     def fail(self, what, why, stderr=""):
         tail = "\n".join(stderr.rstrip().splitlines()[-12:])
@@ -146,7 +141,11 @@ class Runner:
                             f"(MESHWARD_GUARD_SAMPLE={sample or 'default'})")
                     rc, out, err = self.run("correct", ["mixed", regime], static=static,
                                             env=env)
-                    if self.expect_clean(what, rc, out, err) and catalog.END_MARKER in out:
+                    if not self.expect_clean(what, rc, out, err):
+                        continue
+                    if catalog.END_MARKER not in out:
+                        self.fail(what, "the program did not run to its end", err)
+                    else:
                         print(f"{what}: ok, no report")
 
     def own_fault(self):
@@ -212,6 +211,7 @@ def main():
         return
     if not (args.bin and args.lib and args.test):
         parser.error("--bin, --lib and a TEST are needed")
+    catalog.no_core_dumps()
     runner = Runner(args)
     if args.test in PATH_CHECKS:
         PATH_CHECKS[args.test](runner)
