@@ -76,6 +76,7 @@ CASES = [
     case("invalid_free", "alloca", "invalid free", ANY, [NOT_OURS]),
     case("invalid_free", "static", "invalid free", ANY, [NOT_OURS]),
     case("invalid_free", "mmap", "invalid free", ANY, [NOT_OURS]),
+    case("invalid_free", "unmapped", "invalid free", ANY, [NOT_OURS]),
     # A freed region or huge block may be unmapped or protected: the write then faults.
     # In an 8-byte block the byte written lies in the first word, where a free-list link
     # may be kept: finding the link corrupted is as good.

@@ -4,9 +4,10 @@
  *   kib        3 KiB into the block (blocks of 4 KiB and more)
  *   past-end   just past its end (p + n)
  *   unaligned  p + 1
- *   stack, alloca, static, mmap
+ *   stack, alloca, static, mmap, unmapped
  *              memory that never came from malloc: a local array, alloca, a static
- *              array, a page the program mapped itself (these ignore the regime)
+ *              array, a page the program mapped itself, a page it unmapped (these
+ *              ignore the regime)
  * The block itself is then freed correctly.
  */
 #include "catalog.h"
@@ -72,7 +73,17 @@ static int on_mmap(size_t n) {
     return 0;
 }
 
+static int unmapped(size_t n) {
+    (void)n;
+    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) return 1;
+    munmap(page, 4096);
+    free(catalog_opaque(page));
+    return 0;
+}
+
 static const catalog_case_t cases[] = {
-    {"interior", interior}, {"kib", kib},          {"past-end", past_end}, {"unaligned", unaligned},
-    {"stack", stack},       {"alloca", on_alloca}, {"static", on_static},  {"mmap", on_mmap}};
+    {"interior", interior},   {"kib", kib},      {"past-end", past_end},
+    {"unaligned", unaligned}, {"stack", stack},  {"alloca", on_alloca},
+    {"static", on_static},    {"mmap", on_mmap}, {"unmapped", unmapped}};
 CATALOG_MAIN(cases)
