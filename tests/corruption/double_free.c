@@ -5,9 +5,9 @@
  *   interleaved  free(a); free(b); free(a) (a and b of the same size)
  *   reused       free(p), then blocks of p's size are allocated until one of them is p
  *                again (at most 256, or 64 MiB); then free(p) and every new block are
- *                freed: either free(p) is the double free (p was not reused) or it frees
- *                the new block through a stale pointer and freeing that block is
- *                (it was): a double free happens either way, never by luck
+ *                freed. If p was not reused, free(p) is the double free; if it was,
+ *                free(p) frees the new block through a stale pointer and freeing that
+ *                block is: a double free happens either way, never by luck
  */
 #include "catalog.h"
 

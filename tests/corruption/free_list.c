@@ -1,8 +1,8 @@
 /* free_list.c — a corrupted free list: after freeing two blocks, a then p (so that, in a
- * LIFO list, p's link leads somewhere), the program overwrites the first word of p (where many
- * allocators keep the free-list link) with the address of a static array, as a heap exploit does to
- * have malloc return memory of its choosing, then allocates 8 blocks of the same size, writing the
- * first byte of each.
+ * LIFO list, p's link leads somewhere), the program overwrites the first word of p (where
+ * many allocators keep the free-list link) with the address of a static array, as a heap
+ * exploit does to have malloc return memory of its choosing, then allocates 8 blocks of the
+ * same size, writing the first byte of each.
  *
  *   link  the case above (slab regimes, 8 and 4k, only: a region or huge block holds no
  *         in-block link in the allocators compared)

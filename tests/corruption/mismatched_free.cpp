@@ -4,9 +4,9 @@
 //   new-delete-array  operator new released with operator delete[]
 //   new-free          operator new released with free
 //   malloc-delete     malloc released with operator delete
-// The operators are called by name: that is exactly what `delete` and `delete[]`
-// expressions compile to for a trivially destructible type, without letting the
-// compiler see (and warn about) the mismatch.
+// The operators are called by name: that is what `new`, `delete` and their array forms
+// come down to for a trivially destructible type (less the size argument of sized
+// deallocation), without letting the compiler see (and warn about) the mismatch.
 #include "catalog.h"
 
 #include <cstdlib>

@@ -1,9 +1,9 @@
 /* write_after_free.c — a write to a block after it was freed.
  *
  *   then-alloc  writes byte 8 of the freed block (byte 4 of an 8-byte one), then
- *               allocates blocks of its size (up to 4096 of them or 64 MiB, at least one) so that
- * its slot is handed out again then-exit   the same write, then the program exits: the slot is
- * never reused
+ *               allocates blocks of its size (up to 4096 of them or 64 MiB, at least
+ *               one) so that its slot is handed out again
+ *   then-exit   the same write, then the program exits: the slot is never reused
  */
 #include "catalog.h"
 
