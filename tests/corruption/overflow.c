@@ -1,0 +1,41 @@
+/* overflow.c — heap overflow and underflow: writes just outside a block, then frees it.
+ *
+ *   small      writes the 3 bytes past the end of the block
+ *   underflow  writes the byte before its start (p[-1])
+ *   far        a linear overflow running far past the end: one byte per page, up to
+ *              16 MiB past the block, as a runaway memset would (a guard page stops it)
+ */
+#include "catalog.h"
+
+#include <stdlib.h>
+
+#define FAR_LIMIT (16u << 20)
+#define PAGE 4096u
+
+static int small(size_t n) {
+    unsigned char *p = victim_malloc(n);
+    size_t end = catalog_opaque_size(n);
+    for (size_t i = 0; i < 3; i++)
+        catalog_poke(p + end + i, 'x');
+    free(p);
+    return 0;
+}
+
+static int underflow(size_t n) {
+    unsigned char *p = victim_malloc(n);
+    catalog_poke((unsigned char *)catalog_opaque(p) - 1, 'x');
+    free(p);
+    return 0;
+}
+
+static int far(size_t n) {
+    unsigned char *p = victim_malloc(n);
+    unsigned char *end = (unsigned char *)catalog_opaque(p) + n;
+    for (size_t i = 0; i < FAR_LIMIT; i += PAGE)
+        catalog_poke(end + i, 'x');
+    free(p);
+    return 0;
+}
+
+static const catalog_case_t cases[] = {{"small", small}, {"underflow", underflow}, {"far", far}};
+CATALOG_MAIN(cases)
