@@ -53,7 +53,7 @@ static void on_segv(int sig, siginfo_t *si, void *uctx) {
         si->si_code > 0 ? mw_guard_explain(si->si_addr, is_write(uctx), &detail, &b) : NULL;
     if (!kind) return chain(sig, si, uctx);
     mw_hd_report(kind, si->si_addr, &detail, &b, true);
-    restore_default();
+    chain(sig, si, uctx); /* the program's own handler, if any, sees the fault too */
 }
 
 void mw_fault_install(void) {

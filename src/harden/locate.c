@@ -48,9 +48,13 @@ bool mw_hd_locate(const void *addr, struct mw_hd_block *b) {
     }
     if (mw_huge_owns(a)) {
         char *start = mw_huge_start_of(a);
-        if (!start) return false;
-        from_lrec(b, MW_HD_HUGE, start, mw_huge_usable_size(start));
-        return true;
+        if (start) {
+            from_lrec(b, MW_HD_HUGE, start, mw_huge_usable_size(start));
+            return true;
+        }
+        from_lrec(b, MW_HD_HUGE, (char *)a, 0); /* a huge block freed and unmapped? */
+        b->cap = b->lrec ? b->lrec->guarded : 0;
+        return b->lrec != NULL;
     }
     if (mw_zero_owns(a)) {
         from_lrec(b, MW_HD_ZERO, (char *)((uintptr_t)a & ~(uintptr_t)(MW_MIN_ALIGN - 1)), 0);

@@ -111,7 +111,14 @@ CASES = [
 
 # Cases a library is known to miss, with the reason: {"PROGRAM/CASE@REGIME": "why"}.
 # The runner then expects the miss and fails if the case is caught (remove the entry).
-EXPECTED_MISSES = {}
+EXPECTED_MISSES = {
+    "overflow/underflow@256k": "the first region of the range has no guard page below it "
+                               "(the memory there is not meshward's to protect)",
+    "size_mismatch/free-sized@80m": "sizes are compared by class, and every huge size is one "
+                                    "class",
+    "size_mismatch/sized-delete@80m": "sizes are compared by class, and every huge size is one "
+                                      "class",
+}
 
 ERROR_LINE = re.compile(r"^meshward: error: ([a-z ]+?): (.*)$", re.MULTILINE)
 ALLOCATED_LINE = re.compile(r"^meshward: +block allocated by .*$", re.MULTILINE)
