@@ -5,12 +5,15 @@
  *
  * Tracing: malloc tests its event once and takes a separate cold path when it is on, so the
  * untraced fast path keeps no frame; slower entry points take the caller's address
- * (MW_TRACE_CALLER) where they are entered and record the event once the block is owned. */
+ * (MW_TRACE_CALLER) where they are entered and record the event once the block is owned.
+ * Memcheck's annotations (mw_vg_alloc) ride on the same paths: malloc's hooked path serves
+ * both, so that off valgrind and untraced malloc pays one branch more. */
 #include "alloc.h"
 #include "arena.h"
 #include "heap_large.h"
 #include "huge.h"
 #include "init.h"
+#include "mw_valgrind.h"
 #include "os.h"
 #include "region.h"
 #include "thread.h"
@@ -95,29 +98,34 @@ void mw_trace_alloc(void *ip, struct mw_heap *h, void *p, size_t size) {
     MW_TRACE_ALLOC_AT(ip, p, size, mw_block_usable(p), mw_trace_class(p), h->id, mw_kind_of(p));
 }
 
-/* Allocates n bytes for a request of size bytes and records it. */
-static mw_cold void *traced_malloc(struct mw_heap *h, size_t n, size_t size, void *ip) {
+/* Tells memcheck that p (size bytes requested) is the program's now. */
+#define VG_ALLOC(p, size, zeroed) mw_vg_alloc(p, size, mw_block_usable(p), zeroed)
+
+/* Allocates n bytes for a request of size bytes, records it and tells memcheck. */
+static mw_cold void *hooked_malloc(struct mw_heap *h, size_t n, size_t size, void *ip) {
     void *p = mw_alloc_in(h, n);
-    mw_trace_alloc(ip, h, p, size);
+    if (MW_TRACE_ON(alloc)) mw_trace_alloc(ip, h, p, size);
+    VG_ALLOC(p, size, false);
     return p;
 }
+#define MALLOC_HOOKED() (MW_TRACE_ON(alloc) || mw_vg_hooked())
 
 /* ---- malloc and calloc -------------------------------------------------------------- */
 
 void *mw_malloc(size_t size) {
-    if (MW_TRACE_ON(alloc)) return traced_malloc(mw_tls_heap, size, size, MW_TRACE_CALLER);
+    if (MALLOC_HOOKED()) return hooked_malloc(mw_tls_heap, size, size, MW_TRACE_CALLER);
     return mw_alloc_in(mw_tls_heap, size);
 }
 
 void *mw_heap_malloc(mw_heap_t *h, size_t size) {
-    if (MW_TRACE_ON(alloc)) return traced_malloc(h, size, size, MW_TRACE_CALLER);
+    if (MALLOC_HOOKED()) return hooked_malloc(h, size, size, MW_TRACE_CALLER);
     return mw_alloc_in(h, size);
 }
 
 void *mw_new_at(size_t size, void *ip) {
     /* slab sizes rounded to 16 land in 16-byte aligned classes; larger blocks all are */
     size_t n = size <= MW_SLAB_MAX ? mw_align_up(size, MW_MIN_ALIGN) : size;
-    if (MW_TRACE_ON(alloc)) return traced_malloc(mw_tls_heap, n, size, ip);
+    if (MALLOC_HOOKED()) return hooked_malloc(mw_tls_heap, n, size, ip);
     return mw_alloc_in(mw_tls_heap, n);
 }
 
@@ -127,13 +135,10 @@ static void *zeroed(struct mw_heap *h, size_t count, size_t size, void *ip) {
         errno = ENOMEM;
         return NULL;
     }
-    void *p;
-    if (total <= MW_SLAB_MAX) {
-        p = mw_alloc_in(h, total);
-        if (p) memset(p, 0, total);
-    } else {
-        p = mw_alloc_large_in(h, total, MW_MIN_ALIGN, true);
-    }
+    bool small = total <= MW_SLAB_MAX;
+    void *p = small ? mw_alloc_in(h, total) : mw_alloc_large_in(h, total, MW_MIN_ALIGN, true);
+    VG_ALLOC(p, total, true);
+    if (small && p) memset(p, 0, total);
     if (MW_TRACE_ON(alloc)) mw_trace_alloc(ip, h, p, total);
     return p;
 }
@@ -150,6 +155,7 @@ void *mw_heap_calloc(mw_heap_t *h, size_t count, size_t size) {
 
 static void *aligned(struct mw_heap *h, size_t align, size_t size, void *ip) {
     void *p = aligned_in(h, align, size);
+    VG_ALLOC(p, size, false);
     if (MW_TRACE_ON(alloc)) mw_trace_alloc(ip, h, p, size);
     if (p && align > MW_MIN_ALIGN) MW_TRACE_ALIGNED_AT(ip, p, align, size);
     return p;

@@ -280,10 +280,20 @@ static unsigned abandon_span(struct mw_heap *h, struct mw_span *s) {
     return 1;
 }
 
+/* Tells memcheck that every live block of s is freed (s is collected). */
+static mw_noinline void vg_free_live(const struct mw_span *s) {
+    uint64_t live[MW_SPAN_BITMAP_WORDS];
+    mw_span_live_bitmap(s, live);
+    for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++)
+        for (uint64_t bits = live[w]; bits; bits &= bits - 1)
+            mw_vg_free(s->start + (size_t)(w * 64 + (unsigned)__builtin_ctzll(bits)) * s->block_size);
+}
+
 /* Releases s with whatever it holds; its live blocks count as freed. */
 static unsigned free_span(struct mw_heap *h, struct mw_span *s) {
     queue_remove(list_of(h, s), s);
     mw_span_collect(s);
+    if (mw_vg_active()) vg_free_live(s);
     h->frees[s->cls] += s->used;
     mw_arena_span_free(s);
     return 0;

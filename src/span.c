@@ -17,6 +17,7 @@ void mw_span_init(struct mw_span *s, unsigned cls) {
     atomic_store_explicit(&s->thread_free, MW_DELAY_NORMAL, memory_order_relaxed);
     for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++)
         s->bitmap[w] = 0;
+    mw_vg_noaccess(s->start, (size_t)s->pages * MW_PAGE_SIZE); /* no block yet */
 }
 
 static inline uint64_t rng_next(uint64_t *state) { /* wyrand */

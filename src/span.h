@@ -24,6 +24,7 @@
 #define MW_SPAN_H
 
 #include "common.h"
+#include "mw_valgrind.h"
 #include "sizeclass.h"
 
 #include <stdatomic.h>
@@ -73,12 +74,18 @@ struct mw_span {
     uint64_t bitmap[MW_SPAN_BITMAP_WORDS];
 };
 
-/* Block list links. The hardened build encodes them; production stores them plainly. */
+/* Block list links. The hardened build encodes them; production stores them plainly. A link
+ * lives in a free block, which memcheck must see as unaddressable: under valgrind it is
+ * read and written through mw_vg_peek/poke (one branch otherwise, see mw_valgrind.h). */
 mw_inline mw_block_t *mw_block_next(const mw_block_t *b) {
+    if (mw_vg_hooked()) return (mw_block_t *)mw_vg_peek(&b->next);
     return b->next;
 }
 mw_inline void mw_block_set_next(mw_block_t *b, mw_block_t *next) {
-    b->next = next;
+    if (mw_vg_hooked())
+        mw_vg_poke(&b->next, (uintptr_t)next);
+    else
+        b->next = next;
 }
 
 /* Prepares a span freshly carved for class cls: empty lists, clear bitmap. */
