@@ -9,8 +9,15 @@
 /* Written once by the first hook (racing first hooks write the same value). */
 __attribute__((visibility("hidden"))) int mw_vg_state = MW_VG_UNKNOWN;
 
+/* Memcheck only: it answers GET_VBITS (1) where other tools (callgrind, ...) leave the
+ * default 0, so that under them meshward runs the paths it runs natively. */
+static bool memcheck_runs(void) {
+    char probe = 0, vbits;
+    return RUNNING_ON_VALGRIND && VALGRIND_GET_VBITS(&probe, &vbits, 1) == 1;
+}
+
 bool mw_vg_resolve(void) {
-    int on = RUNNING_ON_VALGRIND ? MW_VG_ON : MW_VG_OFF;
+    int on = memcheck_runs() ? MW_VG_ON : MW_VG_OFF;
     __atomic_store_n(&mw_vg_state, on, __ATOMIC_RELAXED);
     return on == MW_VG_ON;
 }

@@ -15,7 +15,9 @@
  * Cost: with MW_VALGRIND unset every hook compiles to nothing and mw_vg_active() is false.
  * With it set, off valgrind each hook is one load and one never-taken branch on mw_vg_state
  * (mw_vg_hooked); that state starts "unknown" so that the very first hook, whenever it
- * runs, asks RUNNING_ON_VALGRIND once and settles it (no constructor-order question). The
+ * runs, asks RUNNING_ON_VALGRIND (and whether the tool is memcheck: other tools, such as
+ * callgrind, see meshward as it runs natively) once and settles it (no constructor-order
+ * question). The
  * hooks' arguments are evaluated only under valgrind: the hooks are macros. */
 #ifndef MW_VALGRIND_H
 #define MW_VALGRIND_H
