@@ -286,7 +286,8 @@ static mw_noinline void vg_free_live(const struct mw_span *s) {
     mw_span_live_bitmap(s, live);
     for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++)
         for (uint64_t bits = live[w]; bits; bits &= bits - 1)
-            mw_vg_free(s->start + (size_t)(w * 64 + (unsigned)__builtin_ctzll(bits)) * s->block_size);
+            mw_vg_free(s->start +
+                       (size_t)(w * 64 + (unsigned)__builtin_ctzll(bits)) * s->block_size);
 }
 
 /* Releases s with whatever it holds; its live blocks count as freed. */

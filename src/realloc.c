@@ -46,7 +46,7 @@ static void *resize(struct mw_heap *h, void *p, size_t size, void *ip) {
     enum mw_kind k = mw_kind_of(p);
     size_t usable = mw_block_usable(p);
     if (mw_unlikely(usable == 0)) { /* foreign or freed: we cannot know its size */
-        mw_vg_free(p);                /* memcheck reports the invalid realloc */
+        mw_vg_free(p);              /* memcheck reports the invalid realloc */
         mw_foreign_free(p, "realloc");
         errno = EINVAL;
         return NULL;

@@ -46,7 +46,7 @@ static inline bool mw_vg_active(void) {
  * where the program's call is the next frame, before anything writes into the block. */
 #define mw_vg_alloc(p, req, usable, zeroed)                                                        \
     do {                                                                                           \
-        if (mw_vg_active() && (p)) mw_vg_alloc_now((p), (req), (usable), (zeroed));               \
+        if (mw_vg_active() && (p)) mw_vg_alloc_now((p), (req), (usable), (zeroed));                \
     } while (0)
 static inline void mw_vg_alloc_now(void *p, size_t req, size_t usable, bool zeroed) {
     if (usable > req) VALGRIND_MAKE_MEM_NOACCESS((char *)p + req, usable - req);
@@ -57,25 +57,25 @@ static inline void mw_vg_alloc_now(void *p, size_t req, size_t usable, bool zero
  * (canaries) come before it or bracket their reads. */
 #define mw_vg_free(p)                                                                              \
     do {                                                                                           \
-        if (mw_vg_active()) VALGRIND_FREELIKE_BLOCK((p), 0);                                      \
+        if (mw_vg_active()) VALGRIND_FREELIKE_BLOCK((p), 0);                                       \
     } while (0)
 /* The live block p grew or shrank in place from old to new requested bytes. */
 #define mw_vg_resize(p, old, new)                                                                  \
     do {                                                                                           \
-        if (mw_vg_active()) VALGRIND_RESIZEINPLACE_BLOCK((p), (old), (new), 0);                   \
+        if (mw_vg_active()) VALGRIND_RESIZEINPLACE_BLOCK((p), (old), (new), 0);                    \
     } while (0)
 /* Brackets for the allocator's own accesses to bytes that are not the program's. */
 #define mw_vg_noaccess(p, n)                                                                       \
     do {                                                                                           \
-        if (mw_vg_active()) VALGRIND_MAKE_MEM_NOACCESS((p), (n));                                 \
+        if (mw_vg_active()) VALGRIND_MAKE_MEM_NOACCESS((p), (n));                                  \
     } while (0)
 #define mw_vg_undefined(p, n)                                                                      \
     do {                                                                                           \
-        if (mw_vg_active()) VALGRIND_MAKE_MEM_UNDEFINED((p), (n));                                \
+        if (mw_vg_active()) VALGRIND_MAKE_MEM_UNDEFINED((p), (n));                                 \
     } while (0)
 #define mw_vg_defined(p, n)                                                                        \
     do {                                                                                           \
-        if (mw_vg_active()) VALGRIND_MAKE_MEM_DEFINED((p), (n));                                  \
+        if (mw_vg_active()) VALGRIND_MAKE_MEM_DEFINED((p), (n));                                   \
     } while (0)
 
 /* The size the program may use of the live block p whose slot holds usable bytes: usable

@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SMALL 20                     /* a slab class of 24 bytes: 4 bytes of slack */
-#define REGION 100000                /* a 128 KiB region */
+#define SMALL 20                      /* a slab class of 24 bytes: 4 bytes of slack */
+#define REGION 100000                 /* a 128 KiB region */
 #define HUGE (((size_t)70 << 20) + 3) /* its own mapping: the slack ends its last page */
 #define NOINLINE __attribute__((noinline))
 
@@ -137,10 +137,9 @@ static void expect(vptr p, size_t n, char c) {
 
 /* Up through every regime and back down, in place or not, the kept prefix intact. */
 NOINLINE static void realloc_regimes(void) {
-    static const size_t sizes[] = {8,     24,        100,       1000,      16384,     16385,
-                                   20000, 100000,    1 << 20,   70 << 20,  100 << 20, 70 << 20,
-                                   65000, (1 << 20), 16385,     16000,     9000,      100,
-                                   24,    1};
+    static const size_t sizes[] = {8,      24,      100,      1000,      16384,    16385, 20000,
+                                   100000, 1 << 20, 70 << 20, 100 << 20, 70 << 20, 65000, (1 << 20),
+                                   16385,  16000,   9000,     100,       24,       1};
     size_t n = sizeof sizes / sizeof *sizes, have = 0;
     vptr p = NULL;
     for (size_t i = 0; i < n; i++) {
