@@ -5,12 +5,15 @@
  *
  * Tracing: malloc tests its event once and takes a separate cold path when it is on, so the
  * untraced fast path keeps no frame; slower entry points take the caller's address
- * (MW_TRACE_CALLER) where they are entered and record the event once the block is owned. */
+ * (MW_TRACE_CALLER) where they are entered and record the event once the block is owned.
+ * Memcheck's annotations (mw_vg_alloc) ride on the same paths: malloc's hooked path serves
+ * both, so that off valgrind and untraced malloc pays one branch more. */
 #include "alloc.h"
 #include "arena.h"
 #include "heap_large.h"
 #include "huge.h"
 #include "init.h"
+#include "mw_valgrind.h"
 #include "os.h"
 #include "region.h"
 #include "thread.h"
@@ -98,7 +101,8 @@ void mw_trace_alloc(void *ip, struct mw_heap *h, void *p, size_t size) {
 }
 
 #if MW_HARDENED
-/* Every allocation of the hardened build: checked, armed, recorded at ip, traced. */
+/* Every allocation of the hardened build: checked, armed, recorded at ip, traced (and
+ * described to memcheck by the harden layer, which knows the slot). */
 static mw_noinline void *hd_alloc(struct mw_heap *h, size_t size, size_t align, unsigned how,
                                   void *ip) {
     void *p = mw_hd_alloc(h, size, align, how, ip);
@@ -106,20 +110,21 @@ static mw_noinline void *hd_alloc(struct mw_heap *h, size_t size, size_t align, 
     return p;
 }
 #else
-/* Allocates n bytes for a request of size bytes and records it. */
-static mw_cold void *traced_malloc(struct mw_heap *h, size_t n, size_t size, void *ip) {
-    void *p = mw_alloc_in(h, n);
-    mw_trace_alloc(ip, h, p, size);
-    return p;
-}
+/* Tells memcheck that p (size bytes requested) is the program's now. */
+#define VG_ALLOC(p, size, zeroed) mw_vg_alloc(p, size, mw_block_usable(p), zeroed)
 
-/* Production with MESHWARD_GUARD_SAMPLE: the one allocation in N that gets a guarded page. */
-static mw_cold void *maybe_sampled(struct mw_heap *h, size_t size, unsigned how, void *ip) {
-    void *p = mw_sample_tick() ? mw_sample_alloc(size, 0, how, ip) : NULL;
-    if (!p) p = mw_alloc_in(h, size);
+/* Allocates n bytes for a request of size bytes (or, one time in MESHWARD_GUARD_SAMPLE, a
+ * sampled guarded block), records it and tells memcheck. */
+static mw_cold void *hooked_malloc(struct mw_heap *h, size_t n, size_t size, unsigned how,
+                                   void *ip) {
+    bool sample = mw_sample_rate && h == mw_tls_heap && mw_sample_tick(); /* not heaps' */
+    void *p = sample ? mw_sample_alloc(size, 0, how, ip) : NULL;
+    if (!p) p = mw_alloc_in(h, n);
     if (MW_TRACE_ON(alloc)) mw_trace_alloc(ip, h, p, size);
+    VG_ALLOC(p, size, false);
     return p;
 }
+#define MALLOC_HOOKED() (MW_TRACE_ON(alloc) || mw_vg_hooked() || mw_unlikely(mw_sample_rate))
 #endif
 
 /* ---- malloc and calloc -------------------------------------------------------------- */
@@ -138,14 +143,12 @@ void *mw_new_at(size_t size, size_t align, unsigned how, void *ip) {
 }
 #else
 void *mw_malloc(size_t size) {
-    if (mw_unlikely(mw_sample_rate))
-        return maybe_sampled(mw_tls_heap, size, MW_HOW_MALLOC, MW_CALLER);
-    if (MW_TRACE_ON(alloc)) return traced_malloc(mw_tls_heap, size, size, MW_TRACE_CALLER);
+    if (MALLOC_HOOKED()) return hooked_malloc(mw_tls_heap, size, size, MW_HOW_MALLOC, MW_CALLER);
     return mw_alloc_in(mw_tls_heap, size);
 }
 
 void *mw_heap_malloc(mw_heap_t *h, size_t size) {
-    if (MW_TRACE_ON(alloc)) return traced_malloc(h, size, size, MW_TRACE_CALLER);
+    if (MALLOC_HOOKED()) return hooked_malloc(h, size, size, MW_HOW_MALLOC, MW_TRACE_CALLER);
     return mw_alloc_in(h, size);
 }
 
@@ -153,8 +156,7 @@ void *mw_new_at(size_t size, size_t align, unsigned how, void *ip) {
     if (align > MW_MIN_ALIGN) return mw_memalign_at(align, size, ip);
     /* slab sizes rounded to 16 land in 16-byte aligned classes; larger blocks all are */
     size_t n = size <= MW_SLAB_MAX ? mw_align_up(size, MW_MIN_ALIGN) : size;
-    if (mw_unlikely(mw_sample_rate)) return maybe_sampled(mw_tls_heap, size, how, ip);
-    if (MW_TRACE_ON(alloc)) return traced_malloc(mw_tls_heap, n, size, ip);
+    if (MALLOC_HOOKED()) return hooked_malloc(mw_tls_heap, n, size, how, ip);
     return mw_alloc_in(mw_tls_heap, n);
 }
 #endif
@@ -166,15 +168,14 @@ static void *zeroed(struct mw_heap *h, size_t count, size_t size, void *ip) {
         return NULL;
     }
 #if MW_HARDENED
-    return hd_alloc(h, total, 0, MW_HOW_MALLOC, ip); /* hardened blocks are always zero */
+    void *p = hd_alloc(h, total, 0, MW_HOW_MALLOC, ip); /* hardened blocks are always zero */
+    if (p) mw_vg_defined(p, total);
+    return p;
 #else
-    void *p;
-    if (total <= MW_SLAB_MAX) {
-        p = mw_alloc_in(h, total);
-        if (p) memset(p, 0, total);
-    } else {
-        p = mw_alloc_large_in(h, total, MW_MIN_ALIGN, true);
-    }
+    bool small = total <= MW_SLAB_MAX;
+    void *p = small ? mw_alloc_in(h, total) : mw_alloc_large_in(h, total, MW_MIN_ALIGN, true);
+    VG_ALLOC(p, total, true);
+    if (small && p) memset(p, 0, total);
     if (MW_TRACE_ON(alloc)) mw_trace_alloc(ip, h, p, total);
     return p;
 #endif
@@ -195,6 +196,7 @@ static void *aligned(struct mw_heap *h, size_t align, size_t size, void *ip) {
     void *p = hd_alloc(h, size, align, MW_HOW_MALLOC, ip);
 #else
     void *p = mw_alloc_aligned_in(h, align, size);
+    VG_ALLOC(p, size, false);
     if (MW_TRACE_ON(alloc)) mw_trace_alloc(ip, h, p, size);
 #endif
     if (p && align > MW_MIN_ALIGN) MW_TRACE_ALIGNED_AT(ip, p, align, size);

@@ -4,6 +4,7 @@
 #include "arena.h"
 #include "lock.h"
 #include "meta.h"
+#include "mw_valgrind.h"
 #include "os.h"
 #include "trace.h"
 #if MW_HARDENED
@@ -30,6 +31,7 @@ bool mw_arena_init(void) {
     if (size > share) size = share;
     char *base = mw_os_reserve_upto(&size, (size_t)16 << 20, (size_t)1 << 21);
     if (!base) return false;
+    mw_vg_noaccess(base, size); /* memcheck: no block yet (and no leak-check scan of it all) */
     mw_page_map = mw_os_reserve((size >> 12) * sizeof(struct mw_span *), MW_PAGE_SIZE);
     if (!mw_page_map) {
         mw_os_unmap(base, size);

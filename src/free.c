@@ -5,11 +5,13 @@
  * will report it).
  *
  * Tracing: free tests its event once; the traced path records the free before the block
- * can be handed to anyone else. */
+ * can be handed to anyone else; the same hooked path tells memcheck (mw_vg_free) before the
+ * allocator touches the block. */
 #include "alloc.h"
 #include "arena.h"
 #include "heap_large.h"
 #include "huge.h"
+#include "mw_valgrind.h"
 #include "region.h"
 #include "thread.h"
 #include "trace.h"
@@ -107,20 +109,21 @@ size_t mw_usable_size(const void *p) {
     return p ? mw_hd_usable(p, MW_CALLER) : 0;
 }
 #else
-static mw_cold void traced_free(void *p, void *ip) {
-    mw_trace_free(ip, p);
+static mw_cold void hooked_free(void *p, void *ip) {
+    if (MW_TRACE_ON(free)) mw_trace_free(ip, p);
+    mw_vg_free(p);
     free_block(p);
 }
 
 void mw_free_how_at(void *p, unsigned how, size_t size, void *ip) {
     (void)how;
     (void)size;
-    if (MW_TRACE_ON(free)) return traced_free(p, ip);
+    if (MW_TRACE_ON(free) || mw_vg_hooked()) return hooked_free(p, ip);
     free_block(p);
 }
 
 void mw_free(void *p) {
-    if (MW_TRACE_ON(free)) return traced_free(p, MW_TRACE_CALLER);
+    if (MW_TRACE_ON(free) || mw_vg_hooked()) return hooked_free(p, MW_TRACE_CALLER);
     free_block(p);
 }
 
@@ -144,7 +147,9 @@ size_t mw_block_usable(const void *p) {
     }
 }
 
+/* Under valgrind, the size requested (as memcheck's own malloc_usable_size): the slack is
+ * the block's redzone. */
 size_t mw_usable_size(const void *p) {
-    return p ? mw_block_usable(p) : 0;
+    return p ? mw_vg_live_size(p, mw_block_usable(p)) : 0;
 }
 #endif

@@ -7,6 +7,9 @@
 #include "meta.h"
 #include "os.h"
 #include "trace.h"
+#if MW_HARDENED
+#include "harden/record.h"
+#endif
 
 struct mw_span mw_empty_span;
 
@@ -280,10 +283,25 @@ static unsigned abandon_span(struct mw_heap *h, struct mw_span *s) {
     return 1;
 }
 
+/* Tells memcheck that every live block of s is freed (s is collected). */
+static mw_noinline void vg_free_live(const struct mw_span *s) {
+    uint64_t live[MW_SPAN_BITMAP_WORDS];
+    mw_span_live_bitmap(s, live);
+    for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++)
+        for (uint64_t bits = live[w]; bits; bits &= bits - 1) {
+            unsigned slot = w * 64 + (unsigned)__builtin_ctzll(bits);
+#if MW_HARDENED /* slot 0 and quarantined blocks are on no list, yet no block of the program */
+            if (mw_rec_state(s->records[slot].state) != MW_HS_LIVE) continue;
+#endif
+            mw_vg_free(s->start + (size_t)slot * s->block_size);
+        }
+}
+
 /* Releases s with whatever it holds; its live blocks count as freed. */
 static unsigned free_span(struct mw_heap *h, struct mw_span *s) {
     queue_remove(list_of(h, s), s);
     mw_span_collect(s);
+    if (mw_vg_active()) vg_free_live(s);
     h->frees[s->cls] += s->used;
     mw_arena_span_free(s);
     return 0;

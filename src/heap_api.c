@@ -1,10 +1,12 @@
 /* heap_api.c — first-class heaps (mw_heap_new, delete, destroy, reset) and mw_collect.
  * Deleting gives the heap's spans up for adoption, so live blocks stay valid; destroying
- * and resetting release its spans at once and free its large blocks one by one. */
+ * and resetting release its spans at once and free its large blocks one by one; memcheck is
+ * told of each live block freed (FREELIKE, so that a later use names the destroy). */
 #include "alloc.h"
 #include "arena.h"
 #include "heap_large.h"
 #include "init.h"
+#include "mw_valgrind.h"
 #include "region.h"
 #include "trace.h"
 #include "harden/harden.h"
@@ -34,12 +36,14 @@ static void free_all_blocks(struct mw_heap *h) {
     void *batch[64];
     size_t n;
     while ((n = mw_heap_large_take(h->id, batch, 64)) > 0)
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+            mw_vg_free(batch[i]);
 #if MW_HARDENED
             mw_hd_release_large(batch[i]);
 #else
             mw_free_untraced(batch[i]);
 #endif
+        }
 }
 
 void mw_heap_destroy(mw_heap_t *h) {

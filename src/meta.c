@@ -3,6 +3,7 @@
  * take (a new span descriptor, a new heap). */
 #include "meta.h"
 #include "lock.h"
+#include "mw_valgrind.h"
 #include "os.h"
 
 #include <string.h>
@@ -19,11 +20,13 @@ static void *meta_bump_locked(size_t size, size_t align) {
         size_t share = mw_os_reserve_share() / 8; /* descriptors are small next to spans */
         if (meta_size > share) meta_size = share;
         meta_base = meta_next = mw_os_reserve_upto(&meta_size, (size_t)16 << 20, MW_PAGE_SIZE);
+        if (meta_base) mw_vg_noaccess(meta_base, meta_size); /* memcheck's leak check skips it */
     }
     if (!meta_base) return NULL;
     char *start = (char *)mw_align_up((uintptr_t)meta_next, align);
     if (start + size > meta_base + meta_size) return NULL;
     meta_next = start + size;
+    mw_vg_defined(start, size); /* fresh pages read as zero */
     return start;
 }
 

@@ -5,10 +5,17 @@
  * half, a region within its class; huge maps move with mremap, without copying.
  *
  * Tracing: one realloc event, recorded once the new block is owned and before the old one
- * is released. */
+ * is released.
+ *
+ * Memcheck: a block resized in place is RESIZEINPLACE'd (slab, region, a huge map shrunk by
+ * munmap or grown by mremap in place); a moved block is a new MALLOCLIKE block filled with
+ * the old one's live bytes, then the old one FREELIKE, as memcheck's own realloc does. Under
+ * valgrind a huge map never grows by mremap: a move would carry the bytes but not memcheck's
+ * record of the block, so it is copied instead. */
 #include "alloc.h"
 #include "heap_large.h"
 #include "huge.h"
+#include "mw_valgrind.h"
 #include "thread.h"
 #include "trace.h"
 #include "harden/harden.h"
@@ -58,24 +65,31 @@ static void *resize(struct mw_heap *h, void *p, size_t size, void *ip) {
     enum mw_kind k = mw_kind_of(p);
     size_t usable = mw_block_usable(p);
     if (mw_unlikely(usable == 0)) { /* foreign or freed: we cannot know its size */
+        mw_vg_free(p);              /* memcheck reports the invalid realloc */
         mw_foreign_free(p, "realloc");
         errno = EINVAL;
         return NULL;
     }
+    size_t live = mw_vg_live_size(p, usable); /* the bytes the program may read */
     void *q = p;
     bool copied = false;
     if (fits_in_place(k, usable, size)) {
         q = p;
-    } else if (k == MW_KIND_HUGE && size > MW_REGION_MAX) {
+    } else if (k == MW_KIND_HUGE && size > MW_REGION_MAX && (size <= usable || !mw_vg_active())) {
         q = huge_move(p, size);
     } else {
         q = mw_alloc_in(h, size);
-        if (q) memcpy(q, p, usable < size ? usable : size);
+        mw_vg_alloc(q, size, mw_block_usable(q), false);
+        if (q) memcpy(q, p, live < size ? live : size);
         copied = true;
     }
     if (!q) return NULL; /* p stays intact */
+    if (!copied) mw_vg_resize(p, live, size);
     MW_TRACE_REALLOC_AT(ip, p, q, size, mw_block_usable(q), mw_trace_class(q), h->id, q != p);
-    if (copied) mw_free_untraced(p);
+    if (copied) {
+        mw_vg_free(p);
+        mw_free_untraced(p);
+    }
     return q;
 }
 
@@ -97,10 +111,12 @@ static void *realloc_at(struct mw_heap *h, void *p, size_t size, void *ip) {
     if (!p) {
         void *q = mw_alloc_in(h, size);
         if (MW_TRACE_ON(alloc)) mw_trace_alloc(ip, h, q, size);
+        mw_vg_alloc(q, size, mw_block_usable(q), false);
         return q;
     }
     if (size == 0) {
         if (MW_TRACE_ON(free)) mw_trace_free(ip, p);
+        mw_vg_free(p);
         mw_free_untraced(p);
         return NULL;
     }

@@ -1,6 +1,7 @@
 /* region.c — the region layer's entry points for alloc.c: size to class, the allocation
  * order (own cache, dirty pool, clean pool, stealing, a fresh region) and frees (own cache,
  * overflowing to the dirty pool). See region_internal.h for the layout and invariants. */
+#include "mw_valgrind.h"
 #include "region_internal.h"
 
 #include <string.h>
@@ -65,7 +66,10 @@ void *mw_region_alloc(size_t size, size_t align) {
 void *mw_region_calloc(size_t size, size_t align) {
     bool zero;
     void *p = region_alloc(size, align, &zero);
-    if (p && !zero) memset(p, 0, size);
+    if (p && !zero) {
+        mw_vg_undefined(p, size); /* a recycled region: memcheck sees it freed */
+        memset(p, 0, size);
+    }
     return p;
 }
 

@@ -11,6 +11,7 @@
  * size. */
 #include "region_internal.h"
 
+#include "mw_valgrind.h"
 #include "os.h"
 #if MW_HARDENED
 #include "harden/guard.h"
@@ -43,6 +44,7 @@ bool mw_region_range_init(void) {
     void *base =
         mw_region_range_ready() ? NULL : mw_os_reserve_upto(&size, RANGE_MIN, MW_AREA_SIZE);
     if (base) {
+        mw_vg_noaccess(base, size); /* regions become the program's one by one */
         uint32_t nareas = (uint32_t)(size >> MW_AREA_SHIFT);
         void *meta = mw_os_reserve(nareas * sizeof(struct mw_area), MW_PAGE_SIZE);
         if (meta) {

@@ -23,6 +23,7 @@ void mw_span_init(struct mw_span *s, unsigned cls) {
 #if MW_HARDENED
     mw_hd_span_init(s);
 #endif
+    mw_vg_noaccess(s->start, (size_t)s->pages * MW_PAGE_SIZE); /* no block yet */
 }
 
 static inline uint64_t rng_next(uint64_t *state) { /* wyrand */

@@ -24,6 +24,7 @@
 #define MW_SPAN_H
 
 #include "common.h"
+#include "mw_valgrind.h"
 #include "sizeclass.h"
 
 #include <stdatomic.h>
@@ -90,6 +91,20 @@ mw_inline uint32_t mw_span_slot(const struct mw_span *s, const void *p) {
     uint32_t i = (uint32_t)(((uint64_t)off * s->recip) >> 32);
     return (i < s->built && (size_t)i * s->block_size == off) ? i : UINT32_MAX;
 }
+/* The raw word of a block's link. A link lives in a free block, which memcheck must see as
+ * unaddressable: under valgrind it is read and written through mw_vg_peek/poke (one branch
+ * otherwise, see mw_valgrind.h). */
+mw_inline uintptr_t mw_link_load(const mw_block_t *b) {
+    if (mw_vg_hooked()) return mw_vg_peek(&b->next);
+    return (uintptr_t)b->next;
+}
+mw_inline void mw_link_store(mw_block_t *b, uintptr_t v) {
+    if (mw_vg_hooked())
+        mw_vg_poke(&b->next, v);
+    else
+        b->next = (mw_block_t *)v;
+}
+
 /* Block list links of blocks of span s. The hardened build encodes them with s's keys and
  * checks every decoded link (harden/links.h); production stores them plainly. */
 #if MW_HARDENED
@@ -97,15 +112,15 @@ mw_inline uint32_t mw_span_slot(const struct mw_span *s, const void *p) {
 #else
 mw_inline mw_block_t *mw_block_next(const struct mw_span *s, const mw_block_t *b) {
     (void)s;
-    return b->next;
+    return (mw_block_t *)mw_link_load(b);
 }
 mw_inline mw_block_t *mw_block_next_any(const struct mw_span *s, const mw_block_t *b) {
     (void)s;
-    return b->next;
+    return (mw_block_t *)mw_link_load(b);
 }
 mw_inline void mw_block_set_next(const struct mw_span *s, mw_block_t *b, mw_block_t *next) {
     (void)s;
-    b->next = next;
+    mw_link_store(b, (uintptr_t)next);
 }
 #endif
 /* The exact live set for the owner: the bitmap minus every slot on the three lists. */

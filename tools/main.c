@@ -34,14 +34,15 @@ void cli_note(const char *fmt, ...) {
 }
 
 static const char usage[] =
-    "usage: meshward run [--hardened] [--stats] [-O NAME=VALUE]... [--libdir DIR] [--] PROG "
-    "[ARGS...]\n"
+    "usage: meshward run [--hardened] [--stats] [-O NAME=VALUE]... [--valgrind [-V OPTION]...]\n"
+    "                    [--libdir DIR] [--] PROG [ARGS...]\n"
     "       meshward trace [-o DIR] [--hardened] [--subbuf-size BYTES] [--num-subbuf N]\n"
     "                      [--no-discard] [--libdir DIR] [--] PROG [ARGS...]\n"
     "       meshward --version | --help\n"
     "\n"
     "  run    runs PROG with libmeshward preloaded (libmeshward-hardened with --hardened);\n"
-    "         --stats prints allocator statistics at exit, -O sets option MESHWARD_NAME\n"
+    "         --stats prints allocator statistics at exit, -O sets option MESHWARD_NAME;\n"
+    "         --valgrind runs it under memcheck, -V passes OPTION to valgrind\n"
     "  trace  records PROG's allocations with LTTng into DIR (default: a new dated folder)\n"
     "\n"
     "Both exit with PROG's status (128+N when killed by signal N), 125 when meshward itself\n"

@@ -4,13 +4,16 @@
 #include "harden/harden.h"
 
 #include "alloc.h"
+#include "heap_large.h"
 #include "harden/blocks.h"
 #include "harden/canary.h"
 #include "harden/quarantine.h"
 #include "harden/sample.h"
 #include "harden/verdict.h"
 #include "harden/zero.h"
+#include "mw_valgrind.h"
 #include "os.h"
+#include "thread.h"
 
 #include <errno.h>
 #include <string.h>
@@ -45,6 +48,7 @@ static void *core_alloc(struct mw_heap *h, size_t size, size_t align) {
 
 static bool arm_slab(struct mw_hd_block *b) {
     if (!mw_hd_slot_fresh(b)) return false;
+    mw_vg_undefined(b->p, sizeof(void *));
     memset(b->p, 0, sizeof(void *)); /* the link word */
     return true;
 }
@@ -62,6 +66,7 @@ static bool arm_large(struct mw_hd_block *b, size_t size) {
         r->guarded = b->cap;
     }
     r->size = size;
+    mw_vg_undefined(b->p + size, MW_CANARY_SIZE);
     mw_canary_put(b->p + size);
     return true;
 }
@@ -72,11 +77,12 @@ static void *zero_block(unsigned how, void *ip) {
     if (!r) return NULL;
     r->size = 0;
     mw_rec_set_live(&r->h, 0, how, ip);
+    mw_vg_alloc(p, 0, 0, false);
     return p;
 }
 
 void *mw_hd_alloc(struct mw_heap *h, size_t size, size_t align, unsigned how, void *ip) {
-    if (mw_sample_rate && mw_sample_tick()) {
+    if (mw_sample_rate && h == mw_tls_heap && mw_sample_tick()) { /* not first-class heaps' */
         void *p = mw_sample_alloc(size, align, how, ip);
         if (p) return p;
     }
@@ -95,6 +101,8 @@ void *mw_hd_alloc(struct mw_heap *h, size_t size, size_t align, unsigned how, vo
         mw_hd_locate(p, &b);
         if (b.kind == MW_HD_SLAB ? arm_slab(&b) : arm_large(&b, size)) {
             if (b.rec) mw_rec_set_live(b.rec, size, how, ip);
+            /* the canaries and slack: its redzone; its zeros are no value the program set */
+            mw_vg_alloc(p, size, b.cap, false);
             return p;
         }
         /* reported (report mode): the damaged block stays out of use; take another */
@@ -132,6 +140,9 @@ static bool take(void *p, enum mw_op op, size_t sized, void *ip, struct mw_hd_bl
         return false;
     }
     if (!mw_hd_canaries_ok(b)) return false;
+    /* A first-class heap forgets its large block now: destroying the heap while the block
+     * waits in a quarantine must not free it twice. */
+    if (b->kind != MW_HD_SLAB && mw_heap_large_any()) mw_heap_large_remove(p);
     mw_hd_scrub(b); /* before the state changes: a QUARANTINED block always reads as zero */
     if (mw_rec_set_freed(b->rec, seen, ip)) return true;
     mw_hd_report_race(p, b, op);
@@ -144,6 +155,7 @@ void mw_hd_free(void *p, unsigned how, size_t sized, void *ip) {
                     : how == MW_HOW_NEW_ARRAY ? MW_OP_DELETE_ARRAY
                                               : MW_OP_FREE;
     if (mw_sample_owns(p)) return mw_sample_free(p, op, ip);
+    mw_vg_free(p); /* first: memcheck reports an invalid or double free itself */
     struct mw_hd_block b;
     if (take(p, op, sized, ip, &b)) mw_quarantine_push(&b);
 }
@@ -167,14 +179,20 @@ static bool resize_in_place(struct mw_hd_block *b, size_t size) {
         if (!fits_slab(size) || slab_inner(size) > b->cap || size < b->cap / 2) return false;
         if (size < old) memset(b->p + size, 0, old - size);
         b->rec->alloc = (b->rec->alloc & MW_REC_IP_MASK) | (uint64_t)size << 48;
+        mw_vg_resize(b->p, old, size);
         return true;
     }
     if (b->kind != MW_HD_REGION || !fits_region(size) || size <= MW_SLAB_MAX ||
         size + MW_CANARY_SIZE + MW_PAGE_SIZE > b->cap || size < b->cap / 2)
         return false;
-    memset(b->p + (size < old ? size : old), 0, (size < old ? old - size : 0) + MW_CANARY_SIZE);
+    size_t from = size < old ? size : old, n = (size < old ? old - size : 0) + MW_CANARY_SIZE;
+    mw_vg_undefined(b->p + from, n);
+    memset(b->p + from, 0, n);
+    mw_vg_undefined(b->p + size, MW_CANARY_SIZE);
     mw_canary_put(b->p + size);
     b->lrec->size = size;
+    mw_vg_resize(b->p, old, size);
+    mw_vg_noaccess(b->p + size, MW_CANARY_SIZE);
     return true;
 }
 
@@ -197,6 +215,7 @@ void *mw_hd_realloc(struct mw_heap *h, void *p, size_t size, void *ip) {
     uint64_t seen;
     if (!mw_hd_check_live(p, mw_hd_locate(p, &b), &b, MW_OP_REALLOC, &seen) ||
         !mw_hd_canaries_ok(&b)) {
+        mw_vg_free(p); /* memcheck reports the invalid realloc */
         errno = EINVAL;
         return NULL;
     }
@@ -204,6 +223,8 @@ void *mw_hd_realloc(struct mw_heap *h, void *p, size_t size, void *ip) {
     void *q = mw_hd_alloc(h, size, 0, MW_HOW_MALLOC, ip);
     if (!q) return NULL; /* p stays intact */
     memcpy(q, p, b.size < size ? b.size : size);
+    mw_vg_free(p);
+    if (b.kind != MW_HD_SLAB && mw_heap_large_any()) mw_heap_large_remove(p);
     mw_hd_scrub(&b);
     if (mw_rec_set_freed(b.rec, seen, ip))
         mw_quarantine_push(&b);

@@ -8,6 +8,7 @@
 #include "harden/quarantine.h"
 #include "harden/record.h"
 #include "heap.h"
+#include "mw_valgrind.h"
 #include "span.h"
 
 #include <meshward.h>
@@ -37,8 +38,10 @@ void mw_hd_span_extend(struct mw_span *s, uint32_t from, uint32_t n) {
     size_t size = s->block_size;
     for (uint32_t i = from; i < from + n; i++) {
         char *slot = s->start + (size_t)i * size;
+        mw_vg_undefined(slot, size); /* not a block yet: written between brackets */
         memset(slot, 0, size - MW_CANARY_SIZE);
         mw_canary_put(slot + size - MW_CANARY_SIZE);
+        mw_vg_noaccess(slot, size);
     }
 }
 

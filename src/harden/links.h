@@ -18,7 +18,7 @@ mw_inline uintptr_t mw_link_rotr(uintptr_t x, unsigned r) {
     return (x >> r) | (x << ((64 - r) & 63));
 }
 mw_inline mw_block_t *mw_link_decode(const struct mw_span *s, const mw_block_t *b) {
-    uintptr_t raw = (uintptr_t)b->next;
+    uintptr_t raw = mw_link_load(b);
     return (mw_block_t *)(mw_link_rotr(raw, s->key[1] & 63) ^ s->key[0] ^ (uintptr_t)b);
 }
 mw_inline mw_block_t *mw_block_next(const struct mw_span *s, const mw_block_t *b) {
@@ -33,8 +33,7 @@ mw_inline mw_block_t *mw_block_next(const struct mw_span *s, const mw_block_t *b
  * link must name a built slot of whatever span holds it (links.c). */
 mw_block_t *mw_block_next_any(const struct mw_span *s, const mw_block_t *b);
 mw_inline void mw_block_set_next(const struct mw_span *s, mw_block_t *b, mw_block_t *next) {
-    b->next =
-        (mw_block_t *)mw_link_rotl((uintptr_t)next ^ s->key[0] ^ (uintptr_t)b, s->key[1] & 63);
+    mw_link_store(b, mw_link_rotl((uintptr_t)next ^ s->key[0] ^ (uintptr_t)b, s->key[1] & 63));
 }
 
 #endif

@@ -33,7 +33,7 @@ struct mw_hrec {
 };
 
 struct mw_lrec {           /* a block that is not in a slab */
-    _Atomic uintptr_t key; /* block address; 0: empty entry */
+    _Atomic uintptr_t key; /* ~block address (not a pointer to memcheck); 0: empty */
     uint64_t size;         /* requested size */
     uint64_t guarded;      /* region: the class size whose guard page is in place */
     struct mw_hrec h;

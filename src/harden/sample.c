@@ -7,6 +7,7 @@
 #include "harden/canary.h"
 #include "harden/verdict.h"
 #include "lock.h"
+#include "mw_valgrind.h"
 #include "os.h"
 
 #include <meshward.h>
@@ -30,6 +31,7 @@ static uint64_t rng;
 
 void mw_sample_init(void) {
     mw_sample_rate = (int)mw_option_get(MW_OPTION_GUARD_SAMPLE);
+    if (mw_vg_active()) mw_sample_rate = 0; /* memcheck's redzones do this job, page-free */
     if (!mw_sample_rate) return;
     void *r = mmap(NULL, (size_t)MW_SAMPLE_SLOTS * SLOT_BYTES, PROT_NONE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

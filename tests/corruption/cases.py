@@ -53,7 +53,8 @@ def case(program, name, klass, regimes, reports, sampling=None):
 OVERFLOW = (report("heap overflow"), fault())
 NOT_OURS = report("invalid free", block=False, history=None)
 LINK = report("free list corrupted", block=False, history=None)
-WRITE_AFTER_FREE = (report("write after free"), fault(), LINK)
+# Found at reuse (abort), or at the faulting write into a protected freed block (huge).
+WRITE_AFTER_FREE = (report("write after free"), fault(), fault("write after free"), LINK)
 # One in 4 allocations sampled: over 64 runs, 16 caught on average; the band is wide
 # enough that a correct sampler falls outside it about once in 10^4 runs of the test.
 SAMPLED = Sampling(64, {"MESHWARD_GUARD_SAMPLE": "4"}, (0.05, 0.6))
