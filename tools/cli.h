@@ -49,5 +49,6 @@ int spawn_exec(char *const argv[]);
 
 int cmd_run(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

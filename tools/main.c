@@ -55,6 +55,7 @@ int main(int argc, char **argv) {
     const char *sub = argv[1];
     if (strcmp(sub, "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(sub, "trace") == 0) return cmd_trace(argc - 1, argv + 1);
+    if (strcmp(sub, "report") == 0) return cmd_report(argc - 1, argv + 1);
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
         fputs(usage, stdout);
         return 0;

@@ -319,7 +319,7 @@ typedef int (*slot_fn)(const char *name, const void *ctx);
 
 static const char *bare(const char *name) { return name[0] == '_' ? name + 1 : name; }
 
-static void push_op(struct parser *p, struct ctf_ops *o, struct ctf_op op) {
+static void push_op(struct ctf_ops *o, struct ctf_op op) {
     struct ctf_op *grown = realloc(o->op, (o->n + 1) * sizeof *grown);
     if (!grown) abort();
     o->op = grown;
@@ -363,7 +363,7 @@ static void compile(struct parser *p, struct ctf_ops *o, const struct ty *st, sl
                 if (strcmp(bare(st->fields[j - first].name), bare(f->seq)) == 0)
                     op.count = (uint32_t)j;
         }
-        push_op(p, o, op);
+        push_op(o, op);
     }
 }
 
