@@ -111,6 +111,8 @@ struct rep_proc {
     size_t n_dirty;
     struct rep_bucket timeline[REP_TIMELINE];
     uint64_t bucket_ns;
+    struct rep_bucket *cur_bucket; /* the latest bucket used, from cur_from */
+    uint64_t cur_from;
 };
 
 struct rep_history { /* one event of a corrupted block's history */
@@ -159,6 +161,8 @@ struct rep {
     struct rep_thread *threads;
     size_t n_threads;
     struct rep_map thread_by_key;
+    uint64_t last_thread_key; /* the latest thread looked up */
+    uint32_t last_thread;
     struct rep_cell *cells;
     size_t n_cells;
     struct rep_map cell_by_key;

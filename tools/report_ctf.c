@@ -85,8 +85,37 @@ static int corrupt(struct stream *st, const char *what) {
     return -1;
 }
 
+static void text_array(struct stream *st, const struct ctf_op *op, size_t pos, uint64_t n) {
+    if (n > 0 && st->map[pos + n - 1] == '\0') { /* NUL-padded: used in place */
+        st->str[op->slot] = (const char *)st->map + pos;
+        return;
+    }
+    size_t len = n < sizeof st->procname - 1 ? n : sizeof st->procname - 1;
+    memcpy(st->procname, st->map + pos, len);
+    st->procname[len] = '\0';
+    st->str[op->slot] = st->procname;
+}
+
+/* The common case, fields at fixed offsets: one bounds check for all. */
+static int run_fixed(struct stream *st, const struct ctf_ops *o, size_t end) {
+    if (st->pos > end || end - st->pos < o->fixed_bytes) return corrupt(st, "event");
+    size_t pos = st->pos;
+    for (const struct ctf_op *op = o->op, *last = o->op + o->n; op < last; op++) {
+        if (op->type == OP_INT) {
+            st->val[op->slot] = read_int(st->map + pos, op->bytes, op->is_signed);
+            pos += op->bytes;
+        } else {
+            if (op->text && op->slot) text_array(st, op, pos, op->count);
+            pos += (size_t)op->count * op->bytes;
+        }
+    }
+    st->pos = pos;
+    return 0;
+}
+
 /* Decodes the ops from st->pos up to end; values into st->val / st->str by slot. */
 static int run_ops(struct stream *st, const struct ctf_ops *o, size_t end) {
+    if (o->fixed_bytes) return run_fixed(st, o, end);
     uint64_t opval[MAX_OPS];
     for (size_t i = 0; i < o->n; i++) {
         const struct ctf_op *op = &o->op[i];
@@ -104,13 +133,8 @@ static int run_ops(struct stream *st, const struct ctf_ops *o, size_t end) {
         if (pos > end || n * op->bytes > end - pos) return corrupt(st, "field");
         if (op->type == OP_INT) {
             opval[i] = st->val[op->slot] = read_int(st->map + pos, op->bytes, op->is_signed);
-        } else if (op->text && op->slot && n > 0 && st->map[pos + n - 1] == '\0') {
-            st->str[op->slot] = (const char *)st->map + pos; /* NUL-padded: used in place */
         } else if (op->text && op->slot) {
-            size_t len = n < sizeof st->procname - 1 ? n : sizeof st->procname - 1;
-            memcpy(st->procname, st->map + pos, len);
-            st->procname[len] = '\0';
-            st->str[op->slot] = st->procname;
+            text_array(st, op, pos, n);
         }
         st->pos = pos + n * op->bytes;
     }
@@ -307,22 +331,34 @@ static int open_stream(struct ctf_reader *r, const struct ctf_layout *l, const c
     return advance(st);
 }
 
-static bool max_ops_ok(const struct ctf_layout *l) {
-    if (l->packet_header.n > MAX_OPS) return false;
-    for (size_t i = 0; i < l->n_streams; i++) {
-        const struct ctf_stream_class *s = &l->streams[i];
-        if (s->packet_context.n > MAX_OPS || s->event_context.n > MAX_OPS) return false;
-        for (size_t j = 0; j < s->n_events; j++)
-            if (s->events[j].fields.n > MAX_OPS) return false;
+/* Checks the number of ops and finds the lists of fixed layout; false: unsupported. */
+static bool prepare_ops(struct ctf_ops *o) {
+    size_t bytes = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        const struct ctf_op *op = &o->op[i];
+        if (op->align != 1 || (op->type != OP_INT && op->type != OP_ARRAY)) return o->n <= MAX_OPS;
+        bytes += op->type == OP_INT ? op->bytes : (size_t)op->count * op->bytes;
     }
-    return true;
+    o->fixed_bytes = bytes;
+    return o->n <= MAX_OPS;
+}
+
+static bool prepare_layout(struct ctf_layout *l) {
+    bool ok = prepare_ops(&l->packet_header);
+    for (size_t i = 0; i < l->n_streams; i++) {
+        struct ctf_stream_class *s = &l->streams[i];
+        ok = prepare_ops(&s->packet_context) && prepare_ops(&s->event_context) && ok;
+        for (size_t j = 0; j < s->n_events; j++)
+            ok = prepare_ops(&s->events[j].fields) && ok;
+    }
+    return ok;
 }
 
 /* The stream files of one trace folder (every regular file but `metadata` and dot files). */
 static int open_trace(struct ctf_reader *r, const char *dir) {
     struct ctf_layout *l = &r->layouts[r->n_layouts];
     int rc = ctf_layout_read(dir, l);
-    if (rc == CTF_OK && !max_ops_ok(l)) {
+    if (rc == CTF_OK && !prepare_layout(l)) {
         ctf_layout_free(l);
         rc = CTF_UNSUPPORTED;
     }

@@ -48,6 +48,7 @@ struct ctf_op {
 struct ctf_ops {
     struct ctf_op *op;
     size_t n;
+    size_t fixed_bytes; /* > 0: byte-aligned integers and arrays only, this many bytes */
 };
 
 enum ctf_header { HEADER_COMPACT, HEADER_LARGE };

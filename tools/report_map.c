@@ -4,78 +4,58 @@
 #include <stdlib.h>
 #include <string.h>
 
-static inline size_t slot_of(const struct rep_map *m, uint64_t key) {
-    key ^= key >> 33;
-    key *= 0xff51afd7ed558ccdull;
-    key ^= key >> 33;
-    return (size_t)key & m->mask;
-}
-
-int64_t rep_map_get(const struct rep_map *m, uint64_t key) {
-    if (!m->used) return -1;
-    for (size_t i = slot_of(m, key); m->used[i]; i = (i + 1) & m->mask)
-        if (m->keys[i] == key) return m->vals[i];
-    return -1;
-}
-
 static void grow(struct rep_map *m) {
     struct rep_map old = *m;
-    size_t cap = old.used ? (old.mask + 1) * 2 : 64;
-    m->keys = malloc(cap * sizeof *m->keys);
-    m->vals = malloc(cap * sizeof *m->vals);
-    m->used = calloc(cap, 1);
-    if (!m->keys || !m->vals || !m->used) abort();
+    size_t cap = old.slot ? (old.mask + 1) * 2 : 64;
+    m->slot = malloc(cap * sizeof *m->slot);
+    if (!m->slot) abort();
+    memset(m->slot, 0xff, cap * sizeof *m->slot);
     m->mask = cap - 1;
     m->n = 0;
-    for (size_t i = 0; old.used && i <= old.mask; i++)
-        if (old.used[i]) rep_map_put(m, old.keys[i], old.vals[i]);
-    rep_map_free(&old);
+    for (size_t i = 0; old.slot && i <= old.mask; i++)
+        if (old.slot[i].key != REP_MAP_EMPTY)
+            rep_map_put(m, old.slot[i].key, (uint32_t)old.slot[i].val);
+    free(old.slot);
 }
 
 void rep_map_put(struct rep_map *m, uint64_t key, uint32_t val) {
-    if (!m->used || (m->n + 1) * 2 > m->mask + 1) grow(m);
-    size_t i = slot_of(m, key);
-    for (; m->used[i]; i = (i + 1) & m->mask)
-        if (m->keys[i] == key) {
-            m->vals[i] = val;
+    if (!m->slot || (m->n + 1) * 2 > m->mask + 1) grow(m);
+    size_t i = rep_map_home(m, key);
+    for (; m->slot[i].key != REP_MAP_EMPTY; i = (i + 1) & m->mask)
+        if (m->slot[i].key == key) {
+            m->slot[i].val = val;
             return;
         }
-    m->used[i] = 1;
-    m->keys[i] = key;
-    m->vals[i] = val;
+    m->slot[i] = (struct rep_map_slot){key, val};
     m->n++;
 }
 
 int64_t rep_map_del(struct rep_map *m, uint64_t key) {
-    if (!m->used) return -1;
-    size_t i = slot_of(m, key);
-    for (; m->used[i]; i = (i + 1) & m->mask)
-        if (m->keys[i] == key) break;
-    if (!m->used[i]) return -1;
-    int64_t val = m->vals[i];
+    if (!m->slot) return -1;
+    size_t i = rep_map_home(m, key);
+    for (; m->slot[i].key != key; i = (i + 1) & m->mask)
+        if (m->slot[i].key == REP_MAP_EMPTY) return -1;
+    int64_t val = (int64_t)m->slot[i].val;
     /* Backward shift: move later entries of the probe run into the hole when their home
-     * slot does not lie (cyclically) between the hole and their position. */
-    for (size_t j = (i + 1) & m->mask; m->used[j]; j = (j + 1) & m->mask) {
-        size_t home = slot_of(m, m->keys[j]);
+     * slot does not lie (cyclically) after the hole. */
+    for (size_t j = (i + 1) & m->mask; m->slot[j].key != REP_MAP_EMPTY; j = (j + 1) & m->mask) {
+        size_t home = rep_map_home(m, m->slot[j].key);
         if (((j - home) & m->mask) >= ((j - i) & m->mask)) {
-            m->keys[i] = m->keys[j];
-            m->vals[i] = m->vals[j];
+            m->slot[i] = m->slot[j];
             i = j;
         }
     }
-    m->used[i] = 0;
+    m->slot[i].key = REP_MAP_EMPTY;
     m->n--;
     return val;
 }
 
 void rep_map_clear(struct rep_map *m) {
-    if (m->used) memset(m->used, 0, m->mask + 1);
+    if (m->slot) memset(m->slot, 0xff, (m->mask + 1) * sizeof *m->slot);
     m->n = 0;
 }
 
 void rep_map_free(struct rep_map *m) {
-    free(m->keys);
-    free(m->vals);
-    free(m->used);
+    free(m->slot);
     *m = (struct rep_map){0};
 }

@@ -190,13 +190,15 @@ static struct rep_proc *proc_of(struct rep *r, const struct rep_event *ev) {
 
 static uint32_t thread_of(struct rep *r, const struct rep_event *ev) {
     uint64_t key = ((uint64_t)(uint32_t)ev->vpid << 32) | (uint32_t)ev->vtid;
+    if (r->n_threads && key == r->last_thread_key) return r->last_thread;
     int64_t i = rep_map_get(&r->thread_by_key, key);
-    if (i >= 0) return (uint32_t)i;
+    r->last_thread_key = key;
+    if (i >= 0) return r->last_thread = (uint32_t)i;
     struct rep_thread *t = push(&r->threads, &r->n_threads, sizeof *t);
     t->pid = ev->vpid;
     t->tid = ev->vtid;
     rep_map_put(&r->thread_by_key, key, (uint32_t)(r->n_threads - 1));
-    return (uint32_t)(r->n_threads - 1);
+    return r->last_thread = (uint32_t)(r->n_threads - 1);
 }
 
 /* ---- live figures: per-site live bytes, the peak, the timeline ------------------------- */
@@ -231,8 +233,10 @@ static void snapshot_peak(struct rep_proc *p) {
 }
 
 static struct rep_bucket *bucket(struct rep *r, struct rep_proc *p, uint64_t ts) {
-    if (!p->bucket_ns) p->bucket_ns = 1000000;
     uint64_t rel = ts > r->t0 ? ts - r->t0 : 0;
+    if (p->cur_bucket && rel >= p->cur_from && rel - p->cur_from < p->bucket_ns)
+        return p->cur_bucket;
+    if (!p->bucket_ns) p->bucket_ns = 1000000;
     while (rel / p->bucket_ns >= REP_TIMELINE) { /* twice as coarse: merge pairs */
         for (size_t i = 0; i < REP_TIMELINE / 2; i++) {
             struct rep_bucket *a = &p->timeline[2 * i], *b = &p->timeline[2 * i + 1], m = *a;
@@ -251,9 +255,12 @@ static struct rep_bucket *bucket(struct rep *r, struct rep_proc *p, uint64_t ts)
             p->timeline[i] = m;
         }
         memset(&p->timeline[REP_TIMELINE / 2], 0, sizeof p->timeline / 2);
+        p->cur_bucket = NULL;
         p->bucket_ns *= 2;
     }
     struct rep_bucket *b = &p->timeline[rel / p->bucket_ns];
+    p->cur_bucket = b;
+    p->cur_from = rel / p->bucket_ns * p->bucket_ns;
     if (!b->used) {
         b->used = true;
         b->live_max = b->live_end = p->live_bytes;
@@ -281,7 +288,7 @@ static void add_block(struct rep *r, struct rep_proc *p, const struct rep_event 
     uint32_t i = new_block(p);
     p->blocks[i] = (struct rep_block){ptr, size, ev->ts, site, thread, heap,
                                       tracer ? BLOCK_TRACER : 0};
-    int64_t lost = rep_map_get(&p->live, ptr);
+    int64_t lost = rep_map_del(&p->live, ptr);
     if (lost >= 0) /* its free was lost in a gap */
         remove_block(r, p, ev, (uint32_t)lost, FREE_HEAP);
     rep_map_put(&p->live, ptr, i);
@@ -321,11 +328,11 @@ static void add_block(struct rep *r, struct rep_proc *p, const struct rep_event 
     live_changed(r, p, ev->ts);
 }
 
-/* Removes block i (ptr) as freed by the event's thread; returns its size. */
+/* Removes block i, already out of the live map, as freed by the event's thread; returns
+ * its size. */
 static uint64_t remove_block(struct rep *r, struct rep_proc *p, const struct rep_event *ev,
                              uint32_t i, enum free_how how) {
     struct rep_block b = p->blocks[i];
-    rep_map_del(&p->live, b.ptr);
     drop_block(p, i);
     p->all_frees++;
     if (b.flags & BLOCK_TRACER) {
@@ -382,7 +389,7 @@ static uint64_t remove_block(struct rep *r, struct rep_proc *p, const struct rep
 
 static void free_ptr(struct rep *r, struct rep_proc *p, const struct rep_event *ev, uint64_t ptr,
                      uint64_t usable) {
-    int64_t i = rep_map_get(&p->live, ptr);
+    int64_t i = rep_map_del(&p->live, ptr);
     if (i >= 0) {
         remove_block(r, p, ev, (uint32_t)i, FREE_CALL);
         return;
@@ -427,6 +434,7 @@ static void drop_heap(struct rep *r, struct rep_proc *p, const struct rep_event 
     struct rep_heap_drop d = {ev->vpid, ev->vtid, heap, ev->kind == REP_HEAP_RESET, ev->ts, 0, 0};
     for (size_t i = 0; i < p->n_blocks; i++)
         if (p->blocks[i].ptr && p->blocks[i].heap == heap) {
+            rep_map_del(&p->live, p->blocks[i].ptr);
             d.blocks++;
             d.bytes += remove_block(r, p, ev, (uint32_t)i, FREE_HEAP);
         }
