@@ -1,4 +1,4 @@
-/* main.c — the `meshward` command: dispatches to a subcommand (run, trace) and owns the
+/* main.c — the `meshward` command: dispatches to a subcommand (run, trace, report) and owns the
  * message helpers every subcommand uses (cli.h). */
 #include "cli.h"
 
@@ -37,15 +37,21 @@ static const char usage[] =
     "usage: meshward run [--hardened] [--stats] [-O NAME=VALUE]... [--libdir DIR] [--] PROG "
     "[ARGS...]\n"
     "       meshward trace [-o DIR] [--hardened] [--subbuf-size BYTES] [--num-subbuf N]\n"
-    "                      [--no-discard] [--libdir DIR] [--] PROG [ARGS...]\n"
+    "                      [--no-discard] [--report] [--libdir DIR] [--] PROG [ARGS...]\n"
+    "       meshward report [--pid PID] [--from T] [--to T] [--top N] [--json] [--html FILE]\n"
+    "                       [--collapsed FILE] [--reader ctf|babeltrace2] TRACE_DIR\n"
     "       meshward --version | --help\n"
     "\n"
     "  run    runs PROG with libmeshward preloaded (libmeshward-hardened with --hardened);\n"
     "         --stats prints allocator statistics at exit, -O sets option MESHWARD_NAME\n"
-    "  trace  records PROG's allocations with LTTng into DIR (default: a new dated folder)\n"
+    "  trace  records PROG's allocations with LTTng into DIR (default: a new dated folder);\n"
+    "         --report prints the report of the trace on stderr afterwards\n"
+    "  report reads a trace: leaks, peak, hot and temporary call sites, histograms, threads,\n"
+    "         timeline, corruptions (text; --json; --html FILE; --collapsed FILE for flame\n"
+    "         graphs); --pid, --from/--to (seconds, or with ms/us/ns) restrict it\n"
     "\n"
-    "Both exit with PROG's status (128+N when killed by signal N), 125 when meshward itself\n"
-    "fails, 126/127 when PROG cannot be run or found.\n";
+    "run and trace exit with PROG's status (128+N when killed by signal N), 125 when meshward\n"
+    "itself fails, 126/127 when PROG cannot be run or found; report exits with 0 or 125.\n";
 
 int main(int argc, char **argv) {
     if (argc < 2) {

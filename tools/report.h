@@ -95,7 +95,7 @@ struct rep_proc {
     bool peak_pending; /* a new peak whose per-site figures are not yet copied */
     /* the trace/README.md invariant, checked between the two `stats` events */
     bool has_stats_start, has_stats_end;
-    uint64_t stats_start_blocks, stats_end_blocks, all_allocs, all_frees;
+    uint64_t stats_start_blocks, stats_end_blocks, all_allocs, all_frees, replayed_end_blocks;
     /* replay state */
     struct rep_map live; /* ptr -> index in blocks */
     struct rep_block *blocks;

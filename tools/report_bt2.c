@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { CTX_VTID, CTX_VPID, CTX_VPPID, CTX_IP, CTX_PROCNAME, CTX_N };
-static const char *const ctx_names[CTX_N] = {"vtid", "vpid", "vppid", "ip", "procname"};
+enum { CTX_VTID, CTX_VPID, CTX_IP, CTX_PROCNAME, CTX_N };
+static const char *const ctx_names[CTX_N] = {"vtid", "vpid", "ip", "procname"};
 
 struct class_info {
     const bt_event_class *cls;
@@ -82,7 +82,7 @@ static void deliver_event(struct bt2_reader *r, const bt_message *msg) {
     const bt_event *e = bt_message_event_borrow_event_const(msg);
     struct class_info *c = class_info(r, bt_event_borrow_class_const(e));
     if (c->kind < 0) return;
-    struct rep_event ev = {.kind = c->kind, .vppid = -1, .procname = ""};
+    struct rep_event ev = {.kind = c->kind, .procname = ""};
     int64_t ns = 0;
     bt_clock_snapshot_get_ns_from_origin(
         bt_message_event_borrow_default_clock_snapshot_const(msg), &ns);
@@ -91,7 +91,6 @@ static void deliver_event(struct bt2_reader *r, const bt_message *msg) {
     const bt_field *f;
     if ((f = member(common, c->ctx[CTX_VTID]))) ev.vtid = (int32_t)int_value(f);
     if ((f = member(common, c->ctx[CTX_VPID]))) ev.vpid = (int32_t)int_value(f);
-    if ((f = member(common, c->ctx[CTX_VPPID]))) ev.vppid = (int32_t)int_value(f);
     if ((f = member(common, c->ctx[CTX_IP]))) ev.ip = int_value(f);
     if ((f = member(common, c->ctx[CTX_PROCNAME]))) ev.procname = bt_field_string_get_value(f);
     const bt_field *payload = bt_event_borrow_payload_field_const(e);
@@ -111,7 +110,7 @@ static void deliver_discarded(struct bt2_reader *r, const bt_message *msg) {
     uint64_t count = 0;
     if (bt_message_discarded_events_get_count(msg, &count) != BT_PROPERTY_AVAILABILITY_AVAILABLE)
         count = 0;
-    struct rep_event ev = {.kind = REP_DISCARDED, .vppid = -1, .procname = "", .f = {count}};
+    struct rep_event ev = {.kind = REP_DISCARDED, .procname = "", .f = {count}};
     const bt_stream *s = bt_message_discarded_events_borrow_stream_const(msg);
     if (bt_stream_class_discarded_events_have_default_clock_snapshots(
             bt_stream_borrow_class_const(s))) {

@@ -219,7 +219,7 @@ static int advance(struct stream *st) {
             st->discarded = counter;
             st->prev_ts_end = st->val[SLOT_TS_END];
             if (counter > 0 && lost > 0) {
-                st->ev = (struct rep_event){.kind = REP_DISCARDED, .vppid = -1, .procname = "",
+                st->ev = (struct rep_event){.kind = REP_DISCARDED, .procname = "",
                                             .ts = to_ns(st->layout, prev_end ? prev_end : st->cycles),
                                             .f = {lost}};
                 st->has_event = true;
@@ -231,7 +231,6 @@ static int advance(struct stream *st) {
         if ((uint64_t)id >= st->cls->n_events) return corrupt(st, "unknown event id");
         const struct ctf_event_class *ec = &st->cls->events[id];
         st->str[SLOT_PROCNAME] = "";
-        st->val[SLOT_VPPID] = (uint64_t)-1;
         if (run_ops(st, &st->cls->event_context, st->content_end) != 0 ||
             run_ops(st, &ec->fields, st->content_end) != 0)
             return -1;
@@ -241,7 +240,6 @@ static int advance(struct stream *st) {
         ev->kind = ec->kind;
         ev->vtid = (int32_t)st->val[SLOT_VTID];
         ev->vpid = (int32_t)st->val[SLOT_VPID];
-        ev->vppid = (int32_t)st->val[SLOT_VPPID];
         ev->ip = st->val[SLOT_IP];
         ev->procname = st->str[SLOT_PROCNAME];
         memcpy(ev->f, &st->val[SLOT_F0], sizeof ev->f);

@@ -22,7 +22,6 @@ enum ctf_slot {
     SLOT_S0 = SLOT_F0 + 8,
     SLOT_VTID = SLOT_S0 + 2,
     SLOT_VPID,
-    SLOT_VPPID,
     SLOT_IP,
     SLOT_PROCNAME,
     SLOT_MAGIC,

@@ -381,7 +381,6 @@ static int packet_slot(const char *name, const void *ctx) {
                {"events_discarded", SLOT_DISCARDED},
                {"vtid", SLOT_VTID},
                {"vpid", SLOT_VPID},
-               {"vppid", SLOT_VPPID},
                {"ip", SLOT_IP},
                {"procname", SLOT_PROCNAME}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)

@@ -55,7 +55,7 @@ int rep_kind_by_name(const char *name);
 struct rep_event {
     uint64_t ts; /* ns since the Epoch */
     int kind;
-    int32_t vtid, vpid, vppid; /* vppid -1 when the trace lacks that context */
+    int32_t vtid, vpid;
     uint64_t ip;
     const char *procname; /* "" when the trace lacks that context */
     uint64_t f[REP_MAX_FIELDS];

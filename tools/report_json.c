@@ -200,7 +200,7 @@ static void processes_json(const struct rep *r, FILE *out) {
         key_u(out, "unknown_free_bytes", p->unknown_free_bytes, true);
         fputs("\"stats_check\":", out);
         if (p->has_stats_start && p->has_stats_end) {
-            uint64_t replayed = p->stats_start_blocks + p->all_allocs - p->all_frees;
+            uint64_t replayed = p->replayed_end_blocks;
             fprintf(out,
                     "{\"start_live_blocks\":%" PRIu64 ",\"end_live_blocks\":%" PRIu64
                     ",\"replayed_live_blocks\":%" PRIu64 ",\"consistent\":%s}",

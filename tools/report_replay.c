@@ -1,9 +1,9 @@
 /* report_replay.c — replays a trace's events into a struct rep (report.h), following the
- * rules of trace/README.md: one live map per process image, frees of unknown blocks counted
+ * rules of trace/README.md: one live map per process, frees of unknown blocks counted
  * (blocks from before tracing, or events lost in a gap), moving reallocs as a free and an
  * allocation, heap_destroy/heap_reset freeing their heap's blocks, a forked child starting
- * from a copy of its parent's live map, an exec (a second `stats` at load in one pid)
- * starting a new image.
+ * from a copy of its parent's live map, an exec (the probe's `stats` at load in a process
+ * that already had one, or in a forked child) starting a new image with no blocks.
  *
  * Call sites are (module, offset) pairs found through the process's mappings (statedump and
  * dl events), so the same code in a parent and its forked children is one site; a site in
@@ -109,10 +109,10 @@ static bool tracer_site(const struct rep *r, uint32_t site) {
 static struct rep_proc *new_proc(struct rep *r, const struct rep_event *ev) {
     struct rep_proc *p = push(&r->procs, &r->n_procs, sizeof *p);
     p->pid = ev->vpid;
-    p->ppid = ev->vppid;
+    p->ppid = -1;
     p->first_ts = p->last_ts = ev->ts;
     p->free_block = UINT32_MAX;
-    snprintf(p->name, sizeof p->name, "%s", ev->procname ? ev->procname : "");
+    snprintf(p->name, sizeof p->name, "%s", ev->procname);
     rep_map_put(&r->proc_by_pid, (uint64_t)(uint32_t)ev->vpid, (uint32_t)(r->n_procs - 1));
     return p;
 }
@@ -171,20 +171,42 @@ static void start_new_image(struct rep *r, struct rep_proc *p) {
     p->exec_image = true;
 }
 
+/* The parent of a process whose first event is not the probe's `stats` at load (a forked
+ * child). LTTng-UST records no parent pid, so it is the process of the same name that
+ * recorded an event last, preferring processes that started the probe themselves (not
+ * forked children, which share the name): the one that just called fork. */
+static int64_t parent_of(const struct rep *r, const struct rep_event *ev) {
+    int64_t best = -1;
+    for (size_t i = 0; i < r->n_procs; i++) {
+        const struct rep_proc *p = &r->procs[i];
+        if (p->pid == ev->vpid || strcmp(p->name, ev->procname) != 0) continue;
+        const struct rep_proc *b = best >= 0 ? &r->procs[best] : NULL;
+        bool root = !p->forked, best_root = b && !b->forked;
+        if (!b || (root && !best_root) || (root == best_root && p->last_ts > b->last_ts))
+            best = (int64_t)i;
+    }
+    return best;
+}
+
 /* The event's process: a new one inherits its parent's heap unless it starts with the
  * probe's `stats` at load (an exec'd program); that event in a known process is an exec. */
 static struct rep_proc *proc_of(struct rep *r, const struct rep_event *ev) {
     int64_t i = rep_map_get(&r->proc_by_pid, (uint64_t)(uint32_t)ev->vpid);
     bool load_stats = ev->kind == REP_STATS && ev->f[4] == 0;
     if (i < 0) {
-        int64_t parent =
-            ev->vppid > 0 ? rep_map_get(&r->proc_by_pid, (uint64_t)(uint32_t)ev->vppid) : -1;
+        int64_t parent = load_stats ? -1 : parent_of(r, ev);
         struct rep_proc *p = new_proc(r, ev);
-        if (!load_stats && parent >= 0) inherit(p, &r->procs[parent]);
+        if (parent >= 0) {
+            p->ppid = r->procs[parent].pid;
+            inherit(p, &r->procs[parent]);
+        }
         return p;
     }
     struct rep_proc *p = &r->procs[i];
-    if (load_stats && (p->has_stats_start || p->forked)) start_new_image(r, p);
+    if (load_stats && (p->has_stats_start || p->forked)) {
+        start_new_image(r, p);
+        snprintf(p->name, sizeof p->name, "%s", ev->procname);
+    }
     return p;
 }
 
@@ -447,9 +469,10 @@ static void stats_event(struct rep_proc *p, const struct rep_event *ev) {
         p->has_stats_start = true;
         p->stats_start_blocks = ev->f[0];
         p->all_allocs = p->all_frees = 0;
-    } else if (ev->f[4] == 1) {
+    } else if (ev->f[4] == 1) { /* events after it (late destructors) are in no count */
         p->has_stats_end = true;
         p->stats_end_blocks = ev->f[0];
+        p->replayed_end_blocks = p->stats_start_blocks + p->all_allocs - p->all_frees;
     }
 }
 
