@@ -39,7 +39,7 @@ static const char usage[] =
     "       meshward trace [-o DIR] [--hardened] [--subbuf-size BYTES] [--num-subbuf N]\n"
     "                      [--no-discard] [--report] [--libdir DIR] [--] PROG [ARGS...]\n"
     "       meshward report [--pid PID] [--from T] [--to T] [--top N] [--json] [--html FILE]\n"
-    "                       [--collapsed FILE] [--reader ctf|babeltrace2] TRACE_DIR\n"
+    "                       [--collapsed FILE] [--reader ctf|babeltrace2] [--dump] TRACE_DIR\n"
     "       meshward --version | --help\n"
     "\n"
     "  run    runs PROG with libmeshward preloaded (libmeshward-hardened with --hardened);\n"

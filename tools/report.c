@@ -1,6 +1,8 @@
 /* report.c — `meshward report TRACE_DIR [--pid PID] [--from T] [--to T] [--top N] [--json]
- * [--html FILE] [--collapsed FILE] [--reader ctf|babeltrace2]`: reads a trace, replays it
- * and prints the report (text, or JSON with --json) on stdout, and writes the other outputs.
+ * [--html FILE] [--collapsed FILE] [--reader ctf|babeltrace2] [--dump]`: reads a trace,
+ * replays it and prints the report (text, or JSON with --json) on stdout, and writes the
+ * other outputs. --dump prints the events as the reader delivers them instead (one line
+ * each: the two readers must print the same lines).
  *
  * Output files are written to a temporary file in their folder, created before the trace is
  * read (an unwritable folder fails at once), and renamed over FILE only when complete:
@@ -11,6 +13,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +84,7 @@ static int parse(int argc, char **argv, struct rep_options *o) {
         {"to", required_argument, NULL, 't'},        {"top", required_argument, NULL, 'n'},
         {"json", no_argument, NULL, 'j'},            {"html", required_argument, NULL, 'h'},
         {"collapsed", required_argument, NULL, 'c'}, {"reader", required_argument, NULL, 'r'},
-        {NULL, 0, NULL, 0}};
+        {"dump", no_argument, NULL, 'd'},            {NULL, 0, NULL, 0}};
     *o = (struct rep_options){.top = 10, .progress = isatty(2)};
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "+", longopts, NULL)) != -1;) {
@@ -99,6 +102,7 @@ static int parse(int argc, char **argv, struct rep_options *o) {
         if (c == 'h') o->html = optarg;
         if (c == 'c') o->collapsed = optarg;
         if (c == 'r') o->use_bt2 = strcmp(optarg, "babeltrace2") == 0;
+        if (c == 'd') o->dump = true;
         if (c == '?') return -1;
     }
     if (optind != argc - 1) {
@@ -160,8 +164,23 @@ int report_run(const struct rep_options *opt, FILE *text_out) {
     return ok ? 0 : CLI_EXIT_FAIL;
 }
 
+static bool dump_event(void *arg, const struct rep_event *ev) {
+    FILE *out = arg;
+    fprintf(out, "%" PRIu64 " %s %" PRId32 " %" PRId32 " %#" PRIx64,  ev->ts,
+            ev->kind == REP_DISCARDED ? "discarded" : rep_kinds[ev->kind].name, ev->vpid,
+            ev->vtid, ev->ip);
+    for (int i = 0; i < REP_MAX_FIELDS; i++)
+        fprintf(out, " %" PRIu64, ev->f[i]);
+    fprintf(out, " [%s] [%s] [%s]\n", ev->s[0] ? ev->s[0] : "", ev->s[1] ? ev->s[1] : "",
+            ev->procname);
+    return true;
+}
+
 int cmd_report(int argc, char **argv) {
     struct rep_options o;
     if (parse(argc, argv, &o) != 0) return CLI_EXIT_FAIL;
-    return report_run(&o, stdout);
+    if (!o.dump) return report_run(&o, stdout);
+    return read_trace(&o, dump_event, stdout) == REP_READ_OK && fflush(stdout) == 0
+               ? 0
+               : CLI_EXIT_FAIL;
 }

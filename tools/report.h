@@ -142,7 +142,7 @@ struct rep_options {
     int32_t pid; /* 0: every process */
     uint64_t from_ns, to_ns; /* relative to the trace's first event; to 0: the end */
     int top;
-    bool json, progress, use_bt2;
+    bool json, progress, use_bt2, dump;
     const char *html, *collapsed;
 };
 

@@ -256,7 +256,7 @@ int rep_write_json(struct rep *r, FILE *out) {
     rep_json_string(out, r->opt.dir);
     fprintf(out, ",\"reader\":\"%s\",", r->opt.use_bt2 ? "babeltrace2" : "ctf");
     summary_json(r, out);
-    fputs("\"all_sites\":[", out);
+    fputs("\"sites\":[", out);
     for (uint32_t i = 0; i < r->n_sites; i++) {
         if (i) fputc(',', out);
         site_json(r, out, i);
