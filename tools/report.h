@@ -119,9 +119,10 @@ struct rep_history { /* one event of a corrupted block's history */
     uint64_t ts;
     int kind;
     int32_t pid, tid;
-    uint64_t ptr, size;
+    uint64_t ptr, old_ptr, size; /* old_ptr: a realloc's block passed in */
     uint32_t site;
 };
+enum { REP_HISTORY = 16 };
 
 struct rep_corruption {
     uint64_t ts;
@@ -129,7 +130,7 @@ struct rep_corruption {
     char *kind, *detail;
     uint64_t ptr;
     uint32_t site;
-    struct rep_history *history;
+    struct rep_history history[REP_HISTORY]; /* the latest events touching the block */
     size_t n_history;
 };
 

@@ -242,9 +242,9 @@ static void events_json(const struct rep *r, FILE *out) {
             const struct rep_history *h = &c->history[j];
             fprintf(out,
                     "%s{\"ns\":%" PRIu64 ",\"event\":\"%s\",\"tid\":%" PRId32 ",\"ptr\":%" PRIu64
-                    ",\"size\":%" PRIu64 ",\"site\":%" PRIu32 "}",
+                    ",\"old_ptr\":%" PRIu64 ",\"size\":%" PRIu64 ",\"site\":%" PRIu32 "}",
                     j ? "," : "", rel(r, h->ts), rep_kinds[h->kind].name + strlen("meshward:"),
-                    h->tid, h->ptr, h->size, h->site);
+                    h->tid, h->ptr, h->old_ptr, h->size, h->site);
         }
         fputs("]}", out);
     }

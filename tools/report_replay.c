@@ -595,36 +595,34 @@ void rep_finish(struct rep *r) {
 
 /* ---- the second reading: histories of corrupted blocks --------------------------------- */
 
+/* Keeps the latest REP_HISTORY events of the block (its last lives: a block freed twice was
+ * often reallocated in between). */
 static void add_history(struct rep *r, struct rep_corruption *c, const struct rep_event *ev,
-                        uint64_t ptr, uint64_t size) {
+                        uint64_t ptr, uint64_t old_ptr, uint64_t size) {
+    if (c->n_history == REP_HISTORY)
+        memmove(c->history, c->history + 1, --c->n_history * sizeof *c->history);
     int64_t pi = rep_map_get(&r->proc_by_pid, (uint64_t)(uint32_t)ev->vpid);
-    struct rep_history *h = push(&c->history, &c->n_history, sizeof *h);
-    *h = (struct rep_history){ev->ts, ev->kind, ev->vpid, ev->vtid, ptr, size, REP_NO_MODULE};
-    if (pi >= 0) h->site = site_of(r, &r->procs[pi], ev->ip);
+    struct rep_history *h = &c->history[c->n_history++];
+    *h = (struct rep_history){ev->ts, ev->kind, ev->vpid, ev->vtid, ptr, old_ptr, size,
+                              pi >= 0 ? site_of(r, &r->procs[pi], ev->ip) : c->site};
 }
 
 bool rep_history_event(void *arg, const struct rep_event *ev) {
     struct rep *r = arg;
-    uint64_t ptr = 0, size = 0;
-    switch (ev->kind) {
-    case REP_ALLOC:
-        ptr = ev->f[0], size = ev->f[2];
-        break;
-    case REP_FREE:
+    uint64_t ptr, old = 0, size;
+    if (ev->kind == REP_ALLOC)
         ptr = ev->f[0], size = ev->f[1];
-        break;
-    case REP_REALLOC:
-        ptr = ev->f[1], size = ev->f[3];
-        break;
-    default:
+    else if (ev->kind == REP_FREE)
+        ptr = ev->f[0], size = ev->f[1];
+    else if (ev->kind == REP_REALLOC)
+        ptr = ev->f[1], old = ev->f[0], size = ev->f[2];
+    else
         return true;
-    }
     for (size_t i = 0; i < r->n_corruptions; i++) {
         struct rep_corruption *c = &r->corruptions[i];
-        bool old = ev->kind == REP_REALLOC && ev->f[0] == c->ptr;
         bool inside = c->ptr >= ptr && c->ptr < ptr + (size ? size : 1);
-        if (ev->vpid == c->pid && ev->ts <= c->ts && (inside || old))
-            add_history(r, c, ev, old ? ev->f[0] : ptr, size);
+        if (ev->vpid == c->pid && ev->ts <= c->ts && (inside || (old && old == c->ptr)))
+            add_history(r, c, ev, ptr, old, size);
     }
     return true;
 }
@@ -649,7 +647,6 @@ void rep_free(struct rep *r) {
     for (size_t i = 0; i < r->n_corruptions; i++) {
         free(r->corruptions[i].kind);
         free(r->corruptions[i].detail);
-        free(r->corruptions[i].history);
     }
     free(r->procs);
     free(r->modules);

@@ -171,9 +171,11 @@ static void events(struct rep *r, FILE *out) {
         for (size_t j = 0; j < c->n_history; j++) {
             const struct rep_history *h = &c->history[j];
             rep_site_name(r, h->site, name, sizeof name);
-            fprintf(out, "    %10s %-8s 0x%" PRIx64 " %8" PRIu64 " B  tid %-8" PRId32 " %s\n",
+            char from[40] = "";
+            if (h->old_ptr) snprintf(from, sizeof from, " (from 0x%" PRIx64 ")", h->old_ptr);
+            fprintf(out, "    %10s %-8s 0x%" PRIx64 "%s %8" PRIu64 " B  tid %-8" PRId32 " %s\n",
                     time_str(h->ts - r->t0, b1), rep_kinds[h->kind].name + strlen("meshward:"),
-                    h->ptr, h->size, h->tid, name);
+                    h->ptr, from, h->size, h->tid, name);
         }
         if (!c->n_history) fprintf(out, "    (no event of the trace touched this block)\n");
     }

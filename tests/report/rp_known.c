@@ -6,6 +6,8 @@
  *   temporaries NAME N      allocations at NAME freed by the same thread before any other
  *   xfree FROM TO BLOCKS BYTES  blocks allocated by thread FROM, freed by thread TO
  *   heap_destroy BLOCKS BYTES   a first-class heap destroyed with that many live blocks
+ *   plugin LINE             the line of the call in rp_plugin_alloc (argv[2], dlopen'ed),
+ *                           whose block is leaked
  * Each call site is alone in a function of its own (noinline), so that its line is exact.
  * The first-class heap API is looked up at run time (the program links only libc). */
 #define _GNU_SOURCE
@@ -53,8 +55,20 @@ static int heap_part(void) {
     return 0;
 }
 
+/* Loads the plugin (LTTng's dlopen hook allocates: the tracer's blocks) and leaks a block
+ * allocated in it. */
+static int plugin_part(const char *path) {
+    void *lib = dlopen(path, RTLD_NOW);
+    void *(*plugin_alloc)(void) = lib ? (void *(*)(void))dlsym(lib, "rp_plugin_alloc") : NULL;
+    int *line = lib ? dlsym(lib, "rp_plugin_line") : NULL;
+    if (!plugin_alloc || !line) return -1;
+    sink = plugin_alloc();
+    fprintf(out, "plugin %d\n", *line);
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2 || !(out = fopen(argv[1], "w"))) return 2;
+    if (argc != 3 || !(out = fopen(argv[1], "w"))) return 2;
     setvbuf(out, NULL, _IOFBF, 1 << 16);
     for (int i = 0; i < LEAK_A; i++)
         sink = leak_a();
@@ -73,7 +87,7 @@ int main(int argc, char **argv) {
     pthread_t t;
     if (pthread_create(&t, NULL, free_all, blocks) != 0 || pthread_join(t, NULL) != 0) return 2;
     free(grow(malloc(10)));
-    if (heap_part() != 0) return 3;
+    if (heap_part() != 0 || plugin_part(argv[2]) != 0) return 3;
     fprintf(out, "site leak_a %d\nsite leak_b %d\nsite temp_alloc %d\nsite peak_alloc %d\n"
                  "site xalloc %d\nsite grow %d\n",
             line_leak_a, line_leak_b, line_temp, line_peak, line_xalloc, line_grow);
