@@ -79,12 +79,16 @@ static int parse_time(const char *s, uint64_t *ns) {
 }
 
 static int parse(int argc, char **argv, struct rep_options *o) {
-    static const struct option longopts[] = {
-        {"pid", required_argument, NULL, 'p'},       {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},        {"top", required_argument, NULL, 'n'},
-        {"json", no_argument, NULL, 'j'},            {"html", required_argument, NULL, 'h'},
-        {"collapsed", required_argument, NULL, 'c'}, {"reader", required_argument, NULL, 'r'},
-        {"dump", no_argument, NULL, 'd'},            {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"pid", required_argument, NULL, 'p'},
+                                             {"from", required_argument, NULL, 'f'},
+                                             {"to", required_argument, NULL, 't'},
+                                             {"top", required_argument, NULL, 'n'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"html", required_argument, NULL, 'h'},
+                                             {"collapsed", required_argument, NULL, 'c'},
+                                             {"reader", required_argument, NULL, 'r'},
+                                             {"dump", no_argument, NULL, 'd'},
+                                             {NULL, 0, NULL, 0}};
     *o = (struct rep_options){.top = 10, .progress = isatty(2)};
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "+", longopts, NULL)) != -1;) {
@@ -166,9 +170,9 @@ int report_run(const struct rep_options *opt, FILE *text_out) {
 
 static bool dump_event(void *arg, const struct rep_event *ev) {
     FILE *out = arg;
-    fprintf(out, "%" PRIu64 " %s %" PRId32 " %" PRId32 " %#" PRIx64,  ev->ts,
-            ev->kind == REP_DISCARDED ? "discarded" : rep_kinds[ev->kind].name, ev->vpid,
-            ev->vtid, ev->ip);
+    fprintf(out, "%" PRIu64 " %s %" PRId32 " %" PRId32 " %#" PRIx64, ev->ts,
+            ev->kind == REP_DISCARDED ? "discarded" : rep_kinds[ev->kind].name, ev->vpid, ev->vtid,
+            ev->ip);
     for (int i = 0; i < REP_MAX_FIELDS; i++)
         fprintf(out, " %" PRIu64, ev->f[i]);
     fprintf(out, " [%s] [%s] [%s]\n", ev->s[0] ? ev->s[0] : "", ev->s[1] ? ev->s[1] : "",
@@ -180,7 +184,6 @@ int cmd_report(int argc, char **argv) {
     struct rep_options o;
     if (parse(argc, argv, &o) != 0) return CLI_EXIT_FAIL;
     if (!o.dump) return report_run(&o, stdout);
-    return read_trace(&o, dump_event, stdout) == REP_READ_OK && fflush(stdout) == 0
-               ? 0
-               : CLI_EXIT_FAIL;
+    return read_trace(&o, dump_event, stdout) == REP_READ_OK && fflush(stdout) == 0 ? 0
+                                                                                    : CLI_EXIT_FAIL;
 }

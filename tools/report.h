@@ -100,7 +100,7 @@ struct rep_proc {
     struct rep_map live; /* ptr -> index in blocks */
     struct rep_block *blocks;
     size_t n_blocks;
-    uint32_t free_block; /* chain of unused entries in blocks, via .site; UINT32_MAX ends */
+    uint32_t free_block;    /* chain of unused entries in blocks, via .site; UINT32_MAX ends */
     struct rep_map ipcache; /* ip -> site */
     struct rep_mapping *maps;
     size_t n_maps;
@@ -140,7 +140,7 @@ struct rep_gap {
 
 struct rep_options {
     const char *dir;
-    int32_t pid; /* 0: every process */
+    int32_t pid;             /* 0: every process */
     uint64_t from_ns, to_ns; /* relative to the trace's first event; to 0: the end */
     int top;
     bool json, progress, use_bt2, dump;

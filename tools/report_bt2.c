@@ -17,15 +17,22 @@ static const char *const ctx_names[CTX_N] = {"vtid", "vpid", "ip", "procname"};
 
 struct class_info {
     const bt_event_class *cls;
-    int kind;                      /* -1: an event the report skips */
+    int kind;                           /* -1: an event the report skips */
     int64_t member[REP_MAX_FIELDS + 1]; /* payload member index per rep_kinds field, -1 */
     int64_t ctx[CTX_N];
+};
+
+struct stream_counter {
+    const bt_stream *stream;
+    uint64_t counter, max;
 };
 
 struct bt2_reader {
     rep_sink sink;
     void *arg;
     bool stopped;
+    struct stream_counter *counters;
+    size_t n_counters;
     struct class_info *classes;
     size_t n_classes;
 };
@@ -57,7 +64,8 @@ static struct class_info *class_info(struct bt2_reader *r, const bt_event_class 
         c->member[i] = f ? member_index(payload, f[0] == '$' ? f + 1 : f) : -1;
     }
     const bt_stream_class *sc = bt_event_class_borrow_stream_class_const(cls);
-    const bt_field_class *common = bt_stream_class_borrow_event_common_context_field_class_const(sc);
+    const bt_field_class *common =
+        bt_stream_class_borrow_event_common_context_field_class_const(sc);
     for (int i = 0; i < CTX_N; i++)
         c->ctx[i] = member_index(common, ctx_names[i]);
     return c;
@@ -73,9 +81,9 @@ static uint64_t int_value(const bt_field *f) {
 }
 
 static const bt_field *member(const bt_field *st, int64_t index) {
-    return index < 0 || !st ? NULL
-                            : bt_field_structure_borrow_member_field_by_index_const(st,
-                                                                                    (uint64_t)index);
+    return index < 0 || !st
+               ? NULL
+               : bt_field_structure_borrow_member_field_by_index_const(st, (uint64_t)index);
 }
 
 static void deliver_event(struct bt2_reader *r, const bt_message *msg) {
@@ -84,8 +92,8 @@ static void deliver_event(struct bt2_reader *r, const bt_message *msg) {
     if (c->kind < 0) return;
     struct rep_event ev = {.kind = c->kind, .procname = ""};
     int64_t ns = 0;
-    bt_clock_snapshot_get_ns_from_origin(
-        bt_message_event_borrow_default_clock_snapshot_const(msg), &ns);
+    bt_clock_snapshot_get_ns_from_origin(bt_message_event_borrow_default_clock_snapshot_const(msg),
+                                         &ns);
     ev.ts = (uint64_t)ns;
     const bt_field *common = bt_event_borrow_common_context_field_const(e);
     const bt_field *f;
@@ -106,17 +114,38 @@ static void deliver_event(struct bt2_reader *r, const bt_message *msg) {
     if (!r->sink(r->arg, &ev)) r->stopped = true;
 }
 
+/* babeltrace2 gives the difference of a stream's discarded-events counters between two
+ * packets (modulo 2^64): summed, they are the counter itself, and only its growth past the
+ * largest value seen is a loss (report_ctf.c says why the counter can step back). */
+static uint64_t lost_events(struct bt2_reader *r, const bt_stream *s, uint64_t count) {
+    size_t i = 0;
+    while (i < r->n_counters && r->counters[i].stream != s)
+        i++;
+    if (i == r->n_counters) {
+        struct stream_counter *grown = realloc(r->counters, (i + 1) * sizeof *grown);
+        if (!grown) abort();
+        r->counters = grown;
+        r->counters[r->n_counters++] = (struct stream_counter){s, 0, 0};
+    }
+    struct stream_counter *c = &r->counters[i];
+    c->counter += count;
+    uint64_t lost = c->counter > c->max ? c->counter - c->max : 0;
+    c->max = c->counter > c->max ? c->counter : c->max;
+    return lost;
+}
+
 static void deliver_discarded(struct bt2_reader *r, const bt_message *msg) {
     uint64_t count = 0;
     if (bt_message_discarded_events_get_count(msg, &count) != BT_PROPERTY_AVAILABILITY_AVAILABLE)
         count = 0;
-    struct rep_event ev = {.kind = REP_DISCARDED, .procname = "", .f = {count}};
     const bt_stream *s = bt_message_discarded_events_borrow_stream_const(msg);
+    struct rep_event ev = {.kind = REP_DISCARDED, .procname = "", .f = {lost_events(r, s, count)}};
+    if (ev.f[0] == 0) return;
     if (bt_stream_class_discarded_events_have_default_clock_snapshots(
             bt_stream_borrow_class_const(s))) {
         int64_t ns = 0;
         bt_clock_snapshot_get_ns_from_origin(
-            bt_message_discarded_events_borrow_end_default_clock_snapshot_const(msg), &ns);
+            bt_message_discarded_events_borrow_beginning_default_clock_snapshot_const(msg), &ns);
         ev.ts = (uint64_t)ns;
     }
     if (!r->sink(r->arg, &ev)) r->stopped = true;
@@ -204,7 +233,7 @@ int rep_read_bt2(const char *dir, rep_sink sink, void *arg) {
     bt_graph *g = bt_graph_create(0);
     int rc = REP_READ_ERROR;
     if (!g || build_graph(g, dirs, &r) != 0) {
-        cli_error("%s: not a trace babeltrace2 can read", dir);
+        cli_error("%s: babeltrace2 cannot read this trace", dir);
     } else {
         bt_graph_run_status st;
         while ((st = bt_graph_run(g)) == BT_GRAPH_RUN_STATUS_AGAIN)
@@ -212,11 +241,12 @@ int rep_read_bt2(const char *dir, rep_sink sink, void *arg) {
         if (st == BT_GRAPH_RUN_STATUS_OK || r.stopped)
             rc = REP_READ_OK;
         else
-            cli_error("%s: babeltrace2 could not read the trace", dir);
+            cli_error("%s: babeltrace2 failed while reading the trace", dir);
     }
     bt_current_thread_clear_error();
     bt_graph_put_ref(g);
     free(r.classes);
+    free(r.counters);
     rep_free_dirs(dirs);
     return rc;
 }

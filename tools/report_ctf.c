@@ -5,9 +5,10 @@
  * Invariants: each stream holds its next event decoded (or is finished); a binary min-heap
  * over the streams' next timestamps gives the merge order. A packet's discarded-events
  * counter that grew since the stream's previous packet becomes one REP_DISCARDED event at
- * the previous packet's end. Pages of packets already read are dropped from the mapping, so
- * the reader's resident memory does not grow with the trace. Any read past a packet's
- * content or a file's end is an error naming the file ("truncated"), never a crash. */
+ * the previous packet's end (growth past the largest value seen: the counter can step back). Pages
+ * of packets already read are dropped from the mapping, so the reader's resident memory does not
+ * grow with the trace. Any read past a packet's content or a file's end is an error naming the file
+ * ("truncated"), never a crash. */
 #include "cli.h"
 #include "report_ctf.h"
 #include "report_event.h"
@@ -127,9 +128,7 @@ static int run_ops(struct stream *st, const struct ctf_ops *o, size_t end) {
             st->pos = (size_t)(nul - st->map) + 1;
             continue;
         }
-        uint64_t n = op->type == OP_INT     ? 1
-                     : op->type == OP_ARRAY ? op->count
-                                            : opval[op->count];
+        uint64_t n = op->type == OP_INT ? 1 : op->type == OP_ARRAY ? op->count : opval[op->count];
         if (pos > end || n * op->bytes > end - pos) return corrupt(st, "field");
         if (op->type == OP_INT) {
             opval[i] = st->val[op->slot] = read_int(st->map + pos, op->bytes, op->is_signed);
@@ -215,13 +214,19 @@ static int advance(struct stream *st) {
             uint64_t prev_end = st->prev_ts_end;
             int r = open_packet(st);
             if (r <= 0) return r;
-            uint64_t counter = st->val[SLOT_DISCARDED], lost = counter - st->discarded;
-            st->discarded = counter;
+            /* LTTng samples the counter when it closes a packet, and packets closed by
+             * concurrent writers can carry it out of order: only growth past the largest
+             * value seen is a loss. */
+            uint64_t counter = st->val[SLOT_DISCARDED];
+            uint64_t lost = counter > st->discarded ? counter - st->discarded : 0;
+            st->discarded = counter > st->discarded ? counter : st->discarded;
             st->prev_ts_end = st->val[SLOT_TS_END];
-            if (counter > 0 && lost > 0) {
-                st->ev = (struct rep_event){.kind = REP_DISCARDED, .procname = "",
-                                            .ts = to_ns(st->layout, prev_end ? prev_end : st->cycles),
-                                            .f = {lost}};
+            if (lost > 0) {
+                st->ev =
+                    (struct rep_event){.kind = REP_DISCARDED,
+                                       .procname = "",
+                                       .ts = to_ns(st->layout, prev_end ? prev_end : st->cycles),
+                                       .f = {lost}};
                 st->has_event = true;
                 return 0;
             }
@@ -254,7 +259,9 @@ static int advance(struct stream *st) {
 
 /* ---- merging --------------------------------------------------------------------------- */
 
-static bool before(const struct stream *a, const struct stream *b) { return a->ev.ts < b->ev.ts; }
+static bool before(const struct stream *a, const struct stream *b) {
+    return a->ev.ts < b->ev.ts;
+}
 
 static void sift_down(struct ctf_reader *r, size_t i) {
     for (;;) {
@@ -408,5 +415,7 @@ int rep_read_ctf(const char *dir, rep_sink sink, void *arg, bool progress) {
     }
     close_reader(&r);
     rep_free_dirs(dirs);
-    return rc == CTF_UNSUPPORTED ? REP_READ_UNSUPPORTED : rc == CTF_OK ? REP_READ_OK : REP_READ_ERROR;
+    return rc == CTF_UNSUPPORTED ? REP_READ_UNSUPPORTED
+           : rc == CTF_OK        ? REP_READ_OK
+                                 : REP_READ_ERROR;
 }

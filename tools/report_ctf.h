@@ -36,8 +36,8 @@ enum ctf_slot {
 
 struct ctf_op {
     uint8_t type;
-    uint8_t bytes;  /* integer size, or element size of an array/sequence */
-    uint8_t align;  /* bytes */
+    uint8_t bytes; /* integer size, or element size of an array/sequence */
+    uint8_t align; /* bytes */
     uint8_t is_signed;
     uint8_t slot;
     uint8_t text;   /* array of chars: delivered as a string */

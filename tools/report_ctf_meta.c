@@ -122,14 +122,20 @@ static void tokenize(struct parser *p, const char *s) {
 
 /* ---- token helpers --------------------------------------------------------------------- */
 
-static const char *peek(struct parser *p) { return p->pos < p->n_tok ? p->tok[p->pos] : ""; }
-static const char *next(struct parser *p) { return p->pos < p->n_tok ? p->tok[p->pos++] : ""; }
+static const char *peek(struct parser *p) {
+    return p->pos < p->n_tok ? p->tok[p->pos] : "";
+}
+static const char *next(struct parser *p) {
+    return p->pos < p->n_tok ? p->tok[p->pos++] : "";
+}
 static bool accept(struct parser *p, const char *t) {
     if (strcmp(peek(p), t) != 0) return false;
     p->pos++;
     return true;
 }
-static bool is_ident(const char *t) { return isalpha((unsigned char)t[0]) || t[0] == '_'; }
+static bool is_ident(const char *t) {
+    return isalpha((unsigned char)t[0]) || t[0] == '_';
+}
 
 /* Skips a balanced {...} (or <...>) starting at the current token. */
 static void skip_group(struct parser *p, const char *open, const char *close) {
@@ -148,7 +154,9 @@ static void skip_to_semicolon(struct parser *p) {
             p->pos++;
 }
 
-static long long number(const char *t) { return strtoll(t, NULL, 0); }
+static long long number(const char *t) {
+    return strtoll(t, NULL, 0);
+}
 
 /* ---- types ----------------------------------------------------------------------------- */
 
@@ -203,8 +211,8 @@ static struct ty *parse_integer(struct parser *p) {
         if (strcmp(key, "align") == 0) t->align_bits = (int)number(v);
         if (strcmp(key, "signed") == 0) t->is_signed = strcmp(v, "true") == 0 || number(v) == 1;
         if (strcmp(key, "encoding") == 0) t->text = strcmp(v, "none") != 0;
-        if (strcmp(key, "byte_order") == 0) t->big_endian = strcmp(v, "be") == 0 ||
-                                                            strcmp(v, "network") == 0;
+        if (strcmp(key, "byte_order") == 0)
+            t->big_endian = strcmp(v, "be") == 0 || strcmp(v, "network") == 0;
         while (p->pos < p->n_tok && !accept(p, ";") && strcmp(peek(p), "}") != 0)
             p->pos++;
     }
@@ -317,7 +325,9 @@ static struct ty *parse_type(struct parser *p) {
 
 typedef int (*slot_fn)(const char *name, const void *ctx);
 
-static const char *bare(const char *name) { return name[0] == '_' ? name + 1 : name; }
+static const char *bare(const char *name) {
+    return name[0] == '_' ? name + 1 : name;
+}
 
 static void push_op(struct ctf_ops *o, struct ctf_op op) {
     struct ctf_op *grown = realloc(o->op, (o->n + 1) * sizeof *grown);
@@ -336,8 +346,8 @@ static void compile(struct parser *p, struct ctf_ops *o, const struct ty *st, sl
     for (size_t i = 0; i < st->n_fields; i++) {
         const struct field *f = &st->fields[i];
         const struct ty *t = f->type;
-        if (!t || t->kind == T_OTHER || (t->kind == T_INT && (t->bits % 8 || t->bits > 64 ||
-                                                               t->bits == 0 || t->big_endian))) {
+        if (!t || t->kind == T_OTHER ||
+            (t->kind == T_INT && (t->bits % 8 || t->bits > 64 || t->bits == 0 || t->big_endian))) {
             p->unsupported = true;
             return;
         }
@@ -482,7 +492,8 @@ static void parse_event(struct parser *p) {
     while (block_next(p, &it)) {
         if (strcmp(it.key, "id") == 0) id = (uint64_t)number(it.value);
         if (strcmp(it.key, "stream_id") == 0) sid = (uint64_t)number(it.value);
-        if (strcmp(it.key, "name") == 0 && it.value && it.value[0] == '"') kind = rep_kind_by_name(it.value + 1);
+        if (strcmp(it.key, "name") == 0 && it.value && it.value[0] == '"')
+            kind = rep_kind_by_name(it.value + 1);
         if (strcmp(it.key, "fields") == 0) fields = it.type;
     }
     struct ctf_stream_class *s = stream_class(p->layout, sid);

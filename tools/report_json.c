@@ -25,7 +25,9 @@ static void key_u(FILE *out, const char *key, uint64_t v, bool comma) {
     fprintf(out, "\"%s\":%" PRIu64 "%s", key, v, comma ? "," : "");
 }
 
-static uint64_t rel(const struct rep *r, uint64_t ts) { return ts > r->t0 ? ts - r->t0 : 0; }
+static uint64_t rel(const struct rep *r, uint64_t ts) {
+    return ts > r->t0 ? ts - r->t0 : 0;
+}
 
 static void site_json(struct rep *r, FILE *out, uint32_t i) {
     rep_resolve(r, i);

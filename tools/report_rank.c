@@ -4,11 +4,21 @@
 
 #include <stdlib.h>
 
-uint64_t rep_fig_calls(const struct rep_site *s) { return s->calls; }
-uint64_t rep_fig_bytes(const struct rep_site *s) { return s->bytes; }
-uint64_t rep_fig_leaked(const struct rep_site *s) { return s->leaked_bytes; }
-uint64_t rep_fig_peak(const struct rep_site *s) { return s->peak_bytes; }
-uint64_t rep_fig_temporaries(const struct rep_site *s) { return s->temporaries; }
+uint64_t rep_fig_calls(const struct rep_site *s) {
+    return s->calls;
+}
+uint64_t rep_fig_bytes(const struct rep_site *s) {
+    return s->bytes;
+}
+uint64_t rep_fig_leaked(const struct rep_site *s) {
+    return s->leaked_bytes;
+}
+uint64_t rep_fig_peak(const struct rep_site *s) {
+    return s->peak_bytes;
+}
+uint64_t rep_fig_temporaries(const struct rep_site *s) {
+    return s->temporaries;
+}
 
 static const struct rep *sort_rep;
 static rep_figure sort_fig;

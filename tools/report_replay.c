@@ -308,8 +308,8 @@ static void add_block(struct rep *r, struct rep_proc *p, const struct rep_event 
     uint32_t site = site_of(r, p, ev->ip), thread = thread_of(r, ev);
     bool tracer = tracer_site(r, site);
     uint32_t i = new_block(p);
-    p->blocks[i] = (struct rep_block){ptr, size, ev->ts, site, thread, heap,
-                                      tracer ? BLOCK_TRACER : 0};
+    p->blocks[i] =
+        (struct rep_block){ptr, size, ev->ts, site, thread, heap, tracer ? BLOCK_TRACER : 0};
     int64_t lost = rep_map_del(&p->live, ptr);
     if (lost >= 0) /* its free was lost in a gap */
         remove_block(r, p, ev, (uint32_t)lost, FREE_HEAP);
@@ -603,8 +603,9 @@ static void add_history(struct rep *r, struct rep_corruption *c, const struct re
         memmove(c->history, c->history + 1, --c->n_history * sizeof *c->history);
     int64_t pi = rep_map_get(&r->proc_by_pid, (uint64_t)(uint32_t)ev->vpid);
     struct rep_history *h = &c->history[c->n_history++];
-    *h = (struct rep_history){ev->ts, ev->kind, ev->vpid, ev->vtid, ptr, old_ptr, size,
-                              pi >= 0 ? site_of(r, &r->procs[pi], ev->ip) : c->site};
+    *h = (struct rep_history){
+        ev->ts, ev->kind, ev->vpid, ev->vtid,
+        ptr,    old_ptr,  size,     pi >= 0 ? site_of(r, &r->procs[pi], ev->ip) : c->site};
 }
 
 bool rep_history_event(void *arg, const struct rep_event *ev) {

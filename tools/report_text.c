@@ -45,8 +45,9 @@ static void summary(const struct rep *r, FILE *out) {
     fprintf(out, "  events %" PRIu64 " (%" PRIu64 " allocator events), discarded %" PRIu64 "%s\n",
             r->events, r->meshward_events, r->discarded,
             r->discarded ? " (see Gaps: figures near them are approximate)" : "");
-    fprintf(out, "  allocations %" PRIu64 " (%.0f/s), frees %" PRIu64 ", reallocs %" PRIu64
-                 ", bytes allocated %s\n",
+    fprintf(out,
+            "  allocations %" PRIu64 " (%.0f/s), frees %" PRIu64 ", reallocs %" PRIu64
+            ", bytes allocated %s\n",
             t.allocations, d ? (double)t.allocations * 1e9 / (double)d : 0.0, t.frees, t.reallocs,
             bytes_str(t.bytes_allocated, b1));
     if (f)
@@ -70,8 +71,9 @@ static void summary(const struct rep *r, FILE *out) {
 
 /* One ranked table of sites: figure columns chosen by `cols`. */
 static void site_table(struct rep *r, FILE *out, const char *title, rep_figure fig,
-                       uint64_t (*a)(const struct rep_site *), uint64_t (*b)(const struct rep_site *),
-                       const char *ha, const char *hb, bool bytes_a) {
+                       uint64_t (*a)(const struct rep_site *),
+                       uint64_t (*b)(const struct rep_site *), const char *ha, const char *hb,
+                       bool bytes_a) {
     size_t n;
     uint32_t *idx = rep_rank_sites(r, fig, &n);
     fprintf(out, "\n%s (%zu sites)\n", title, n);
@@ -89,9 +91,15 @@ static void site_table(struct rep *r, FILE *out, const char *title, rep_figure f
     free(idx);
 }
 
-static uint64_t leaked_blocks(const struct rep_site *s) { return s->leaked_blocks; }
-static uint64_t peak_blocks(const struct rep_site *s) { return s->peak_blocks; }
-static uint64_t short_lived(const struct rep_site *s) { return s->short_lived; }
+static uint64_t leaked_blocks(const struct rep_site *s) {
+    return s->leaked_blocks;
+}
+static uint64_t peak_blocks(const struct rep_site *s) {
+    return s->peak_blocks;
+}
+static uint64_t short_lived(const struct rep_site *s) {
+    return s->short_lived;
+}
 
 static void histogram(FILE *out, const char *title, const uint64_t *h, bool time) {
     uint64_t max = 0;
@@ -116,8 +124,9 @@ static void threads(const struct rep *r, FILE *out) {
     for (size_t i = 0; i < r->n_threads; i++) {
         const struct rep_thread *t = &r->threads[i];
         if (!t->allocations && !t->frees) continue;
-        fprintf(out, "  %8" PRId32 " %8" PRId32 " %12" PRIu64 " %12" PRIu64 " %12" PRIu64
-                     " %12" PRIu64 "  %s\n",
+        fprintf(out,
+                "  %8" PRId32 " %8" PRId32 " %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %12" PRIu64
+                "  %s\n",
                 t->pid, t->tid, t->allocations, t->frees, t->temporaries, t->remote_frees,
                 bytes_str(t->bytes_allocated, b1));
     }
@@ -128,8 +137,7 @@ static void threads(const struct rep *r, FILE *out) {
         if (!any) fprintf(out, "\nCross-thread frees (allocated by -> freed by)\n");
         any = true;
         fprintf(out, "  %8" PRId32 " -> %-8" PRId32 " %12" PRIu64 " blocks  %s\n",
-                r->threads[c->from].tid, r->threads[c->to].tid, c->blocks,
-                bytes_str(c->bytes, b1));
+                r->threads[c->from].tid, r->threads[c->to].tid, c->blocks, bytes_str(c->bytes, b1));
     }
 }
 
@@ -154,8 +162,9 @@ static void events(struct rep *r, FILE *out) {
     char b1[32], b2[32], name[1024];
     for (size_t i = 0; i < r->n_drops; i++) {
         const struct rep_heap_drop *d = &r->drops[i];
-        fprintf(out, "\n%s of heap %" PRIu32 " (pid %" PRId32 ", tid %" PRId32 ", at %s) freed %" PRIu64
-                     " live blocks, %s\n",
+        fprintf(out,
+                "\n%s of heap %" PRIu32 " (pid %" PRId32 ", tid %" PRId32 ", at %s) freed %" PRIu64
+                " live blocks, %s\n",
                 d->reset ? "heap_reset" : "heap_destroy", d->heap, d->pid, d->tid,
                 time_str(d->ts - r->t0, b1), d->blocks, bytes_str(d->bytes, b2));
     }
@@ -166,7 +175,9 @@ static void events(struct rep *r, FILE *out) {
     for (size_t i = 0; i < r->n_corruptions; i++) {
         const struct rep_corruption *c = &r->corruptions[i];
         rep_site_name(r, c->site, name, sizeof name);
-        fprintf(out, "\nCorruption: %s at 0x%" PRIx64 " (pid %" PRId32 ", tid %" PRId32 ", at %s)\n  %s\n  detected in %s\n  history of the block:\n",
+        fprintf(out,
+                "\nCorruption: %s at 0x%" PRIx64 " (pid %" PRId32 ", tid %" PRId32
+                ", at %s)\n  %s\n  detected in %s\n  history of the block:\n",
                 c->kind, c->ptr, c->pid, c->tid, time_str(c->ts - r->t0, b1), c->detail, name);
         for (size_t j = 0; j < c->n_history; j++) {
             const struct rep_history *h = &c->history[j];
@@ -194,9 +205,9 @@ int rep_write_text(struct rep *r, FILE *out) {
                rep_fig_bytes, "allocations", "bytes", false);
     site_table(r, out, "Hottest call sites by bytes", rep_fig_bytes, rep_fig_bytes, rep_fig_calls,
                "bytes", "allocations", true);
-    site_table(r, out, "Temporary allocations (freed by the same thread before any other allocation)",
-               rep_fig_temporaries, rep_fig_temporaries, short_lived, "temporaries",
-               "short-lived", false);
+    site_table(
+        r, out, "Temporary allocations (freed by the same thread before any other allocation)",
+        rep_fig_temporaries, rep_fig_temporaries, short_lived, "temporaries", "short-lived", false);
     histogram(out, "Allocation sizes", r->size_hist, false);
     histogram(out, "Lifetimes of freed blocks", r->life_hist, true);
     threads(r, out);

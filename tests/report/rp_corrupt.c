@@ -13,11 +13,19 @@
 #include <stdlib.h>
 
 #define NOINLINE __attribute__((noinline))
+/* The call, with its line stored in var (one line: __LINE__ is the call's). */
+#define AT(var, call) ((var) = __LINE__, call)
 static int line_first, line_move, line_release;
 
-NOINLINE static void *first_alloc(void) { line_first = __LINE__; return malloc(48); }
-NOINLINE static void *move_block(void *p) { line_move = __LINE__; return realloc(p, 20000); }
-NOINLINE static void release(void *p) { line_release = __LINE__; free(p); }
+NOINLINE static void *first_alloc(void) {
+    return AT(line_first, malloc(48));
+}
+NOINLINE static void *move_block(void *p) {
+    return AT(line_move, realloc(p, 20000));
+}
+NOINLINE static void release(void *p) {
+    AT(line_release, free(p));
+}
 
 int main(void) {
     void *p = move_block(first_alloc());

@@ -12,7 +12,9 @@ enum { KEEP = 5, FREED = 2, CHILD = 10, LEAKED = 3, CHILD_SIZE = 77 };
 
 static void *volatile sink;
 
-__attribute__((noinline)) static void *child_alloc(void) { return malloc(CHILD_SIZE); }
+__attribute__((noinline)) static void *child_alloc(void) {
+    return malloc(CHILD_SIZE);
+}
 
 static void child(void **keep) {
     for (int i = 0; i < FREED; i++)
@@ -35,8 +37,7 @@ int main(void) {
     if (pid < 0) return 2;
     if (pid == 0) child(keep);
     int status;
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return 1;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 1;
     for (int i = 0; i < KEEP; i++)
         free(keep[i]);
     printf("child %d\n", (int)pid);

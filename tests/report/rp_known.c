@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #define NOINLINE __attribute__((noinline))
+/* The call, with its line stored in var (one line: __LINE__ is the call's). */
+#define AT(var, call) ((var) = __LINE__, call)
 enum { LEAK_A = 3, LEAK_A_SIZE = 1000, LEAK_B_SIZE = 5000, TEMPS = 50, PEAK_BLOCKS = 10 };
 enum { PEAK_SIZE = 1 << 20, XFREE = 20, XFREE_SIZE = 48, HEAP_BLOCKS = 7, HEAP_SIZE = 100 };
 
@@ -26,12 +28,24 @@ static FILE *out;
 static void *volatile sink;
 static int line_leak_a, line_leak_b, line_temp, line_peak, line_xalloc, line_grow;
 
-NOINLINE static void *leak_a(void) { line_leak_a = __LINE__; return malloc(LEAK_A_SIZE); }
-NOINLINE static void *leak_b(void) { line_leak_b = __LINE__; return calloc(LEAK_B_SIZE / 10, 10); }
-NOINLINE static void *temp_alloc(void) { line_temp = __LINE__; return malloc(64); }
-NOINLINE static void *peak_alloc(void) { line_peak = __LINE__; return malloc(PEAK_SIZE); }
-NOINLINE static void *xalloc(void) { line_xalloc = __LINE__; return malloc(XFREE_SIZE); }
-NOINLINE static void *grow(void *p) { line_grow = __LINE__; return realloc(p, 100000); }
+NOINLINE static void *leak_a(void) {
+    return AT(line_leak_a, malloc(LEAK_A_SIZE));
+}
+NOINLINE static void *leak_b(void) {
+    return AT(line_leak_b, calloc(LEAK_B_SIZE / 10, 10));
+}
+NOINLINE static void *temp_alloc(void) {
+    return AT(line_temp, malloc(64));
+}
+NOINLINE static void *peak_alloc(void) {
+    return AT(line_peak, malloc(PEAK_SIZE));
+}
+NOINLINE static void *xalloc(void) {
+    return AT(line_xalloc, malloc(XFREE_SIZE));
+}
+NOINLINE static void *grow(void *p) {
+    return AT(line_grow, realloc(p, 100000));
+}
 
 static void *free_all(void *arg) {
     void **blocks = arg;
@@ -88,13 +102,14 @@ int main(int argc, char **argv) {
     if (pthread_create(&t, NULL, free_all, blocks) != 0 || pthread_join(t, NULL) != 0) return 2;
     free(grow(malloc(10)));
     if (heap_part() != 0 || plugin_part(argv[2]) != 0) return 3;
-    fprintf(out, "site leak_a %d\nsite leak_b %d\nsite temp_alloc %d\nsite peak_alloc %d\n"
-                 "site xalloc %d\nsite grow %d\n",
+    fprintf(out,
+            "site leak_a %d\nsite leak_b %d\nsite temp_alloc %d\nsite peak_alloc %d\n"
+            "site xalloc %d\nsite grow %d\n",
             line_leak_a, line_leak_b, line_temp, line_peak, line_xalloc, line_grow);
     fprintf(out, "leak leak_a %d %d\nleak leak_b 1 %d\n", LEAK_A, LEAK_A * LEAK_A_SIZE,
             LEAK_B_SIZE);
-    fprintf(out, "peak peak_alloc %d %d\npeak leak_a %d %d\n", PEAK_BLOCKS,
-            PEAK_BLOCKS * PEAK_SIZE, LEAK_A, LEAK_A * LEAK_A_SIZE);
+    fprintf(out, "peak peak_alloc %d %d\npeak leak_a %d %d\n", PEAK_BLOCKS, PEAK_BLOCKS * PEAK_SIZE,
+            LEAK_A, LEAK_A * LEAK_A_SIZE);
     fprintf(out, "temporaries temp_alloc %d\nxfree %d %d\n", TEMPS, XFREE, XFREE * XFREE_SIZE);
     fprintf(out, "end\n");
     return fclose(out) == 0 ? 0 : 2;
