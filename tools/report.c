@@ -117,13 +117,15 @@ static int parse(int argc, char **argv, struct rep_options *o) {
     return 0;
 }
 
+/* The specialised reader, or libbabeltrace2 when asked or when the layout is not one the
+ * specialised reader knows (it then delivered nothing); either on a thread of its own. */
 static int read_trace(struct rep_options *o, rep_sink sink, void *arg) {
     if (!o->use_bt2) {
-        int rc = rep_read_ctf(o->dir, sink, arg, o->progress);
+        int rc = rep_read_piped(rep_read_ctf, o->dir, sink, arg, o->progress);
         if (rc != REP_READ_UNSUPPORTED) return rc;
         o->use_bt2 = true;
     }
-    return rep_read_bt2(o->dir, sink, arg);
+    return rep_read_piped(rep_read_bt2, o->dir, sink, arg, false);
 }
 
 static int replay(struct rep *r) {

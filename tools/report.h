@@ -104,7 +104,8 @@ struct rep_proc {
     struct rep_map ipcache; /* ip -> site */
     struct rep_mapping *maps;
     size_t n_maps;
-    struct rep_map site_index; /* site -> index in sites_live */
+    uint32_t *site_index; /* site -> index in sites_live, UINT32_MAX: none */
+    size_t n_site_index;
     struct rep_site_live *sites_live;
     size_t n_sites_live;
     uint32_t *dirty;
@@ -167,6 +168,8 @@ struct rep {
     struct rep_cell *cells;
     size_t n_cells;
     struct rep_map cell_by_key;
+    uint64_t last_cell_key; /* the latest cell looked up */
+    uint32_t last_cell;
     uint64_t size_hist[REP_HIST], life_hist[REP_HIST];
     struct { /* the tracer's own allocations (LTTng's libraries) */
         uint64_t allocations, frees, bytes, live_blocks, live_bytes;

@@ -223,7 +223,8 @@ out:
     return rc;
 }
 
-int rep_read_bt2(const char *dir, rep_sink sink, void *arg) {
+int rep_read_bt2(const char *dir, rep_sink sink, void *arg, bool progress) {
+    (void)progress;
     struct bt2_reader r = {.sink = sink, .arg = arg};
     char **dirs = rep_trace_dirs(dir);
     if (!dirs) {

@@ -76,6 +76,11 @@ void rep_free_dirs(char **dirs);
  * a one-line error; UNSUPPORTED (nothing delivered, nothing printed) for a layout the
  * specialised reader does not know. `progress`: a progress bar on stderr. */
 int rep_read_ctf(const char *dir, rep_sink sink, void *arg, bool progress);
-int rep_read_bt2(const char *dir, rep_sink sink, void *arg);
+int rep_read_bt2(const char *dir, rep_sink sink, void *arg, bool progress); /* no bar */
+typedef int (*rep_reader)(const char *dir, rep_sink sink, void *arg, bool progress);
+
+/* report_pipe.c: runs read on a thread of its own and the sink on the caller's, in batches
+ * (two CPUs: decoding and replaying); the sink sees the events read delivers, in order. */
+int rep_read_piped(rep_reader read, const char *dir, rep_sink sink, void *arg, bool progress);
 
 #endif

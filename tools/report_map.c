@@ -18,16 +18,18 @@ static void grow(struct rep_map *m) {
     free(old.slot);
 }
 
-void rep_map_put(struct rep_map *m, uint64_t key, uint32_t val) {
+int64_t rep_map_put(struct rep_map *m, uint64_t key, uint32_t val) {
     if (!m->slot || (m->n + 1) * 2 > m->mask + 1) grow(m);
     size_t i = rep_map_home(m, key);
     for (; m->slot[i].key != REP_MAP_EMPTY; i = (i + 1) & m->mask)
         if (m->slot[i].key == key) {
+            int64_t old = (int64_t)m->slot[i].val;
             m->slot[i].val = val;
-            return;
+            return old;
         }
     m->slot[i] = (struct rep_map_slot){key, val};
     m->n++;
+    return -1;
 }
 
 int64_t rep_map_del(struct rep_map *m, uint64_t key) {

@@ -38,8 +38,9 @@ static inline int64_t rep_map_get(const struct rep_map *m, uint64_t key) {
     }
 }
 
-/* Sets key to val (inserting it or replacing its value). */
-void rep_map_put(struct rep_map *m, uint64_t key, uint32_t val);
+/* Sets key to val (inserting it or replacing its value); returns the value it replaced,
+ * or -1. */
+int64_t rep_map_put(struct rep_map *m, uint64_t key, uint32_t val);
 /* Removes key; returns its value, or -1 when absent. */
 int64_t rep_map_del(struct rep_map *m, uint64_t key);
 void rep_map_clear(struct rep_map *m);

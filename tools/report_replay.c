@@ -226,12 +226,13 @@ static uint32_t thread_of(struct rep *r, const struct rep_event *ev) {
 /* ---- live figures: per-site live bytes, the peak, the timeline ------------------------- */
 
 static struct rep_site_live *site_live(struct rep_proc *p, uint32_t site) {
-    int64_t i = rep_map_get(&p->site_index, site);
-    if (i < 0) {
+    while (site >= p->n_site_index) /* a dense index: sites are few, looked up per event */
+        *(uint32_t *)push(&p->site_index, &p->n_site_index, sizeof *p->site_index) = UINT32_MAX;
+    uint32_t i = p->site_index[site];
+    if (i == UINT32_MAX) {
         struct rep_site_live *s = push(&p->sites_live, &p->n_sites_live, sizeof *s);
         s->site = site;
-        i = (int64_t)(p->n_sites_live - 1);
-        rep_map_put(&p->site_index, site, (uint32_t)i);
+        i = p->site_index[site] = (uint32_t)(p->n_sites_live - 1);
     }
     struct rep_site_live *s = &p->sites_live[i];
     if (!s->dirty) {
@@ -310,10 +311,9 @@ static void add_block(struct rep *r, struct rep_proc *p, const struct rep_event 
     uint32_t i = new_block(p);
     p->blocks[i] =
         (struct rep_block){ptr, size, ev->ts, site, thread, heap, tracer ? BLOCK_TRACER : 0};
-    int64_t lost = rep_map_del(&p->live, ptr);
+    int64_t lost = rep_map_put(&p->live, ptr, i);
     if (lost >= 0) /* its free was lost in a gap */
         remove_block(r, p, ev, (uint32_t)lost, FREE_HEAP);
-    rep_map_put(&p->live, ptr, i);
     p->all_allocs++;
     if (tracer) {
         r->tracer.allocations++;
@@ -393,7 +393,8 @@ static uint64_t remove_block(struct rep *r, struct rep_proc *p, const struct rep
             t->last_alloc = 0;
             if (thread != b.thread) t->remote_frees++;
             uint64_t key = ((uint64_t)b.thread << 32) | thread;
-            int64_t c = rep_map_get(&r->cell_by_key, key);
+            int64_t c = r->n_cells && key == r->last_cell_key ? (int64_t)r->last_cell
+                                                              : rep_map_get(&r->cell_by_key, key);
             if (c < 0) {
                 struct rep_cell *cell = push(&r->cells, &r->n_cells, sizeof *cell);
                 cell->from = b.thread;
@@ -401,6 +402,8 @@ static uint64_t remove_block(struct rep *r, struct rep_proc *p, const struct rep
                 c = (int64_t)(r->n_cells - 1);
                 rep_map_put(&r->cell_by_key, key, (uint32_t)c);
             }
+            r->last_cell_key = key;
+            r->last_cell = (uint32_t)c;
             r->cells[c].blocks++;
             r->cells[c].bytes += b.size;
         }
@@ -633,7 +636,7 @@ void rep_free(struct rep *r) {
         struct rep_proc *p = &r->procs[i];
         rep_map_free(&p->live);
         rep_map_free(&p->ipcache);
-        rep_map_free(&p->site_index);
+        free(p->site_index);
         free(p->blocks);
         free(p->maps);
         free(p->sites_live);
