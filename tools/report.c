@@ -105,6 +105,10 @@ static int parse(int argc, char **argv, struct rep_options *o) {
         if (c == 'j') o->json = true;
         if (c == 'h') o->html = optarg;
         if (c == 'c') o->collapsed = optarg;
+        if (c == 'r' && strcmp(optarg, "ctf") != 0 && strcmp(optarg, "babeltrace2") != 0) {
+            cli_error("report: --reader is ctf or babeltrace2");
+            return -1;
+        }
         if (c == 'r') o->use_bt2 = strcmp(optarg, "babeltrace2") == 0;
         if (c == 'd') o->dump = true;
         if (c == '?') return -1;

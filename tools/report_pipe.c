@@ -35,7 +35,7 @@ struct pipe {
     pthread_cond_t changed;
 };
 
-static char *copy(const char *s) {
+static inline char *copy(const char *s) {
     if (!s || !*s) return NULL;
     char *d = strdup(s);
     if (!d) abort();
@@ -58,7 +58,7 @@ static bool collect(void *arg, const struct rep_event *ev) {
     struct batch *b = &p->ring[p->head % RING];
     struct slot *s = &b->e[b->n++];
     s->ev = *ev;
-    size_t len = ev->procname ? strnlen(ev->procname, sizeof s->procname - 1) : 0;
+    size_t len = strnlen(ev->procname, sizeof s->procname - 1);
     memcpy(s->procname, ev->procname, len);
     s->procname[len] = '\0';
     for (int i = 0; i < REP_MAX_STRINGS; i++)
@@ -89,7 +89,7 @@ static bool drain(struct batch *b, rep_sink sink, void *arg, bool go) {
         s->ev.procname = s->procname;
         go = go && sink(arg, &s->ev);
         for (int k = 0; k < REP_MAX_STRINGS; k++)
-            free((char *)strings[k]);
+            if (strings[k]) free((char *)strings[k]);
     }
     b->n = 0;
     return go;
