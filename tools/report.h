@@ -227,7 +227,4 @@ int rep_write_json(struct rep *r, FILE *out);
 int rep_write_html(struct rep *r, FILE *out);
 int rep_write_collapsed(struct rep *r, FILE *out);
 
-/* report_json.c: writes a JSON string literal. */
-void rep_json_string(FILE *out, const char *s);
-
 #endif

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void rep_json_string(FILE *out, const char *s) {
+static void json_string(FILE *out, const char *s) {
     fputc('"', out);
     for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++) {
         if (*c == '"' || *c == '\\')
@@ -35,14 +35,14 @@ static void site_json(struct rep *r, FILE *out, uint32_t i) {
     char name[1024];
     rep_site_name(r, i, name, sizeof name);
     fprintf(out, "{\"id\":%" PRIu32 ",\"name\":", i);
-    rep_json_string(out, name);
+    json_string(out, name);
     fputs(",\"function\":", out);
-    s->function ? rep_json_string(out, s->function) : (void)fputs("null", out);
+    s->function ? json_string(out, s->function) : (void)fputs("null", out);
     fputs(",\"file\":", out);
-    s->file ? rep_json_string(out, s->file) : (void)fputs("null", out);
+    s->file ? json_string(out, s->file) : (void)fputs("null", out);
     fprintf(out, ",\"line\":%d,\"library\":", s->line);
     s->module == REP_NO_MODULE ? (void)fputs("null", out)
-                               : rep_json_string(out, r->modules[s->module].path);
+                               : json_string(out, r->modules[s->module].path);
     fprintf(out, ",\"offset\":%" PRIu64 ",\"tracer\":%s,", s->offset,
             s->module != REP_NO_MODULE && r->modules[s->module].tracer ? "true" : "false");
     key_u(out, "calls", s->calls, true);
@@ -184,7 +184,7 @@ static void processes_json(const struct rep *r, FILE *out) {
         fprintf(out, "%s{\"pid\":%" PRId32 ",\"ppid\":%" PRId32 ",\"name\":", first ? "" : ",",
                 p->pid, p->ppid);
         first = false;
-        rep_json_string(out, p->name);
+        json_string(out, p->name);
         fprintf(out, ",\"forked\":%s,\"exec\":%s,", p->forked ? "true" : "false",
                 p->exec_image ? "true" : "false");
         key_u(out, "first_ns", rel(r, p->first_ts), true);
@@ -236,9 +236,9 @@ static void events_json(const struct rep *r, FILE *out) {
         const struct rep_corruption *c = &r->corruptions[i];
         fprintf(out, "%s{\"ns\":%" PRIu64 ",\"pid\":%" PRId32 ",\"tid\":%" PRId32 ",\"kind\":",
                 i ? "," : "", rel(r, c->ts), c->pid, c->tid);
-        rep_json_string(out, c->kind);
+        json_string(out, c->kind);
         fprintf(out, ",\"ptr\":%" PRIu64 ",\"detail\":", c->ptr);
-        rep_json_string(out, c->detail);
+        json_string(out, c->detail);
         fprintf(out, ",\"site\":%" PRIu32 ",\"history\":[", c->site);
         for (size_t j = 0; j < c->n_history; j++) {
             const struct rep_history *h = &c->history[j];
@@ -255,7 +255,7 @@ static void events_json(const struct rep *r, FILE *out) {
 
 int rep_write_json(struct rep *r, FILE *out) {
     fputs("{\"trace\":", out);
-    rep_json_string(out, r->opt.dir);
+    json_string(out, r->opt.dir);
     fprintf(out, ",\"reader\":\"%s\",", r->opt.use_bt2 ? "babeltrace2" : "ctf");
     summary_json(r, out);
     fputs("\"sites\":[", out);
