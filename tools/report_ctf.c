@@ -319,6 +319,10 @@ static int open_stream(struct ctf_reader *r, const struct ctf_layout *l, const c
         if (fd >= 0) close(fd);
         return -1;
     }
+    if (!S_ISREG(sb.st_mode)) { /* the index folder */
+        close(fd);
+        return 0;
+    }
     st->size = (size_t)sb.st_size;
     if (st->size > 0) {
         void *m = mmap(NULL, st->size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -372,8 +376,7 @@ static int open_trace(struct ctf_reader *r, const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return CTF_ERROR;
     for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.' || strcmp(e->d_name, "metadata") == 0 || e->d_type == DT_DIR)
-            continue;
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "metadata") == 0) continue;
         struct stream *grown = realloc(r->streams, (r->n_streams + 1) * sizeof *grown);
         if (!grown) abort();
         r->streams = grown;
