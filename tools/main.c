@@ -1,37 +1,8 @@
-/* main.c — the `meshward` command: dispatches to a subcommand (run, trace, report) and owns the
- * message helpers every subcommand uses (cli.h). */
+/* main.c — the `meshward` command: dispatches to a subcommand (run, trace, report). */
 #include "cli.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static void vmessage(const char *kind, const char *fmt, va_list ap) {
-    fprintf(stderr, "meshward: %s", kind);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-}
-
-void cli_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vmessage("error: ", fmt, ap);
-    va_end(ap);
-}
-
-void cli_warn(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vmessage("warning: ", fmt, ap);
-    va_end(ap);
-}
-
-void cli_note(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vmessage("", fmt, ap);
-    va_end(ap);
-}
 
 static const char usage[] =
     "usage: meshward run [--hardened] [--stats] [-O NAME=VALUE]... [--libdir DIR] [--] PROG "

@@ -160,7 +160,7 @@ static int64_t read_header(struct stream *st) {
     if (left < first) return corrupt(st, "event header");
     uint64_t id = compact ? p[0] & 31 : read_int(p, 2, false);
     if (id == (compact ? 31u : 65535u)) {
-        size_t at = compact ? 4 : 2;
+        size_t at = compact ? 1 : 2; /* after the 5-bit id's byte, or the 16-bit id */
         if (left < at + 12) return corrupt(st, "event header");
         id = read_int(p + at, 4, false);
         clock_update(st, read_int(p + at + 4, 8, false), 64);
