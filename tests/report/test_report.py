@@ -193,6 +193,8 @@ def check_outputs(args, trace_dir, j, exp, prog, work):
     check(none["summary"]["allocations"] == 0, "--pid did not restrict the report")
     early = report(args, trace_dir, "--json", "--to", f"{j['summary']['peak_ns'] - 1}ns")
     check(early["summary"]["peak_bytes"] < j["summary"]["peak_bytes"], "--to kept the peak")
+    late = report(args, trace_dir, "--json", "--from", f"{j['summary']['peak_ns'] + 1}ns")
+    check(site_of(late, "peak_alloc", prog)["calls"] == 0, "--from counted earlier calls")
     check(early["summary"]["allocations"] < j["summary"]["allocations"], "--to had no effect")
 
 
@@ -365,6 +367,14 @@ def rename_events(path):
         open(path, "wb").write(data.replace(b'"meshward:', b'"meshwarX:'))
 
 
+def scribble_stream(path):
+    """Overwrites 4 KiB in the middle of each stream file with 0xff bytes."""
+    if re.fullmatch(r"meshward_\d+", os.path.basename(path)) and os.path.getsize(path) > 8192:
+        with open(path, "r+b") as f:
+            f.seek(os.path.getsize(path) // 2)
+            f.write(b"\xff" * 4096)
+
+
 def truncate_stream(path):
     if re.fullmatch(r"meshward_\d+", os.path.basename(path)) and os.path.getsize(path) > 8192:
         os.truncate(path, os.path.getsize(path) // 2 + 100)
@@ -390,6 +400,11 @@ def case_errors(args, work):
     check(os.listdir(os.path.dirname(page)) == [], "a half-written page was left behind")
     expect_error(args, ["report", "--reader", "babeltrace2", cut],
                  r"babeltrace2 (cannot read|failed while reading)")
+    # Garbage inside a packet: an error or a report, never a crash.
+    bad = copy_trace(trace_dir, os.path.join(work, "scribbled"), scribble_stream)
+    p = subprocess.run([args.meshward, "report", bad], capture_output=True, text=True,
+                       timeout=120)
+    check(p.returncode in (0, 125), f"a scribbled stream: status {p.returncode} {p.stderr}")
     afile = os.path.join(work, "exp.txt")
     expect_error(args, ["report", "--html", os.path.join(afile, "page.html"), trace_dir],
                  r"cannot write .*page\.html")
