@@ -6,9 +6,10 @@
  * separate debug information, found by build id or debug link the standard way) is opened
  * once, on first use, in a Dwfl of its own reported at bias 0, so that a file address is
  * the first loadable segment's address plus the offset from the load base. A module
- * without symbols leaves the site named library+offset. */
+ * without symbols leaves the site named library+offset. C++ names are demangled. */
 #include "report.h"
 
+#include <dlfcn.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -66,6 +67,22 @@ static struct dw_module *dw_open(const struct rep *r, uint32_t module) {
     return d;
 }
 
+/* C++ names readable: libstdc++'s demangler, looked up at run time (the command is C and
+ * does not link libstdc++); the name as it is when it is missing or fails. */
+static char *demangle(const char *name) {
+    typedef char *(*demangler)(const char *, char *, size_t *, int *);
+    static demangler fn;
+    static bool looked_up;
+    if (!looked_up) {
+        looked_up = true;
+        void *lib = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+        fn = lib ? (demangler)(uintptr_t)dlsym(lib, "__cxa_demangle") : NULL;
+    }
+    int status = -1;
+    char *out = fn && strncmp(name, "_Z", 2) == 0 ? fn(name, NULL, NULL, &status) : NULL;
+    return out && status == 0 ? out : strdup(name);
+}
+
 void rep_resolve(struct rep *r, uint32_t site) {
     struct rep_site *s = &r->sites[site];
     if (s->resolved || s->module == REP_NO_MODULE) return;
@@ -74,7 +91,7 @@ void rep_resolve(struct rep *r, uint32_t site) {
     if (!d->mod) return;
     GElf_Addr addr = d->first_vaddr + s->offset - (s->offset ? 1 : 0);
     const char *fn = dwfl_module_addrname(d->mod, addr);
-    if (fn) s->function = strdup(fn);
+    if (fn) s->function = demangle(fn);
     Dwfl_Line *line = dwfl_module_getsrc(d->mod, addr);
     int lineno = 0;
     const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
