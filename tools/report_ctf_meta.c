@@ -120,7 +120,7 @@ static void tokenize(struct parser *p, const char *s) {
     }
 }
 
-/* ---- token helpers --------------------------------------------------------------------- */
+/* ---- reading tokens -------------------------------------------------------------------- */
 
 static const char *peek(struct parser *p) {
     return p->pos < p->n_tok ? p->tok[p->pos] : "";

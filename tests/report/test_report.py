@@ -31,7 +31,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "trace"))
-import test_trace as tt  # noqa: E402  (the session daemon isolation and trace helpers)
+import test_trace as tt  # noqa: E402  (session daemon isolation, recording)
 
 check, Failure = tt.check, tt.Failure
 
