@@ -2,7 +2,7 @@
 # Sets meshward up on a fresh Debian 12 machine and runs its main job: installs missing
 # packages, builds everything into build/ (log: build/setup.log), installs it into
 # prefix/, then records the allocations of a real program (python3) with `meshward trace`
-# and prints what was recorded: events by kind, and the heap statistics at exit.
+# and prints its report (`meshward trace --report`: leaks, peak, hot call sites, ...).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -19,10 +19,5 @@ python=$(python3 -c 'import sys; print(sys.executable)') # the interpreter, not 
 script='import json; d = {str(i): [i] * 8 for i in range(50000)}; print(len(json.dumps(d)))'
 trace_dir="$root/traces/python3-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$root/traces"
-"$root/prefix/bin/meshward" trace -o "$trace_dir" -- "$python" -c "$script"
-echo "meshward: events by kind:"
-babeltrace2 "$trace_dir" 2>/dev/null |
-    sed -n 's/.* meshward:\([a-z_]*\): .*/\1/p' | sort | uniq -c | sort -rn
-echo "meshward: the same program's heap at exit:"
-"$root/prefix/bin/meshward" run --stats -- "$python" -c "$script" 2>&1 >/dev/null |
-    grep -E "^meshward: (allocations|frees|live_blocks|live_bytes|peak_rss_bytes) "
+"$root/prefix/bin/meshward" trace --report -o "$trace_dir" -- "$python" -c "$script"
+echo "meshward: more: $root/prefix/bin/meshward report --html report.html $trace_dir" >&2

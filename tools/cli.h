@@ -14,6 +14,7 @@
 
 enum { CLI_EXIT_FAIL = 125, CLI_EXIT_NOEXEC = 126, CLI_EXIT_NOTFOUND = 127 };
 
+/* messages.c */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -49,5 +50,6 @@ int spawn_exec(char *const argv[]);
 
 int cmd_run(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 /* trace.c — `meshward trace [-o DIR] [--hardened] [--subbuf-size BYTES] [--num-subbuf N]
- * [--no-discard] [--libdir DIR] [--] PROG [ARGS...]`: records PROG's allocations with
- * LTTng-UST into DIR and exits with PROG's status.
+ * [--no-discard] [--report] [--libdir DIR] [--] PROG [ARGS...]`: records PROG's allocations
+ * with LTTng-UST into DIR and exits with PROG's status; --report then prints the text report
+ * (report.c) on stderr, where the command's messages go, so PROG's stdout stays its own.
  *
  * Order matters: everything that can fail without side effects (libraries, PROG, DIR) is
  * checked before the session exists; once it exists, every path destroys it (and stops a
@@ -9,6 +10,7 @@
  * PROG's stdout is exactly what it prints untraced. */
 #include "cli.h"
 #include "lttng_session.h"
+#include "report.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -32,7 +34,7 @@
 struct trace_opts {
     const char *dir;
     const char *libdir;
-    bool hardened;
+    bool hardened, report;
     struct lttng_channel_config channel;
 };
 
@@ -43,6 +45,7 @@ static int parse(int argc, char **argv, struct trace_opts *o) {
                                              {"num-subbuf", required_argument, NULL, 'N'},
                                              {"no-discard", no_argument, NULL, 'B'},
                                              {"libdir", required_argument, NULL, 'L'},
+                                             {"report", no_argument, NULL, 'R'},
                                              {NULL, 0, NULL, 0}};
     *o = (struct trace_opts){.channel = {DEFAULT_SUBBUF_SIZE, DEFAULT_NUM_SUBBUF, false}};
     int c;
@@ -66,6 +69,9 @@ static int parse(int argc, char **argv, struct trace_opts *o) {
             break;
         case 'L':
             o->libdir = optarg;
+            break;
+        case 'R':
+            o->report = true;
             break;
         default:
             return -1;
@@ -251,5 +257,10 @@ int cmd_trace(int argc, char **argv) {
                  "--no-discard (the program waits for the trace to be written), or larger "
                  "--subbuf-size/--num-subbuf (now %s x %s per CPU)",
                  discarded, o.channel.subbuf_size, o.channel.num_subbuf);
+    if (o.report) {
+        struct rep_options ro = {.dir = dir, .top = 10, .progress = isatty(2)};
+        fputc('\n', stderr);
+        if (report_run(&ro, stderr) != 0 && status == 0) status = CLI_EXIT_FAIL;
+    }
     return status;
 }

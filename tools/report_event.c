@@ -1,0 +1,37 @@
+/* report_event.c — the names and fields of the events the report reads (report_event.h),
+ * as trace/meshward_tp.h and LTTng-UST's statedump and dl providers define them. */
+#include "report_event.h"
+
+#include <string.h>
+
+const struct rep_kind_desc rep_kinds[REP_NKINDS] = {
+    [REP_ALLOC] = {"meshward:alloc", {"ptr", "size", "usable", "cls", "heap", "kind"}},
+    [REP_FREE] = {"meshward:free", {"ptr", "usable", "cls", "heap", "remote"}},
+    [REP_REALLOC] = {"meshward:realloc",
+                     {"old_ptr", "new_ptr", "size", "usable", "cls", "heap", "moved"}},
+    [REP_ALIGNED] = {"meshward:aligned_alloc", {"ptr", "alignment", "size"}},
+    [REP_HEAP_CREATE] = {"meshward:heap_create", {"heap"}},
+    [REP_HEAP_DESTROY] = {"meshward:heap_destroy", {"heap"}},
+    [REP_HEAP_RESET] = {"meshward:heap_reset", {"heap"}},
+    [REP_HEAP_DELETE] = {"meshward:heap_delete", {"heap"}},
+    [REP_REFILL] = {"meshward:refill", {"heap", "cls", "span", "slots"}},
+    [REP_SPAN_RELEASE] = {"meshward:span_release", {"span", "cls", "bytes"}},
+    [REP_REGION_REFILL] = {"meshward:region_refill", {"cls", "area_bytes"}},
+    [REP_PURGE] = {"meshward:purge", {"bytes"}},
+    [REP_THREAD_EXIT] = {"meshward:thread_exit", {"heap", "spans"}},
+    [REP_MESH] = {"meshward:mesh", {"cls", "kept", "released", "moved", "bytes", "duration_ns"}},
+    [REP_CORRUPTION] = {"meshward:corruption", {"$kind", "ptr", "$detail"}},
+    [REP_STATS] = {"meshward:stats",
+                   {"live_blocks", "live_bytes", "allocations", "frees", "at_exit"}},
+    [REP_BIN_INFO] = {"lttng_ust_statedump:bin_info", {"baddr", "memsz", "$path"}},
+    [REP_DLOPEN] = {"lttng_ust_dl:dlopen", {"baddr", "memsz", "$path"}},
+    [REP_DLMOPEN] = {"lttng_ust_dl:dlmopen", {"baddr", "memsz", "$path"}},
+    [REP_DLCLOSE] = {"lttng_ust_dl:dlclose", {"baddr"}},
+    [REP_PROCNAME] = {"lttng_ust_statedump:procname", {"$procname"}},
+};
+
+int rep_kind_by_name(const char *name) {
+    for (int k = 0; k < REP_NKINDS; k++)
+        if (strcmp(rep_kinds[k].name, name) == 0) return k;
+    return -1;
+}
