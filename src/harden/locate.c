@@ -69,13 +69,22 @@ static bool is_live(const struct mw_hd_block *b) {
     return b->rec && mw_rec_state(b->rec->state) == MW_HS_LIVE;
 }
 
-/* A slab guard page: the last slot of the nearest span below it, else slot 1 of the span
- * just above it. */
+/* The highest live block of span s, else its last slot: a linear overflow that reached the
+ * guard above s most likely started there. */
+static bool last_live(struct mw_span *s, struct mw_hd_block *b) {
+    for (uint32_t i = s->built; i-- > 1;)
+        if (mw_rec_state(s->records[i].state) == MW_HS_LIVE)
+            return locate_slab(s->start + (size_t)i * s->block_size, b);
+    return locate_slab(s->start + (size_t)(s->capacity - 1) * s->block_size, b);
+}
+
+/* A slab guard page: the nearest span below it (within its group), else slot 1 of the
+ * span just above it (an underflow). */
 static bool fault_slab(const char *a, struct mw_hd_block *b) {
     const char *page = (const char *)((uintptr_t)a & ~(uintptr_t)(MW_PAGE_SIZE - 1));
     for (unsigned i = 1; i <= 64 && page - (size_t)i * MW_PAGE_SIZE >= mw_arena_base; i++) {
-        const char *below = page - (size_t)i * MW_PAGE_SIZE;
-        if (mw_arena_span_of(below)) return locate_slab(below + MW_PAGE_SIZE - 1, b);
+        struct mw_span *s = mw_arena_span_of(page - (size_t)i * MW_PAGE_SIZE);
+        if (s && s->records) return last_live(s, b);
     }
     const char *next = page + MW_PAGE_SIZE;
     struct mw_span *s = mw_arena_owns(next) ? mw_arena_span_of(next) : NULL;

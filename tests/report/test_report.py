@@ -13,7 +13,8 @@ case per ctest test:
   fork        a forked child replayed from its parent's heap: its frees of inherited blocks
               are known, its own leaks exact
   discard     a tiny channel: the gaps are reported with their counts, the replay goes on
-  corruption  a `corruption` event: the block's history names the sites that allocated,
+  corruption  a real double free on the hardened library (report mode): the `corruption`
+              event's block history names the sites that allocated,
               moved and freed it
   errors      not a trace, no meshward events, a truncated stream, an unwritable output:
               one `meshward: error:` line, status 125, nothing left behind
@@ -322,8 +323,11 @@ def case_discard(args, work):
 
 def case_corruption(args, work):
     trace_dir = os.path.join(work, "trace")
-    status, out, _, _ = tt.traced_ok(args, trace_dir, [args.prog])
+    env = dict(os.environ, MESHWARD_ON_CORRUPTION="report")
+    status, out, err, _ = tt.traced_ok(args, trace_dir, [args.prog], env=env,
+                                       options=["--hardened"])
     check(status == 0, f"rp_corrupt exited with {status}")
+    check("meshward: error: double free:" in err, "the hardened library reported nothing")
     lines = dict(line.split() for line in out.splitlines())
     j = report(args, trace_dir, "--json")
     check(len(j["corruptions"]) == 1, f"corruptions: {j['corruptions']}")
