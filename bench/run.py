@@ -65,7 +65,8 @@ def exports_malloc(lib):
     if not nm:
         return None
     out = subprocess.run([nm, "-D", "--defined-only", lib], capture_output=True, text=True)
-    return any(line.split()[-1:] == ["malloc"] for line in out.stdout.splitlines())
+    return any(line.split()[-1:] and line.split()[-1].split("@")[0] == "malloc"
+               for line in out.stdout.splitlines())
 
 
 def resolve_allocators(args):

@@ -9,6 +9,7 @@
 #include "trace.h"
 #if MW_HARDENED
 #include "harden/guard.h"
+#include "harden/harden.h"
 #endif
 
 #include <meshward.h>
@@ -152,6 +153,9 @@ static uint64_t span_free_locked(struct mw_span *s) {
 }
 
 void mw_arena_span_free(struct mw_span *s) {
+#if MW_HARDENED
+    mw_hd_span_release(s); /* its free slots are checked one last time */
+#endif
     MW_TRACE_SPAN_RELEASE(s->start, s->cls, (size_t)s->pages << 12);
     atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
     mw_lock(&arena_lock);

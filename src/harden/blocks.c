@@ -13,14 +13,16 @@
 
 #if MW_HARDENED
 
-/* Bytes from the end of the block to the last damaged byte of [end, limit), whose last 8
+/* Bytes from the end of the block to the last damaged byte of [size, limit), whose last 8
  * bytes are a canary and the rest zero; 0 when intact. */
 static size_t damage_after(const char *p, size_t size, size_t limit) {
     size_t canary = limit - MW_CANARY_SIZE, hit = mw_canary_damage(p + canary);
     if (hit) return canary + hit - size;
-    for (size_t i = canary; i > size; i--)
-        if (p[i - 1]) return i - size;
-    return 0;
+    if (mw_first_nonzero(p + size, canary - size) == canary - size) return 0;
+    size_t last = canary;
+    while (!p[last - 1])
+        last--;
+    return last - size;
 }
 
 /* Under memcheck the canaries and freed blocks are unaddressable, and memcheck reports
@@ -84,6 +86,16 @@ static bool zero_from(const struct mw_hd_block *b, size_t from) {
 bool mw_hd_still_clean(const struct mw_hd_block *b) {
     if (b->kind == MW_HD_HUGE) return true; /* protected while it waits: nothing wrote */
     return zero_from(b, 0);
+}
+
+bool mw_hd_link_word_clean(const struct mw_hd_block *b) {
+    if (b->kind != MW_HD_SLAB || memcheck_watches()) return mw_hd_still_clean(b);
+    mw_hd_count_check();
+    uint64_t w;
+    memcpy(&w, b->p, sizeof w);
+    if (!w) return true;
+    mw_hd_report_written(b, (size_t)__builtin_ctzll(w) / 8);
+    return false;
 }
 
 bool mw_hd_slot_fresh(const struct mw_hd_block *b) {

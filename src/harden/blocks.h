@@ -10,6 +10,10 @@
 bool mw_hd_canaries_ok(const struct mw_hd_block *b);
 /* A quarantined block: zero everywhere the program could write, canaries intact. */
 bool mw_hd_still_clean(const struct mw_hd_block *b);
+/* A quarantined block about to go back to its span or pool: for a slab block, just the
+ * word its free-list link will overwrite (the rest is checked when the slot is handed out
+ * again, or at exit); other blocks in full. */
+bool mw_hd_link_word_clean(const struct mw_hd_block *b);
 /* A free slab slot about to be handed out: zero after its link word, canary intact. */
 bool mw_hd_slot_fresh(const struct mw_hd_block *b);
 /* Zeroes a block the program just freed (slab: [0, size); large: with its canary). */

@@ -10,15 +10,17 @@ void mw_canary_init(void) {
         mw_os_random(&mw_canary_secret, sizeof mw_canary_secret);
 }
 
+/* Compared a page at a time with zeros by libc's vectorised memcmp: the check runs over
+ * every byte of every block handed out again. */
+static const unsigned char zeros[4096];
+
 size_t mw_first_nonzero(const void *p, size_t n) {
     const unsigned char *b = p;
     size_t i = 0;
-    for (; i < n && ((uintptr_t)(b + i) & 7); i++)
-        if (b[i]) return i;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, b + i, 8);
-        if (w) break;
+    while (i < n) {
+        size_t chunk = n - i < sizeof zeros ? n - i : sizeof zeros;
+        if (memcmp(b + i, zeros, chunk) != 0) break;
+        i += chunk;
     }
     for (; i < n; i++)
         if (b[i]) return i;

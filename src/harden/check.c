@@ -1,7 +1,8 @@
-/* harden/check.c — mw_heap_check and the check at exit: every block the calling thread's
- * heap holds is checked by its state (live: canaries; quarantined or free: still zero), and
- * so is every block in its quarantine. Other threads' heaps are left alone: their owners
- * change them without locks. The production library checks nothing and returns 0. */
+/* harden/check.c — mw_heap_check, the check at exit and the last check of a span going
+ * back to the arena: every block the calling thread's heap holds is checked by its state
+ * (live: canaries; quarantined or free: still zero), and so is every block in its quarantine. Other
+ * threads' heaps are left alone: their owners change them without locks. The production library
+ * checks nothing and returns 0. */
 #include "harden/blocks.h"
 #include "harden/quarantine.h"
 #include "harden/report.h"
@@ -34,6 +35,14 @@ static unsigned check_span(struct mw_span *s) {
             bad += !check_block(&b);
     }
     return bad;
+}
+
+void mw_hd_span_release(struct mw_span *s) {
+    for (uint32_t i = 1; s->records && i < s->built; i++) {
+        if (mw_rec_state(s->records[i].state) != MW_HS_FREED) continue;
+        struct mw_hd_block b;
+        if (mw_hd_locate(s->start + (size_t)i * s->block_size, &b)) mw_hd_slot_fresh(&b);
+    }
 }
 
 static unsigned check_list(struct mw_span *s) {

@@ -56,6 +56,9 @@ void mw_hd_release_large(void *p);
  * about to be built (zeroed, canaries written). */
 void mw_hd_span_init(struct mw_span *s);
 void mw_hd_span_extend(struct mw_span *s, uint32_t from, uint32_t n);
+/* Span s goes back to the arena: a write into any of its freed slots is reported now (its
+ * slots are not checked again before they are carved anew). */
+void mw_hd_span_release(struct mw_span *s);
 /* The calling thread is exiting with heap h: its quarantine goes back. */
 void mw_hd_thread_exit(struct mw_heap *h);
 /* Start-up (after the arena exists): secrets, the fault handler. */

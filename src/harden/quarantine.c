@@ -32,7 +32,7 @@ static void release(void *p) {
     atomic_fetch_sub_explicit(&held_blocks, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&held_bytes, b.cap, memory_order_relaxed);
     if (mw_rec_state(b.rec->state) != MW_HS_QUARANTINED) return; /* stale: see the header */
-    if (!mw_hd_still_clean(&b)) return;                          /* reported; it leaks */
+    if (!mw_hd_link_word_clean(&b)) return;                      /* reported; it leaks */
     if (mw_rec_release(b.rec)) mw_hd_give_back(&b);
 }
 
