@@ -141,8 +141,10 @@ struct mw_stats {
     uint32_t region_classes; /* entries used in regions[] */
     struct mw_class_stats classes[MW_STATS_SIZE_CLASSES];
     struct mw_region_class_stats regions[MW_STATS_REGION_CLASSES];
-    uint64_t checks;      /* hardened: block checks made (frees, reuses, heap walks) */
-    uint64_t corruptions; /* hardened and sampled blocks: corruptions reported */
+    uint64_t checks;             /* hardened: block checks made (frees, reuses, heap walks) */
+    uint64_t corruptions;        /* hardened and sampled blocks: corruptions reported */
+    uint64_t quarantined_blocks; /* hardened: freed blocks held back from reuse (not live) */
+    uint64_t quarantined_bytes;  /* their slot or region bytes */
 };
 
 /* Fills *out with a snapshot (counters of running threads may lag by a few operations).

@@ -8,6 +8,7 @@
 #include "os.h"
 #include "trace.h"
 #if MW_HARDENED
+#include "harden/quarantine.h"
 #include "harden/record.h"
 #endif
 
@@ -339,6 +340,9 @@ void mw_heap_stats(struct mw_stats *st) {
     mw_lock(&heap_lock);
     for (struct mw_heap *h = all_heaps; h; h = h->all_next) {
         st->heaps += h->alive;
+#if MW_HARDENED
+        mw_quarantine_count(h->quarantine, &st->quarantined_blocks, &st->quarantined_bytes);
+#endif
         for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
             st->classes[c].allocations += h->allocs[c];
             st->classes[c].frees += h->frees[c];

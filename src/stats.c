@@ -10,7 +10,6 @@
 #include "meta.h"
 #include "os.h"
 #include "region.h"
-#include "harden/quarantine.h"
 #include "harden/report.h"
 
 #include <errno.h>
@@ -42,12 +41,11 @@ int mw_stats_get(struct mw_stats *st) {
     mw_huge_stats(st);
     st->foreign_frees = mw_alloc_foreign_frees();
     st->meta_bytes = mw_meta_bytes();
-#if MW_HARDENED
-    uint64_t held_blocks, held_bytes;
-    mw_quarantine_held(&held_blocks, &held_bytes);
-    st->live_blocks -= held_blocks < st->live_blocks ? held_blocks : st->live_blocks;
-    st->live_bytes -= held_bytes < st->live_bytes ? held_bytes : st->live_bytes;
-#endif
+    /* the program freed them: they are not live, whatever the quarantine holds back */
+    st->live_blocks -=
+        st->quarantined_blocks < st->live_blocks ? st->quarantined_blocks : st->live_blocks;
+    st->live_bytes -=
+        st->quarantined_bytes < st->live_bytes ? st->quarantined_bytes : st->live_bytes;
     st->checks = mw_hd_checks();
     st->corruptions = mw_hd_corruptions();
     mw_os_rss(&st->rss_bytes, &st->peak_rss_bytes);
@@ -125,6 +123,8 @@ void mw_stats_print(int fd) {
     if (MW_HARDENED || st.corruptions) {
         line(fd, "checks", st.checks);
         line(fd, "corruptions", st.corruptions);
+        line(fd, "quarantined_blocks", st.quarantined_blocks);
+        line(fd, "quarantined_bytes", st.quarantined_bytes);
     }
     class_rows(fd, &st);
     region_rows(fd, &st);

@@ -19,18 +19,15 @@ struct mw_quarantine {
 };
 
 static struct mw_pool pool = MW_POOL_INIT(struct mw_quarantine);
-static _Atomic uint64_t held_blocks, held_bytes; /* in every quarantine: freed, not yet back */
-
-void mw_quarantine_held(uint64_t *blocks, uint64_t *bytes) {
-    *blocks = held_blocks;
-    *bytes = held_bytes;
+void mw_quarantine_count(const struct mw_quarantine *q, uint64_t *blocks, uint64_t *bytes) {
+    if (!q) return;
+    *blocks += q->count; /* read racily by statistics: a snapshot */
+    *bytes += q->total;
 }
 
 static void release(void *p) {
     struct mw_hd_block b;
     if (!mw_hd_locate(p, &b) || b.p != (char *)p || !b.rec) return;
-    atomic_fetch_sub_explicit(&held_blocks, 1, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&held_bytes, b.cap, memory_order_relaxed);
     if (mw_rec_state(b.rec->state) != MW_HS_QUARANTINED) return; /* stale: see the header */
     if (!mw_hd_link_word_clean(&b)) return;                      /* reported; it leaks */
     if (mw_rec_release(b.rec)) mw_hd_give_back(&b);
@@ -53,14 +50,12 @@ static struct mw_quarantine *of_thread(void) {
 
 void mw_quarantine_push(const struct mw_hd_block *b) {
     struct mw_quarantine *q = of_thread();
-    atomic_fetch_add_explicit(&held_blocks, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&held_bytes, b->cap, memory_order_relaxed);
     if (!q) { /* no heap, no metadata: no delay, but still checked */
         release(b->p);
         return;
     }
     size_t limit = (size_t)mw_option_get(MW_OPTION_QUARANTINE);
-    size_t bytes = b->size ? b->size : 1;
+    size_t bytes = b->cap ? b->cap : 1; /* what it keeps from reuse: its slot or region */
     while (q->count == MW_QUARANTINE_SLOTS || (q->count && q->total + bytes > limit))
         pop_oldest(q);
     unsigned tail = (q->head + q->count) % MW_QUARANTINE_SLOTS;

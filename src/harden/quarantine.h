@@ -1,5 +1,5 @@
 /* harden/quarantine.h — freed blocks wait here before they go back to their span or pool
- * (hardened build): per thread, a FIFO of at most MESHWARD_QUARANTINE bytes (and
+ * (hardened build): per thread, a FIFO of at most MESHWARD_QUARANTINE bytes of slots (and
  * MW_QUARANTINE_SLOTS blocks), and always at least the last block freed, so a freed block is
  * never the next one handed out for its size. A block leaves checked: still zero (`write
  * after free`) and with its canary intact.
@@ -21,8 +21,8 @@ struct mw_quarantine;
 void mw_quarantine_push(const struct mw_hd_block *b);
 /* Releases every block of the quarantine of heap h (thread exit). */
 void mw_quarantine_flush(struct mw_heap *h);
-/* Blocks and their usable bytes waiting in every quarantine (statistics count them freed). */
-void mw_quarantine_held(uint64_t *blocks, uint64_t *bytes);
+/* Adds the blocks waiting in q and the bytes of their slots to *blocks and *bytes. */
+void mw_quarantine_count(const struct mw_quarantine *q, uint64_t *blocks, uint64_t *bytes);
 /* Calls fn on every block waiting in the calling thread's quarantine. */
 void mw_quarantine_each(void (*fn)(void *p));
 

@@ -37,6 +37,8 @@ bool mw_rec_set_freed(struct mw_hrec *r, uint64_t seen, void *ip) {
     return true;
 }
 
+/* A compare-and-swap: a stale quarantine entry (see quarantine.h) may race with the one that
+ * holds the block now, and only one of them may hand it back. */
 bool mw_rec_release(struct mw_hrec *r) {
     uint64_t seen = atomic_load_explicit(&r->state, memory_order_acquire);
     if (mw_rec_state(seen) != MW_HS_QUARANTINED) return false;
