@@ -32,6 +32,8 @@ enum mw_kind mw_kind_of(const void *p) {
     return MW_KIND_FOREIGN;
 }
 
+int mw_alloc_hooked = 1;
+
 /* ---- the size regimes --------------------------------------------------------------- */
 
 /* No block at hand: the heap's slow path finds one. When it cannot, h is the empty heap of
@@ -124,7 +126,7 @@ static mw_cold void *hooked_malloc(struct mw_heap *h, size_t n, size_t size, uns
     VG_ALLOC(p, size, false);
     return p;
 }
-#define MALLOC_HOOKED() (MW_TRACE_ON(alloc) || mw_vg_hooked() || mw_unlikely(mw_sample_rate))
+#define MALLOC_HOOKED() (MW_TRACE_ON(alloc) || mw_unlikely(mw_alloc_hooked))
 #endif
 
 /* ---- malloc and calloc -------------------------------------------------------------- */
@@ -144,12 +146,12 @@ void *mw_new_at(size_t size, size_t align, unsigned how, void *ip) {
 #else
 void *mw_malloc(size_t size) {
     if (MALLOC_HOOKED()) return hooked_malloc(mw_tls_heap, size, size, MW_HOW_MALLOC, MW_CALLER);
-    return mw_alloc_in(mw_tls_heap, size);
+    return mw_alloc_sized(mw_tls_heap, size, true);
 }
 
 void *mw_heap_malloc(mw_heap_t *h, size_t size) {
     if (MALLOC_HOOKED()) return hooked_malloc(h, size, size, MW_HOW_MALLOC, MW_TRACE_CALLER);
-    return mw_alloc_in(h, size);
+    return mw_alloc_sized(h, size, true);
 }
 
 void *mw_new_at(size_t size, size_t align, unsigned how, void *ip) {
@@ -157,7 +159,7 @@ void *mw_new_at(size_t size, size_t align, unsigned how, void *ip) {
     /* slab sizes rounded to 16 land in 16-byte aligned classes; larger blocks all are */
     size_t n = size <= MW_SLAB_MAX ? mw_align_up(size, MW_MIN_ALIGN) : size;
     if (MALLOC_HOOKED()) return hooked_malloc(mw_tls_heap, n, size, how, ip);
-    return mw_alloc_in(mw_tls_heap, n);
+    return mw_alloc_sized(mw_tls_heap, n, true);
 }
 #endif
 

@@ -11,6 +11,15 @@
 #include "common.h"
 #include "heap.h"
 #include "sizeclass.h"
+#include "harden/sample.h"
+#include "mw_valgrind.h"
+
+/* Whether allocations take the hooked path for memcheck or sampled guard pages (one test
+ * for both): on until start-up has settled it (mw_alloc_settle_hooks). */
+extern int mw_alloc_hooked;
+mw_inline void mw_alloc_settle_hooks(void) {
+    mw_alloc_hooked = mw_vg_active() || mw_sample_rate != 0;
+}
 
 /* Classifies p by address alone. */
 enum mw_kind mw_kind_of(const void *p);
@@ -19,16 +28,23 @@ enum mw_kind mw_kind_of(const void *p);
 void *mw_alloc_small_slow(struct mw_heap *h, unsigned cls);
 void *mw_alloc_large_in(struct mw_heap *h, size_t size, size_t align, bool zero);
 
-/* A block of slab class cls for heap h, NULL and ENOMEM on failure. */
-mw_inline void *mw_alloc_class_in(struct mw_heap *h, unsigned cls) {
-    void *p = mw_heap_try_alloc_small(h, cls);
+/* A block of slab class cls for heap h, NULL and ENOMEM on failure; unhooked: the caller
+ * knows valgrind is off (heap.h). */
+mw_inline void *mw_alloc_class(struct mw_heap *h, unsigned cls, bool unhooked) {
+    void *p = mw_heap_try_alloc_small(h, cls, unhooked);
     return mw_likely(p != NULL) ? p : mw_alloc_small_slow(h, cls);
+}
+mw_inline void *mw_alloc_class_in(struct mw_heap *h, unsigned cls) {
+    return mw_alloc_class(h, cls, false);
 }
 
 /* A block of at least size bytes for heap h, NULL and ENOMEM on failure. */
-mw_inline void *mw_alloc_in(struct mw_heap *h, size_t size) {
-    if (mw_likely(size <= MW_SLAB_MAX)) return mw_alloc_class_in(h, mw_class_of(size));
+mw_inline void *mw_alloc_sized(struct mw_heap *h, size_t size, bool unhooked) {
+    if (mw_likely(size <= MW_SLAB_MAX)) return mw_alloc_class(h, mw_class_of(size), unhooked);
     return mw_alloc_large_in(h, size, MW_MIN_ALIGN, false);
+}
+mw_inline void *mw_alloc_in(struct mw_heap *h, size_t size) {
+    return mw_alloc_sized(h, size, false);
 }
 
 /* A block of size bytes aligned to align (<= 8: no constraint), NULL and errno on failure. */

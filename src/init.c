@@ -5,6 +5,7 @@
  * malloc on this thread; by then that is safe. Another thread arriving while this runs
  * waits for it. */
 #include "init.h"
+#include "alloc.h"
 #include "arena.h"
 #include "heap_large.h"
 #include "huge.h"
@@ -82,6 +83,7 @@ void mw_init_slow(void) {
 #endif
     mw_sample_init();
     if (mw_sample_rate) mw_fault_install();
+    mw_alloc_settle_hooks();
     mw_thread_init();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     mw_init_state = 2;
