@@ -291,7 +291,8 @@ static mw_noinline void vg_free_live(const struct mw_span *s) {
     for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++)
         for (uint64_t bits = live[w]; bits; bits &= bits - 1) {
             unsigned slot = w * 64 + (unsigned)__builtin_ctzll(bits);
-#if MW_HARDENED /* slot 0 and quarantined blocks are on no list, yet no block of the program */
+            if (slot == 0) continue; /* never a block under memcheck (span.c) */
+#if MW_HARDENED /* quarantined blocks are on no list either, yet no block of the program */
             if (mw_rec_state(s->records[slot].state) != MW_HS_LIVE) continue;
 #endif
             mw_vg_free(s->start + (size_t)slot * s->block_size);
