@@ -103,25 +103,12 @@ NOINLINE static void uninit(void) {
  * region allocation starts the purge thread, whose registers start as a copy of ours (and
  * may hold an address the allocator computed): warm up first so that no leaked block is
  * seen from there. */
-NOINLINE static void leak_blocks(void) {
+NOINLINE static void leak(void) {
+    free((void *)get(REGION));
     for (int i = 0; i < 5; i++)
         get(100)[0] = 1;
     for (int i = 0; i < 2; i++)
         get(40000)[0] = 1;
-}
-
-/* Overwrites the stack below the caller's frame, where the leaking calls left copies of the
- * leaked pointers that memcheck's leak check would otherwise find (it did, now and then). */
-NOINLINE static void scrub_stack(void) {
-    volatile char junk[16384];
-    for (size_t i = 0; i < sizeof junk; i++)
-        junk[i] = 0;
-}
-
-NOINLINE static void leak(void) {
-    free((void *)get(REGION));
-    leak_blocks();
-    scrub_stack();
 }
 
 NOINLINE static void heap_destroy_uaf(void) {
