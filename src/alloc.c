@@ -34,6 +34,10 @@ enum mw_kind mw_kind_of(const void *p) {
 
 int mw_alloc_hooked = 1;
 
+void mw_alloc_settle_hooks(void) {
+    mw_alloc_hooked = mw_vg_active() || mw_sample_rate != 0;
+}
+
 /* ---- the size regimes --------------------------------------------------------------- */
 
 /* No block at hand: the heap's slow path finds one. When it cannot, h is the empty heap of

@@ -11,15 +11,11 @@
 #include "common.h"
 #include "heap.h"
 #include "sizeclass.h"
-#include "harden/sample.h"
-#include "mw_valgrind.h"
 
 /* Whether allocations take the hooked path for memcheck or sampled guard pages (one test
  * for both): on until start-up has settled it (mw_alloc_settle_hooks). */
 extern int mw_alloc_hooked;
-mw_inline void mw_alloc_settle_hooks(void) {
-    mw_alloc_hooked = mw_vg_active() || mw_sample_rate != 0;
-}
+void mw_alloc_settle_hooks(void);
 
 /* Classifies p by address alone. */
 enum mw_kind mw_kind_of(const void *p);

@@ -36,9 +36,8 @@ static void *realloc_at(struct mw_heap *h, void *p, size_t size, void *ip) {
         mw_free_how_at(p, MW_HOW_MALLOC, 0, ip);
         return NULL;
     }
-    size_t old = mw_hd_size_of(p);
-    void *q = mw_hd_realloc(h, p, size, ip);
-    if (q && old) MW_TRACE_REALLOC_AT(ip, p, q, size, size, mw_trace_class(q), h->id, q != p);
+    void *q = mw_hd_realloc(h, p, size, ip); /* NULL unless p was a live block */
+    if (q) MW_TRACE_REALLOC_AT(ip, p, q, size, size, mw_trace_class(q), h->id, q != p);
     return q;
 }
 #else

@@ -93,23 +93,6 @@ bool mw_region_owns(const void *p) {
     return (uintptr_t)p - mw_region_range.base < size;
 }
 
-bool mw_region_is_live(const void *p) {
-    if (!mw_region_owns(p)) return false;
-    uintptr_t off = (uintptr_t)p - mw_region_range.base;
-    uint32_t area = (uint32_t)(off >> MW_AREA_SHIFT);
-    if (area >= atomic_load_explicit(&mw_region_range.areas_used, memory_order_acquire))
-        return false;
-    if (off & (mw_region_class_size(mw_region_range.areas[area].cls) - 1)) return false;
-    mw_rid_t id = mw_region_rid(p);
-    uint32_t slot = id & (MW_AREA_SLOTS - 1);
-    uint64_t word = atomic_load_explicit(&mw_rid_area(id)->live[slot / 64], memory_order_acquire);
-    return (word >> (slot % 64)) & 1;
-}
-
-size_t mw_region_usable_size(const void *p) {
-    return mw_region_class_size(mw_rid_cls(mw_region_rid(p)));
-}
-
 void *mw_region_start_of(const void *p) {
     if (!mw_region_owns(p)) return NULL;
     uintptr_t off = (uintptr_t)p - mw_region_range.base;
@@ -118,4 +101,16 @@ void *mw_region_start_of(const void *p) {
         return NULL;
     size_t size = mw_region_class_size(mw_region_range.areas[area].cls);
     return (void *)(mw_region_range.base + (off & ~(uintptr_t)(size - 1)));
+}
+
+bool mw_region_is_live(const void *p) {
+    if (mw_region_start_of(p) != p) return false;
+    mw_rid_t id = mw_region_rid(p);
+    uint32_t slot = id & (MW_AREA_SLOTS - 1);
+    uint64_t word = atomic_load_explicit(&mw_rid_area(id)->live[slot / 64], memory_order_acquire);
+    return (word >> (slot % 64)) & 1;
+}
+
+size_t mw_region_usable_size(const void *p) {
+    return mw_region_class_size(mw_rid_cls(mw_region_rid(p)));
 }

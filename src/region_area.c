@@ -147,6 +147,10 @@ static void open_region_file(void) {
     }
 }
 
+static char *area_start(uint32_t a) {
+    return (char *)(mw_region_range.base + ((uintptr_t)a << MW_AREA_SHIFT));
+}
+
 /* Maps area a from the region file; false leaves it anonymous (the reservation). */
 static bool map_from_file(uint32_t a) {
     uint64_t end = ((uint64_t)a + 1) << MW_AREA_SHIFT;
@@ -154,7 +158,7 @@ static bool map_from_file(uint32_t a) {
         if (ftruncate(region_fd, (off_t)end) != 0) return false;
         file_size = end;
     }
-    void *at = (void *)(mw_region_range.base + ((uintptr_t)a << MW_AREA_SHIFT));
+    void *at = area_start(a);
     void *p = mmap(at, MW_AREA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, region_fd,
                    (off_t)a << MW_AREA_SHIFT);
     return p == at;
@@ -169,8 +173,7 @@ uint32_t mw_region_area_take(unsigned cls) {
         mw_region_range.areas[a].cls = (uint8_t)cls;
         mw_unlock(&area_lock);
 #if MW_HARDENED
-        mw_guard_area_taken((char *)(mw_region_range.base + ((uintptr_t)a << MW_AREA_SHIFT)),
-                            MW_AREA_SIZE);
+        mw_guard_area_taken(area_start(a), MW_AREA_SIZE);
 #endif
         return a;
     }
@@ -184,8 +187,7 @@ uint32_t mw_region_area_take(unsigned cls) {
     if (!file_tried) open_region_file();
     area->file_backed = region_fd >= 0 && map_from_file(a);
 #if MW_HARDENED
-    mw_guard_area_taken((char *)(mw_region_range.base + ((uintptr_t)a << MW_AREA_SHIFT)),
-                        MW_AREA_SIZE);
+    mw_guard_area_taken(area_start(a), MW_AREA_SIZE);
 #endif
     atomic_store_explicit(&mw_region_range.areas_used, a + 1, memory_order_release);
     mw_unlock(&area_lock);
@@ -215,11 +217,9 @@ void mw_region_area_purge(mw_rid_t id) {
 }
 
 void mw_region_area_release(uint32_t a) {
-    purge_pages((char *)(mw_region_range.base + ((uintptr_t)a << MW_AREA_SHIFT)), MW_AREA_SIZE,
-                mw_region_range.areas[a].file_backed);
+    purge_pages(area_start(a), MW_AREA_SIZE, mw_region_range.areas[a].file_backed);
 #if MW_HARDENED
-    mw_guard_area_released((char *)(mw_region_range.base + ((uintptr_t)a << MW_AREA_SHIFT)),
-                           MW_AREA_SIZE);
+    mw_guard_area_released(area_start(a), MW_AREA_SIZE);
 #endif
     mw_lock(&area_lock);
     mw_region_range.areas[a].slot[0].next = free_areas;
@@ -252,6 +252,11 @@ static void copy_data(off_t off, size_t len, const char *src, char *dst) {
     }
 }
 
+static bool slot_live(struct mw_area *area, uint32_t slot) {
+    uint64_t word = atomic_load_explicit(&area->live[slot / 64], memory_order_relaxed);
+    return (word >> (slot % 64)) & 1;
+}
+
 /* The hardened build's guard page ends every region: nothing to copy there. */
 #define GUARD (MW_HARDENED ? MW_PAGE_SIZE : 0)
 
@@ -259,24 +264,22 @@ static void copy_data(off_t off, size_t len, const char *src, char *dst) {
  * its live regions (free ones have unspecified contents) and its own file for new areas. */
 static bool reback_area(uint32_t a) {
     struct mw_area *area = &mw_region_range.areas[a];
-    char *at = (char *)(mw_region_range.base + ((uintptr_t)a << MW_AREA_SHIFT));
+    char *at = area_start(a);
     char *tmp = mmap(NULL, MW_AREA_SIZE, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (tmp == MAP_FAILED) return false;
     size_t size = mw_region_class_size(area->cls);
-    for (uint32_t slot = 0; slot < (uint32_t)(MW_AREA_SIZE / size); slot++) {
-        uint64_t word = atomic_load_explicit(&area->live[slot / 64], memory_order_relaxed);
-        if ((word >> (slot % 64)) & 1)
+    for (uint32_t slot = 0; slot < (uint32_t)(MW_AREA_SIZE / size); slot++)
+        if (slot_live(area, slot))
             copy_data(((off_t)a << MW_AREA_SHIFT) + (off_t)(slot * size), size - GUARD,
                       at + slot * size, tmp + slot * size);
-    }
     if (mremap(tmp, MW_AREA_SIZE, MW_AREA_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, at) != at) {
         munmap(tmp, MW_AREA_SIZE);
         return false;
     }
 #if MW_HARDENED /* the guard pages of the live regions and of the area's end come back */
     for (uint32_t slot = 0; slot < (uint32_t)(MW_AREA_SIZE / size); slot++)
-        if ((area->live[slot / 64] >> (slot % 64)) & 1) mw_guard_area_taken(at + slot * size, size);
+        if (slot_live(area, slot)) mw_guard_tail(at + slot * size, size);
     mw_guard_area_taken(at, MW_AREA_SIZE);
 #endif
     return true;

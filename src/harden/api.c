@@ -7,6 +7,7 @@
 #include "heap_large.h"
 #include "harden/blocks.h"
 #include "harden/canary.h"
+#include "harden/guard.h"
 #include "harden/quarantine.h"
 #include "harden/sample.h"
 #include "harden/verdict.h"
@@ -62,7 +63,7 @@ static bool arm_large(struct mw_hd_block *b, size_t size) {
     if (mw_rec_state(r->h.state) == MW_HS_FREED && b->kind == MW_HD_REGION && !mw_hd_still_clean(b))
         return false;
     if (r->guarded != b->cap || b->kind == MW_HD_HUGE) {
-        mprotect(b->p + b->cap - MW_PAGE_SIZE, MW_PAGE_SIZE, PROT_NONE);
+        mw_guard_tail(b->p, b->cap);
         r->guarded = b->cap;
     }
     r->size = size;

@@ -2,6 +2,7 @@
 #include "harden/guard.h"
 
 #include "arena.h"
+#include "harden/sample.h"
 #include "harden/zero.h"
 #include "huge.h"
 #include "os.h"
@@ -19,7 +20,7 @@ static void describe(struct mw_line *l, const void *addr, bool write, const stru
     if (a < b->p) {
         mw_line_u64(l, (uint64_t)(b->p - a));
         mw_line_str(l, " bytes before the start of a ");
-    } else if ((size_t)(a - b->p) < b->size || (freed && b->size == 0) || b->size == 0) {
+    } else if ((size_t)(a - b->p) < b->size || b->size == 0) {
         mw_line_u64(l, (uint64_t)(a - b->p));
         mw_line_str(l, " bytes into a ");
     } else {
@@ -40,16 +41,20 @@ static const char *explain_block(const void *addr, bool write, struct mw_line *d
     return freed && write && inside ? "write after free" : "guard page hit";
 }
 
+/* The block a fault concerns: a sampled block's page or guard page (both builds), else a
+ * guard page or zero-size block of the hardened build. */
+static bool locate_fault(const void *addr, struct mw_hd_block *b) {
+    if (mw_sample_locate(addr, b)) return true;
+#if MW_HARDENED
+    return mw_hd_locate_fault(addr, b);
+#else
+    return false;
+#endif
+}
+
 const char *mw_guard_explain(const void *addr, bool write, struct mw_line *detail,
                              struct mw_hd_block *b) {
-    const char *kind = mw_sample_explain(addr, write, detail, b);
-    if (kind) return kind;
-#if MW_HARDENED
-    if (mw_hd_locate_fault(addr, b)) return explain_block(addr, write, detail, b);
-#else
-    (void)explain_block;
-#endif
-    return NULL;
+    return locate_fault(addr, b) ? explain_block(addr, write, detail, b) : NULL;
 }
 
 #if MW_HARDENED
@@ -73,9 +78,13 @@ char *mw_guard_carve(char *base, char *bump, unsigned pages) {
     return bump;
 }
 
+void mw_guard_tail(char *start, size_t size) {
+    mprotect(start + size - MW_PAGE_SIZE, MW_PAGE_SIZE, PROT_NONE);
+}
+
 void mw_guard_area_taken(char *area, size_t size) {
-    mprotect(area + size - MW_PAGE_SIZE, MW_PAGE_SIZE, PROT_NONE);
-    if (mw_region_owns(area - 1)) mprotect(area - MW_PAGE_SIZE, MW_PAGE_SIZE, PROT_NONE);
+    mw_guard_tail(area, size);
+    if (mw_region_owns(area - 1)) mw_guard_tail(area - MW_PAGE_SIZE, MW_PAGE_SIZE);
 }
 
 void mw_guard_area_released(char *area, size_t size) {

@@ -18,17 +18,17 @@
 /* Where a span of `pages` pages may be carved at or after bump (in the arena starting at
  * base), protecting the guard pages it passes; the span ends before the next guard. */
 char *mw_guard_carve(char *base, char *bump, unsigned pages);
+/* Protects the last page of [start, start + size): the guard that ends a region or a huge
+ * block's mapping. */
+void mw_guard_tail(char *start, size_t size);
 /* A region area was taken for a class / released for reuse by another class. */
 void mw_guard_area_taken(char *area, size_t size);
 void mw_guard_area_released(char *area, size_t size);
 
 /* Explains a fault at addr: returns the report kind and fills detail and b when addr is
- * protected memory of meshward's (a guard page, a zero-size or freed sampled block, a
- * freed huge object); NULL when it is not ours. */
+ * protected memory of meshward's (a guard page, a zero-size or sampled block, a freed huge
+ * object); NULL when it is not ours. */
 const char *mw_guard_explain(const void *addr, bool write, struct mw_line *detail,
                              struct mw_hd_block *b);
-/* The sampled-block half of mw_guard_explain (sample.c). */
-const char *mw_sample_explain(const void *addr, bool write, struct mw_line *detail,
-                              struct mw_hd_block *b);
 
 #endif

@@ -158,27 +158,3 @@ void mw_sample_free(void *p, enum mw_op op, void *ip) {
     mprotect(page, MW_PAGE_SIZE, PROT_NONE);
     put_slot((unsigned)((page - base) / SLOT_BYTES));
 }
-
-const char *mw_sample_explain(const void *addr, bool write, struct mw_line *detail,
-                              struct mw_hd_block *b) {
-    if (!mw_sample_locate(addr, b)) return NULL;
-    bool freed = mw_rec_state(b->rec->state) != MW_HS_LIVE;
-    const char *a = addr;
-    mw_line_str(detail, write ? "write at " : "read at ");
-    mw_line_hex(detail, (uintptr_t)addr);
-    mw_line_str(detail, ", ");
-    if (a >= b->p + b->size) {
-        mw_line_u64(detail, (uint64_t)(a - b->p) - b->size);
-        mw_line_str(detail, " bytes past the end of a ");
-    } else if (a >= b->p) {
-        mw_line_u64(detail, (uint64_t)(a - b->p));
-        mw_line_str(detail, " bytes into a ");
-    } else {
-        mw_line_u64(detail, (uint64_t)(b->p - a));
-        mw_line_str(detail, " bytes before the start of a ");
-    }
-    if (freed) mw_line_str(detail, "freed ");
-    mw_line_block(detail, b);
-    mw_line_where(detail, b);
-    return freed && write ? "write after free" : "guard page hit";
-}
