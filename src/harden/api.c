@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #if MW_HARDENED
 

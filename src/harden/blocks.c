@@ -17,12 +17,7 @@
  * bytes are a canary and the rest zero; 0 when intact. */
 static size_t damage_after(const char *p, size_t size, size_t limit) {
     size_t canary = limit - MW_CANARY_SIZE, hit = mw_canary_damage(p + canary);
-    if (hit) return canary + hit - size;
-    if (mw_first_nonzero(p + size, canary - size) == canary - size) return 0;
-    size_t last = canary;
-    while (!p[last - 1])
-        last--;
-    return last - size;
+    return hit ? canary + hit - size : mw_nonzero_extent(p + size, canary - size);
 }
 
 /* Under memcheck the canaries and freed blocks are unaddressable, and memcheck reports

@@ -27,6 +27,14 @@ size_t mw_first_nonzero(const void *p, size_t n) {
     return n;
 }
 
+size_t mw_nonzero_extent(const void *p, size_t n) {
+    const unsigned char *b = p;
+    if (mw_first_nonzero(b, n) == n) return 0;
+    while (!b[n - 1])
+        n--;
+    return n;
+}
+
 size_t mw_canary_damage(const void *at) {
     uint64_t want = mw_canary_of(at), got;
     memcpy(&got, at, sizeof got);

@@ -35,6 +35,9 @@ mw_inline bool mw_canary_ok(const void *at) {
 }
 /* Offset of the first non-zero byte of [p, p + n), or n when all are zero. */
 size_t mw_first_nonzero(const void *p, size_t n);
+/* One past the last non-zero byte of [p, p + n): how far a write ran into bytes that must
+ * stay zero; 0 when all are zero. */
+size_t mw_nonzero_extent(const void *p, size_t n);
 /* Offset of the last byte of [at, at + 8) that differs from the canary of at (+1), 0 when
  * the canary is intact: how far a write ran into it. */
 size_t mw_canary_damage(const void *at);

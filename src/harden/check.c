@@ -27,9 +27,11 @@ static bool check_block(struct mw_hd_block *b) {
     }
 }
 
-static unsigned check_span(struct mw_span *s) {
+/* Checks the slots of s handed out since it was carved (all, or only the freed ones). */
+static unsigned check_span(struct mw_span *s, bool freed_only) {
     unsigned bad = 0;
-    for (uint32_t i = 1; i < s->built; i++) {
+    for (uint32_t i = 1; s->records && i < s->built; i++) {
+        if (freed_only && mw_rec_state(s->records[i].state) != MW_HS_FREED) continue;
         struct mw_hd_block b;
         if (mw_hd_locate(s->start + (size_t)i * s->block_size, &b) && b.rec)
             bad += !check_block(&b);
@@ -38,24 +40,19 @@ static unsigned check_span(struct mw_span *s) {
 }
 
 void mw_hd_span_release(struct mw_span *s) {
-    for (uint32_t i = 1; s->records && i < s->built; i++) {
-        if (mw_rec_state(s->records[i].state) != MW_HS_FREED) continue;
-        struct mw_hd_block b;
-        if (mw_hd_locate(s->start + (size_t)i * s->block_size, &b)) mw_hd_slot_fresh(&b);
-    }
+    check_span(s, true);
 }
 
 static unsigned check_list(struct mw_span *s) {
     unsigned bad = 0;
     for (; s; s = s->next)
-        bad += check_span(s);
+        bad += check_span(s, false);
     return bad;
 }
 
-static unsigned quarantine_bad;
-static void check_quarantined(void *p) {
+static unsigned check_quarantined(void *p) {
     struct mw_hd_block b;
-    if (mw_hd_locate(p, &b) && b.rec && b.p == (char *)p) quarantine_bad += !check_block(&b);
+    return mw_hd_locate(p, &b) && b.rec && b.p == (char *)p && !check_block(&b);
 }
 
 MW_API int mw_heap_check(void) {
@@ -64,9 +61,7 @@ MW_API int mw_heap_check(void) {
     unsigned bad = check_list(h->full.first);
     for (unsigned c = 0; c < MW_CLASS_COUNT; c++)
         bad += check_list(h->queue[c].first);
-    quarantine_bad = 0;
-    mw_quarantine_each(check_quarantined);
-    return (int)(bad + quarantine_bad);
+    return (int)(bad + mw_quarantine_each(check_quarantined));
 }
 
 #else

@@ -71,10 +71,12 @@ void mw_quarantine_flush(struct mw_heap *h) {
         pop_oldest(q);
 }
 
-void mw_quarantine_each(void (*fn)(void *p)) {
+unsigned mw_quarantine_each(unsigned (*fn)(void *p)) {
     struct mw_quarantine *q = mw_tls_heap->quarantine;
+    unsigned sum = 0;
     for (unsigned i = 0; q && i < q->count; i++)
-        fn(q->block[(q->head + i) % MW_QUARANTINE_SLOTS]);
+        sum += fn(q->block[(q->head + i) % MW_QUARANTINE_SLOTS]);
+    return sum;
 }
 
 #endif

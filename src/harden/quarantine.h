@@ -23,7 +23,8 @@ void mw_quarantine_push(const struct mw_hd_block *b);
 void mw_quarantine_flush(struct mw_heap *h);
 /* Adds the blocks waiting in q and the bytes of their slots to *blocks and *bytes. */
 void mw_quarantine_count(const struct mw_quarantine *q, uint64_t *blocks, uint64_t *bytes);
-/* Calls fn on every block waiting in the calling thread's quarantine. */
-void mw_quarantine_each(void (*fn)(void *p));
+/* Calls fn on every block waiting in the calling thread's quarantine; returns the sum of
+ * what fn returned. */
+unsigned mw_quarantine_each(unsigned (*fn)(void *p));
 
 #endif

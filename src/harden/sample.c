@@ -124,13 +124,9 @@ size_t mw_sample_size(const void *p) {
 /* The zero bytes around the block: after it up to the guard, before it from the page start. */
 static bool intact(const struct mw_hd_block *b) {
     char *page = (char *)((uintptr_t)b->p & ~(uintptr_t)(MW_PAGE_SIZE - 1));
-    size_t tail = b->cap - b->size;
-    size_t after = mw_first_nonzero(b->p + b->size, tail);
-    if (after < tail) {
-        size_t last = tail;
-        while (last > 0 && b->p[b->size + last - 1] == 0)
-            last--;
-        mw_hd_report_overflow(b, last, 0);
+    size_t after = mw_nonzero_extent(b->p + b->size, b->cap - b->size);
+    if (after) {
+        mw_hd_report_overflow(b, after, 0);
         return false;
     }
     size_t head = (size_t)(b->p - page);
