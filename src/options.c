@@ -35,13 +35,13 @@ static const struct option_def defs[MW_OPTION_COUNT] = {
                                 "one allocation in about N on a guarded page (0: off)"},
 };
 
-static long values[MW_OPTION_COUNT];
+long mw_option_values[MW_OPTION_COUNT];
 static char strings[MW_OPTION_COUNT][STR_MAX];
 static bool values_set;
 
 static void set_defaults(void) {
     for (int i = 0; i < MW_OPTION_COUNT; i++)
-        values[i] = defs[i].def;
+        mw_option_values[i] = defs[i].def;
     values_set = true;
 }
 
@@ -52,13 +52,13 @@ static bool valid(mw_option_t o) {
 long mw_option_get(mw_option_t o) {
     if (!valid(o) || defs[o].is_string) return 0;
     if (!values_set) set_defaults();
-    return values[o];
+    return mw_option_values[o];
 }
 
 int mw_option_set(mw_option_t o, long v) {
     if (!valid(o) || defs[o].is_string || v < defs[o].min || v > defs[o].max) return EINVAL;
     if (!values_set) set_defaults();
-    values[o] = v;
+    mw_option_values[o] = v;
     return 0;
 }
 
@@ -121,7 +121,7 @@ void mw_options_print(int fd) {
         if (defs[i].is_string) {
             mw_write_str(fd, strings[i]);
         } else {
-            long v = values[i];
+            long v = mw_option_values[i];
             if (v < 0) mw_write_str(fd, "-");
             mw_write_str(fd, mw_fmt_u64(buf, (uint64_t)(v < 0 ? -v : v)));
         }

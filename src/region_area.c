@@ -203,9 +203,12 @@ static void purge_pages(char *p, size_t size, bool file_backed) {
         int rc = fallocate(region_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, (off_t)size);
         errno = saved;
         if (rc == 0) return;
-        /* Hole punching was probed when the file was opened; should it fail now, dropping
-         * the mapping's pages would leave the data in the file, so clear it instead: a
-         * clean region must read as zero. */
+            /* Hole punching was probed when the file was opened; should it fail now, dropping
+             * the mapping's pages would leave the data in the file, so clear it instead: a
+             * clean region must read as zero (the hardened build protects freed regions). */
+#if MW_HARDENED
+        mprotect(p, size - MW_PAGE_SIZE, PROT_READ | PROT_WRITE); /* not the guard */
+#endif
         memset(p, 0, size);
     }
     mw_os_decommit(p, size);
@@ -269,6 +272,9 @@ static bool reback_area(uint32_t a) {
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (tmp == MAP_FAILED) return false;
     size_t size = mw_region_class_size(area->cls);
+#if MW_HARDENED /* freed regions waiting in a quarantine are protected: readable for the copy */
+    mw_guard_area_released(at, MW_AREA_SIZE);
+#endif
     for (uint32_t slot = 0; slot < (uint32_t)(MW_AREA_SIZE / size); slot++)
         if (slot_live(area, slot))
             copy_data(((off_t)a << MW_AREA_SHIFT) + (off_t)(slot * size), size - GUARD,

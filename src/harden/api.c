@@ -8,6 +8,7 @@
 #include "harden/blocks.h"
 #include "harden/canary.h"
 #include "harden/guard.h"
+#include "harden/locate.h"
 #include "harden/quarantine.h"
 #include "harden/sample.h"
 #include "harden/verdict.h"
@@ -18,6 +19,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #if MW_HARDENED
 
@@ -39,7 +41,10 @@ static size_t huge_length(size_t size) {
 }
 
 static void *core_alloc(struct mw_heap *h, size_t size, size_t align) {
-    if (fits_slab(size)) return mw_alloc_aligned_in(h, align, slab_inner(size));
+    if (fits_slab(size)) {
+        size_t inner = slab_inner(size);
+        return align <= 8 ? mw_alloc_in(h, inner) : mw_alloc_aligned_in(h, align, inner);
+    }
     if (align < MW_MIN_ALIGN) align = MW_MIN_ALIGN;
     if (fits_region(size))
         return mw_alloc_large_in(h, size + MW_CANARY_SIZE + MW_PAGE_SIZE, align, false);
@@ -59,8 +64,8 @@ static bool arm_large(struct mw_hd_block *b, size_t size) {
     if (!r) return true; /* table full: the block goes out unrecorded */
     b->lrec = r;
     b->rec = &r->h;
-    if (mw_rec_state(r->h.state) == MW_HS_FREED && b->kind == MW_HD_REGION && !mw_hd_still_clean(b))
-        return false;
+    if (mw_rec_state(r->h.state) == MW_HS_FREED && b->kind == MW_HD_REGION)
+        mprotect(b->p, b->cap - MW_PAGE_SIZE, PROT_READ | PROT_WRITE); /* see mw_hd_scrub */
     if (r->guarded != b->cap || b->kind == MW_HD_HUGE) {
         mw_guard_tail(b->p, b->cap);
         r->guarded = b->cap;
@@ -98,7 +103,10 @@ void *mw_hd_alloc(struct mw_heap *h, size_t size, size_t align, unsigned how, vo
         void *p = core_alloc(h, size, align);
         if (!p) return NULL;
         struct mw_hd_block b;
-        mw_hd_locate(p, &b);
+        if (mw_likely(mw_arena_owns(p)))
+            mw_hd_slab_block(mw_arena_span_of(p), p, &b);
+        else
+            mw_hd_locate_other(p, &b);
         if (b.kind == MW_HD_SLAB ? arm_slab(&b) : arm_large(&b, size)) {
             if (b.rec) mw_rec_set_live(b.rec, size, how, ip);
             /* the canaries and slack: its redzone; its zeros are no value the program set */

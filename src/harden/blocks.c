@@ -20,15 +20,13 @@ static size_t damage_after(const char *p, size_t size, size_t limit) {
     return hit ? canary + hit - size : mw_nonzero_extent(p + size, canary - size);
 }
 
-/* Under memcheck the canaries and freed blocks are unaddressable, and memcheck reports
- * the faulty access itself, when it happens: these checks stand aside (reading those bytes
- * would need brackets that other threads' brackets can undo between two instructions). */
+/* Under memcheck these checks stand aside (reading those bytes would need brackets that
+ * other threads' brackets can undo between two instructions). */
 static bool memcheck_watches(void) {
     return mw_vg_active();
 }
 
-bool mw_hd_canaries_ok(const struct mw_hd_block *b) {
-    mw_hd_count_check();
+bool mw_hd_canaries_exact(const struct mw_hd_block *b) {
     if (memcheck_watches()) return true;
     size_t after = 0, before = 0;
     switch (b->kind) {
@@ -48,23 +46,11 @@ bool mw_hd_canaries_ok(const struct mw_hd_block *b) {
     return false;
 }
 
-/* Bytes of the block the program may have written after freeing it. */
-static size_t written_extent(const struct mw_hd_block *b) {
-    switch (b->kind) {
-    case MW_HD_SLAB:
-        return b->cap - MW_CANARY_SIZE;
-    case MW_HD_REGION:
-    case MW_HD_HUGE:
-        return b->size + MW_CANARY_SIZE;
-    default:
-        return 0;
-    }
-}
-
-/* Under memcheck: not checked, but zeroed again (a new block must read as zero). */
+/* A freed slab slot: zero from `from` to its canary, which is intact. Under memcheck: not
+ * checked, but zeroed again (a new block must read as zero). */
 static bool zero_from(const struct mw_hd_block *b, size_t from) {
     mw_hd_count_check();
-    size_t n = written_extent(b);
+    size_t n = b->cap - MW_CANARY_SIZE;
     if (memcheck_watches()) {
         mw_vg_undefined(b->p + from, n - from);
         memset(b->p + from, 0, n - from);
@@ -72,18 +58,18 @@ static bool zero_from(const struct mw_hd_block *b, size_t from) {
         return true;
     }
     size_t at = from < n ? from + mw_first_nonzero(b->p + from, n - from) : n;
-    bool canary = b->kind != MW_HD_SLAB || mw_canary_ok(b->p + n);
-    if (at == n && canary) return true;
+    if (at == n && mw_canary_ok(b->p + n)) return true;
     mw_hd_report_written(b, at);
     return false;
 }
 
+/* Regions and huge blocks are protected from their free until they are handed out again
+ * (under memcheck, which watches them itself, regions are not): nothing wrote there. */
 bool mw_hd_still_clean(const struct mw_hd_block *b) {
-    if (b->kind == MW_HD_HUGE) return true; /* protected while it waits: nothing wrote */
-    return zero_from(b, 0);
+    return b->kind != MW_HD_SLAB || zero_from(b, 0);
 }
 
-bool mw_hd_link_word_clean(const struct mw_hd_block *b) {
+bool mw_hd_link_word_exact(const struct mw_hd_block *b) {
     if (b->kind != MW_HD_SLAB || memcheck_watches()) return mw_hd_still_clean(b);
     mw_hd_count_check();
     uint64_t w;
@@ -93,21 +79,22 @@ bool mw_hd_link_word_clean(const struct mw_hd_block *b) {
     return false;
 }
 
-bool mw_hd_slot_fresh(const struct mw_hd_block *b) {
+bool mw_hd_slot_fresh_exact(const struct mw_hd_block *b) {
     return zero_from(b, sizeof(void *));
 }
 
-void mw_hd_scrub(const struct mw_hd_block *b) {
+void mw_hd_scrub_exact(const struct mw_hd_block *b) {
     switch (b->kind) {
     case MW_HD_SLAB:
         mw_vg_undefined(b->p, b->size);
         memset(b->p, 0, b->size);
         mw_vg_noaccess(b->p, b->size);
         break;
-    case MW_HD_REGION:
+    case MW_HD_REGION: /* the rest of the region is zero already; its last page a guard */
         mw_vg_undefined(b->p, b->size + MW_CANARY_SIZE);
         memset(b->p, 0, b->size + MW_CANARY_SIZE);
         mw_vg_noaccess(b->p, b->size + MW_CANARY_SIZE);
+        if (!memcheck_watches()) mprotect(b->p, b->cap - MW_PAGE_SIZE, PROT_NONE);
         break;
     case MW_HD_HUGE: /* page-aligned: the pages go back and any use faults until unmapped */
         madvise(b->p, mw_align_up(b->size + MW_CANARY_SIZE, MW_PAGE_SIZE), MADV_DONTNEED);

@@ -4,6 +4,7 @@
  * threads' heaps are left alone: their owners change them without locks. The production library
  * checks nothing and returns 0. */
 #include "harden/blocks.h"
+#include "harden/locate.h"
 #include "harden/quarantine.h"
 #include "harden/report.h"
 #include "heap.h"

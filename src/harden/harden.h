@@ -63,8 +63,6 @@ void mw_hd_span_release(struct mw_span *s);
 void mw_hd_thread_exit(struct mw_heap *h);
 /* Start-up (after the arena exists): secrets, the fault handler. */
 void mw_hd_init(void);
-/* Finds the block at or nearest before addr; false when addr is no memory of ours. */
-bool mw_hd_locate(const void *addr, struct mw_hd_block *out);
 /* The block a fault at addr (on a guard page or a zero-size block) concerns. */
 bool mw_hd_locate_fault(const void *addr, struct mw_hd_block *out);
 #endif

@@ -6,6 +6,7 @@
 #include "harden/canary.h"
 #include "harden/fault.h"
 #include "harden/quarantine.h"
+#include "harden/report.h"
 #include "harden/record.h"
 #include "heap.h"
 #include "mw_valgrind.h"
@@ -47,6 +48,7 @@ void mw_hd_span_extend(struct mw_span *s, uint32_t from, uint32_t n) {
 
 void mw_hd_thread_exit(struct mw_heap *h) {
     mw_quarantine_flush(h);
+    mw_hd_checks_flush();
 }
 
 void mw_hd_init(void) {

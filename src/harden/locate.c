@@ -1,9 +1,8 @@
 /* harden/locate.c — from any address to the block at or just before it, with its record:
  * what free, realloc and every report need. The address decides the kind (DESIGN.md)
  * before any metadata is read; nothing written in block memory is trusted. */
-#include "harden/harden.h"
+#include "harden/locate.h"
 
-#include "arena.h"
 #include "harden/sample.h"
 #include "harden/zero.h"
 #include "huge.h"
@@ -15,15 +14,7 @@
 static bool locate_slab(const char *addr, struct mw_hd_block *b) {
     struct mw_span *s = mw_arena_span_of(addr);
     if (!s || !s->records) return false;
-    uint32_t i = mw_class_index(s->cls, (size_t)(addr - s->start));
-    if (i >= s->capacity) i = s->capacity - 1; /* the tail after the last slot */
-    b->kind = MW_HD_SLAB;
-    b->span = s;
-    b->slot = i;
-    b->p = s->start + (size_t)i * s->block_size;
-    b->rec = &s->records[i];
-    b->size = (size_t)(b->rec->alloc >> 48);
-    b->cap = s->block_size;
+    mw_hd_slab_block(s, addr, b);
     return true;
 }
 
@@ -36,10 +27,9 @@ static void from_lrec(struct mw_hd_block *b, enum mw_hd_kind kind, char *start, 
     b->size = b->lrec ? b->lrec->size : 0;
 }
 
-bool mw_hd_locate(const void *addr, struct mw_hd_block *b) {
+bool mw_hd_locate_other(const void *addr, struct mw_hd_block *b) {
     *b = (struct mw_hd_block){0};
     const char *a = addr;
-    if (mw_arena_owns(a)) return locate_slab(a, b);
     if (mw_region_owns(a)) {
         char *start = mw_region_start_of(a);
         if (!start) return false;

@@ -3,8 +3,10 @@
 #include "harden/quarantine.h"
 
 #include "harden/blocks.h"
+#include "harden/locate.h"
 #include "heap.h"
 #include "meta.h"
+#include "options.h"
 #include "thread.h"
 
 #include <meshward.h>
@@ -33,16 +35,21 @@ static void release(void *p) {
     if (mw_rec_release(b.rec)) mw_hd_give_back(&b);
 }
 
+#define MASK (MW_QUARANTINE_SLOTS - 1)
+_Static_assert((MW_QUARANTINE_SLOTS & MASK) == 0, "a power of two");
+
 static void pop_oldest(struct mw_quarantine *q) {
     void *p = q->block[q->head];
     q->total -= q->bytes[q->head];
-    q->head = (q->head + 1) % MW_QUARANTINE_SLOTS;
+    q->head = (q->head + 1) & MASK;
     q->count--;
     release(p);
 }
 
 static struct mw_quarantine *of_thread(void) {
-    struct mw_heap *h = mw_thread_heap();
+    struct mw_heap *h = mw_tls_heap;
+    if (mw_likely(h->quarantine != NULL)) return h->quarantine;
+    h = mw_thread_heap();
     if (h == &mw_heap_empty) return NULL;
     if (!h->quarantine) h->quarantine = mw_pool_alloc(&pool);
     return h->quarantine;
@@ -54,11 +61,11 @@ void mw_quarantine_push(const struct mw_hd_block *b) {
         release(b->p);
         return;
     }
-    size_t limit = (size_t)mw_option_get(MW_OPTION_QUARANTINE);
+    size_t limit = (size_t)mw_option_now(MW_OPTION_QUARANTINE);
     size_t bytes = b->cap ? b->cap : 1; /* what it keeps from reuse: its slot or region */
     while (q->count == MW_QUARANTINE_SLOTS || (q->count && q->total + bytes > limit))
         pop_oldest(q);
-    unsigned tail = (q->head + q->count) % MW_QUARANTINE_SLOTS;
+    unsigned tail = (q->head + q->count) & MASK;
     q->block[tail] = b->p;
     q->bytes[tail] = bytes;
     q->count++;
@@ -75,7 +82,7 @@ unsigned mw_quarantine_each(unsigned (*fn)(void *p)) {
     struct mw_quarantine *q = mw_tls_heap->quarantine;
     unsigned sum = 0;
     for (unsigned i = 0; q && i < q->count; i++)
-        sum += fn(q->block[(q->head + i) % MW_QUARANTINE_SLOTS]);
+        sum += fn(q->block[(q->head + i) & MASK]);
     return sum;
 }
 

@@ -9,22 +9,15 @@
 
 #include <string.h>
 
-static __thread uint32_t tls_tid;
+__thread uint32_t mw_rec_tls_tid;
 
-uint32_t mw_rec_tid(void) {
-    if (mw_unlikely(tls_tid == 0)) tls_tid = (uint32_t)mw_os_tid();
-    return tls_tid;
+uint32_t mw_rec_tid_slow(void) {
+    mw_rec_tls_tid = (uint32_t)mw_os_tid();
+    return mw_rec_tls_tid;
 }
 
 void mw_rec_fork_child(void) {
-    tls_tid = 0;
-}
-
-void mw_rec_set_live(struct mw_hrec *r, size_t size, unsigned how, void *ip) {
-    r->alloc = ((uint64_t)(uintptr_t)ip & MW_REC_IP_MASK) | (uint64_t)(size & 0xffff) << 48;
-    r->alloc_tid = mw_rec_tid();
-    r->free_tid = 0;
-    atomic_store_explicit(&r->state, mw_rec_word(0, how, MW_HS_LIVE), memory_order_release);
+    mw_rec_tls_tid = 0;
 }
 
 bool mw_rec_set_freed(struct mw_hrec *r, uint64_t seen, void *ip) {

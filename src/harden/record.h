@@ -53,9 +53,19 @@ mw_inline uintptr_t mw_rec_ip(uint64_t word) {
 }
 
 /* The calling thread's id, cached (gettid is a system call). */
-uint32_t mw_rec_tid(void);
+extern __thread uint32_t mw_rec_tls_tid;
+uint32_t mw_rec_tid_slow(void);
+mw_inline uint32_t mw_rec_tid(void) {
+    uint32_t t = mw_rec_tls_tid;
+    return mw_likely(t != 0) ? t : mw_rec_tid_slow();
+}
 /* Records the allocation of a block of `size` bytes at ip (slab records keep the size). */
-void mw_rec_set_live(struct mw_hrec *r, size_t size, unsigned how, void *ip);
+mw_inline void mw_rec_set_live(struct mw_hrec *r, size_t size, unsigned how, void *ip) {
+    r->alloc = ((uint64_t)(uintptr_t)ip & MW_REC_IP_MASK) | (uint64_t)(size & 0xffff) << 48;
+    r->alloc_tid = mw_rec_tid();
+    r->free_tid = 0;
+    atomic_store_explicit(&r->state, mw_rec_word(0, how, MW_HS_LIVE), memory_order_release);
+}
 /* LIVE -> QUARANTINED with the free's history; false when the block was not live (the
  * caller reports). */
 bool mw_rec_set_freed(struct mw_hrec *r, uint64_t seen, void *ip);

@@ -28,8 +28,13 @@ void mw_line_where(struct mw_line *l, const struct mw_hd_block *b);
  * only in report mode. */
 void mw_hd_report(const char *kind, const void *ptr, struct mw_line *detail,
                   const struct mw_hd_block *b, bool fatal);
-/* Counters printed with the statistics. */
-void mw_hd_count_check(void);
+/* Counters printed with the statistics. Checks are counted per thread and summed in
+ * batches: a thread's last batch is added when it exits or reads the statistics. */
+extern __thread uint32_t mw_hd_checks_pending;
+void mw_hd_checks_flush(void);
+mw_inline void mw_hd_count_check(void) {
+    if (mw_unlikely(++mw_hd_checks_pending == 4096)) mw_hd_checks_flush();
+}
 uint64_t mw_hd_checks(void);
 uint64_t mw_hd_corruptions(void);
 /* The first frames of the calling thread's stack (return addresses), innermost first. */

@@ -5,19 +5,6 @@ static const char *const op_names[] = {"free", "delete", "delete[]", "realloc",
                                        "malloc_usable_size"};
 static const char *const how_names[] = {"malloc", "new", "new[]"};
 
-unsigned mw_op_how(enum mw_op op) {
-    switch (op) {
-    case MW_OP_DELETE:
-        return MW_HOW_NEW;
-    case MW_OP_DELETE_ARRAY:
-        return MW_HOW_NEW_ARRAY;
-    case MW_OP_USABLE:
-        return MW_HOW_ANY;
-    default:
-        return MW_HOW_MALLOC;
-    }
-}
-
 static const char *bad_pointer_kind(enum mw_op op) {
     return op == MW_OP_REALLOC ? "invalid realloc" : "invalid free";
 }
@@ -91,8 +78,8 @@ static void report_mismatch(const void *p, const struct mw_hd_block *b, enum mw_
     mw_hd_report("mismatched free", p, &l, b, false);
 }
 
-bool mw_hd_check_live(const void *p, bool found, const struct mw_hd_block *b, enum mw_op op,
-                      uint64_t *seen) {
+bool mw_hd_check_live_exact(const void *p, bool found, const struct mw_hd_block *b, enum mw_op op,
+                            uint64_t *seen) {
     mw_hd_count_check();
     if (!found || !b->rec || b->p != (const char *)p) {
         report_not_a_block(p, found, b, op);
