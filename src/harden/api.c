@@ -19,7 +19,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #if MW_HARDENED
 
@@ -64,8 +63,10 @@ static bool arm_large(struct mw_hd_block *b, size_t size) {
     if (!r) return true; /* table full: the block goes out unrecorded */
     b->lrec = r;
     b->rec = &r->h;
-    if (mw_rec_state(r->h.state) == MW_HS_FREED && b->kind == MW_HD_REGION)
-        mprotect(b->p, b->cap - MW_PAGE_SIZE, PROT_READ | PROT_WRITE); /* see mw_hd_scrub */
+    /* (a region carved at this address for another class comes from a purged area) */
+    if (mw_rec_state(r->h.state) == MW_HS_FREED && b->kind == MW_HD_REGION &&
+        r->guarded == b->cap && !mw_hd_region_reopen(b))
+        return false;
     if (r->guarded != b->cap || b->kind == MW_HD_HUGE) {
         mw_guard_tail(b->p, b->cap);
         r->guarded = b->cap;

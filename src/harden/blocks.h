@@ -26,8 +26,12 @@ mw_inline bool mw_hd_canaries_ok(const struct mw_hd_block *b) {
     }
     return mw_hd_canaries_exact(b);
 }
-/* A quarantined block: zero everywhere the program could write, canaries intact. */
+/* A quarantined block: zero everywhere the program could write, canaries intact (large
+ * regions and huge blocks are protected while freed: nothing can write). */
 bool mw_hd_still_clean(const struct mw_hd_block *b);
+/* A freed region about to be handed out again at the same address and class: readable and
+ * writable again, or checked still clean. */
+bool mw_hd_region_reopen(const struct mw_hd_block *b);
 /* A quarantined block about to go back to its span or pool: for a slab block, just the
  * word its free-list link will overwrite (the rest is checked when the slot is handed out
  * again, or at exit); other blocks in full. */
