@@ -191,8 +191,9 @@ static bool resize_in_place(struct mw_hd_block *b, size_t size) {
         mw_vg_resize(b->p, old, size);
         return true;
     }
-    if (b->kind != MW_HD_REGION || !fits_region(size) || size <= MW_SLAB_MAX ||
-        size + MW_CANARY_SIZE + MW_PAGE_SIZE > b->cap || size < b->cap / 2)
+    size_t need = size + MW_CANARY_SIZE + MW_PAGE_SIZE; /* the region it would get */
+    if (b->kind != MW_HD_REGION || !fits_region(size) || size <= MW_SLAB_MAX || need > b->cap ||
+        need <= b->cap / 2)
         return false;
     size_t from = size < old ? size : old, n = (size < old ? old - size : 0) + MW_CANARY_SIZE;
     mw_vg_undefined(b->p + from, n);

@@ -125,6 +125,26 @@ static void test_realloc_zero_frees(void **state) {
     assert_live_at_most(stats_now().live_blocks, before - N);
 }
 
+/* A block grown by small steps (string-builder style) stays in place inside its size
+ * class: it moves only when it outgrows the class, in every regime. From 100 bytes to 4 MiB
+ * by 512 bytes that makes 32 moves in about 8000 steps (a block that moved again at every
+ * step while under half its region class made 88). */
+static void test_realloc_growth_in_place(void **state) {
+    (void)state;
+    size_t len = 100, moves = 0;
+    char *p = malloc(len);
+    assert_non_null(p);
+    while (len < 4 * MiB) {
+        char *q = realloc(p, len + 512);
+        assert_non_null(q);
+        moves += q != p;
+        p = q;
+        len += 512;
+    }
+    free(p);
+    if (moves > 40) fail_msg("%zu moves growing a block to 4 MiB by 512 bytes", moves);
+}
+
 /* Fills blocks[i] with heap_size(i) bytes from h using every allocating
  * call in turn; the pattern seed of block i is i. */
 static void heap_fill(mw_heap_t *h, void **blocks, size_t n) {
@@ -482,6 +502,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mw_malloc_family),
         cmocka_unit_test(test_realloc_zero_frees),
+        cmocka_unit_test(test_realloc_growth_in_place),
         cmocka_unit_test(test_heap_allocation),
         cmocka_unit_test(test_heap_cross_thread_free),
         cmocka_unit_test(test_exited_threads_blocks),
