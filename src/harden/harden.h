@@ -10,7 +10,8 @@
  *   write before a block lands in the previous slot's canary. Slot 0 of every span is never
  *   handed out: it is the canary before slot 1. A free slot is zero except its encoded link.
  * - region: [size, size + 8) holds the canary, the rest of the region is zero and its last
- *   page is a guard page (PROT_NONE), which is also the guard before the next region.
+ *   page is a guard page (PROT_NONE), which is also the guard before the next region. A
+ *   freed region of 256 KiB or more is PROT_NONE until it is handed out again.
  * - huge: the canary after the block, then a guard page; the reservation around huge
  *   mappings is PROT_NONE.
  * - zero-size blocks: distinct addresses in a PROT_NONE range (zero.h).
