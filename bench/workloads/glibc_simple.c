@@ -64,8 +64,7 @@ int main(int argc, char **argv) {
     pthread_create(&tid, NULL, all_sizes, &ph[1]); /* a thread of its own */
     pthread_join(tid, NULL);
     all_sizes(&ph[2]); /* the main thread of a process that has had threads */
-    printf("blocks=%llu\n",
-           (unsigned long long)(ph[0].blocks + ph[1].blocks + ph[2].blocks));
+    printf("blocks=%llu\n", (unsigned long long)(ph[0].blocks + ph[1].blocks + ph[2].blocks));
     wl_report(ph[0].sum + ph[1].sum + ph[2].sum);
     return 0;
 }

@@ -17,7 +17,7 @@
 
 #define PAIRS 2
 #define BATCH 4096
-#define RING 8 /* batches in flight per pair */
+#define RING 8   /* batches in flight per pair */
 #define POLLS 64 /* failed polls of the ring before yielding the CPU */
 
 /* A batch lives in the ring slot itself (mapped memory, not the heap under test): the
