@@ -53,22 +53,25 @@ enum mw_delay {
 
 #define MW_SPAN_BITMAP_WORDS (MW_SPAN_MAX_OBJECTS / 64)
 
+/* Descriptors are 64-byte aligned (meta.h). The first cache line holds everything the
+ * owner's fast paths touch and a freer reads; thread_free, the word other threads write,
+ * lives in the second, so their pushes do not take the owner's line away. */
 struct mw_span {
-    /* hot: touched on every owner allocation or free */
+    /* line 0: the owner's allocations and frees, and what every free reads */
     mw_block_t *free;
     mw_block_t *local_free;
     uint32_t used;
     uint32_t block_size;
     char *start;
-    uint32_t recip; /* off * recip >> 32 == off / block_size */
-    /* warm: slow paths */
-    _Atomic uintptr_t thread_free;   /* mw_block_t * | enum mw_delay */
-    _Atomic(struct mw_heap *) owner; /* NULL when free or abandoned */
+    uint32_t recip;                  /* off * recip >> 32 == off / block_size */
     uint32_t built;                  /* slots [0, built) have been handed to the lists */
+    _Atomic(struct mw_heap *) owner; /* NULL when free or abandoned */
     uint32_t capacity;               /* slots in the span */
     uint16_t pages;
     uint8_t cls;
-    uint8_t state;               /* enum mw_span_state */
+    uint8_t state; /* enum mw_span_state */
+    /* line 1: remote frees and slow paths */
+    _Atomic uintptr_t thread_free __attribute__((aligned(64))); /* mw_block_t * | mw_delay */
     uint8_t dirty;               /* free span whose pages may still be resident */
     struct mw_span *next, *prev; /* heap queue, full list, or arena list */
     uint64_t bitmap[MW_SPAN_BITMAP_WORDS];
