@@ -18,7 +18,24 @@
 
 /* The tracepoint structures live in this library only: hidden, reached without the GOT. */
 #define LTTNG_UST_TRACEPOINT_HIDDEN_DEFINITION
+/* LTTng's header gives every file that includes it a constructor that dlopens
+ * liblttng-ust-tracepoint (and, through it, liblttng-ust-common) at start-up, traced or
+ * not. Its constructors and destructors are made plain unused functions here: the library
+ * registers its call sites only when the probe library asks (mw_trace_attach in
+ * trace_define.c), so an untraced process maps no LTTng library. The system headers it
+ * needs come first, outside the renaming. */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#pragma push_macro("constructor")
+#pragma push_macro("destructor")
+#define constructor unused
+#define destructor unused
 #include "meshward_tp.h"
+#pragma pop_macro("destructor")
+#pragma pop_macro("constructor")
 
 /* clang-format off */
 /* X(name, parameters, arguments to the event, whether to record it): an allocation that

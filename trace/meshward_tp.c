@@ -10,7 +10,8 @@
  * It also records the `stats` event at load and unload: blocks allocated before tracing
  * began are in no `alloc` event, and a reader needs their number to account for the heap.
  * mw_stats_get is looked up at run time so that one probe serves both libmeshward variants
- * (and does nothing in a process without meshward). */
+ * (and does nothing in a process without meshward); so is mw_trace_attach, which makes the
+ * allocator register its call sites with LTTng. */
 #define LTTNG_UST_TRACEPOINT_CREATE_PROBES
 #define LTTNG_UST_TRACEPOINT_DEFINE
 #define LTTNG_UST_TRACEPOINT_HIDDEN_DEFINITION
@@ -29,9 +30,17 @@ static void record_stats(uint8_t at_exit) {
                              st.frees, at_exit, NULL);
 }
 
+/* The allocator registers its call sites with LTTng only when asked (src/trace_define.c),
+ * so that a process without this library maps no LTTng library. */
+static void attach_allocator(void) {
+    void (*attach)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "mw_trace_attach");
+    if (attach) attach();
+}
+
 /* Defined after the provider's own constructor (in meshward_tp.h's expansion), so it runs
  * once the probes are registered and the session's events enabled. */
 __attribute__((constructor)) static void stats_at_load(void) {
+    attach_allocator();
     record_stats(0);
 }
 __attribute__((destructor)) static void stats_at_unload(void) {
