@@ -10,7 +10,7 @@ packages=(build-essential cmake pkg-config clang-format valgrind python3 sqlite3
           chromium)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(libmimalloc-dev libjemalloc-dev libtcmalloc-minimal4 libclang-rt-14-dev
-               heaptrack hyperfine)
+               heaptrack hyperfine libunwind-dev)
 fi
 
 missing=()

@@ -83,8 +83,7 @@ static bool freed_remotely(const void *p) {
 }
 
 void mw_trace_free(void *ip, void *p) {
-    MW_TRACE_FREE_AT(ip, p, mw_block_usable(p), mw_trace_class(p), mw_tls_heap->id,
-                     freed_remotely(p));
+    MW_TRACE_FREE_AT(ip, p, mw_block_usable(p), mw_tls_heap->id, freed_remotely(p));
 }
 
 #if MW_HARDENED

@@ -49,12 +49,12 @@
 #define MW_TRACE_OFF3(a, b, c) ((void)(sizeof(a) + sizeof(b) + sizeof(c)))
 #define MW_TRACE_OFF6(a, b, c, d, e, f)                                                            \
     ((void)(sizeof(a) + sizeof(b) + sizeof(c) + sizeof(d) + sizeof(e) + sizeof(f)))
-#define MW_TRACE_ALLOC_AT(ip, ptr, req, usable, cls, heap, kind)                                   \
-    (MW_TRACE_OFF1(ip), MW_TRACE_OFF6(ptr, req, usable, cls, heap, kind))
-#define MW_TRACE_FREE_AT(ip, ptr, usable, cls, heap, remote)                                       \
-    MW_TRACE_OFF6(ip, ptr, usable, cls, heap, remote)
-#define MW_TRACE_REALLOC_AT(ip, old, new, size, usable, cls, heap, moved)                          \
-    (MW_TRACE_OFF2(ip, old), MW_TRACE_OFF6(new, size, usable, cls, heap, moved))
+#define MW_TRACE_ALLOC_AT(ip, ptr, req, cls, heap, kind)                                           \
+    MW_TRACE_OFF6(ip, ptr, req, cls, heap, kind)
+#define MW_TRACE_FREE_AT(ip, ptr, usable, heap, remote)                                            \
+    MW_TRACE_OFF6(ip, ptr, usable, heap, remote, 0)
+#define MW_TRACE_REALLOC_AT(ip, old, new, size, cls, heap, moved)                                  \
+    (MW_TRACE_OFF1(ip), MW_TRACE_OFF6(old, new, size, cls, heap, moved))
 #define MW_TRACE_ALIGNED_AT(ip, ptr, align, size)                                                  \
     (MW_TRACE_OFF1(ip), MW_TRACE_OFF3(ptr, align, size))
 #define MW_TRACE_HEAP_CREATE_AT(ip, heap) MW_TRACE_OFF2(ip, heap)

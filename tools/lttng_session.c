@@ -154,7 +154,7 @@ int lttng_session_start(struct lttng_session *s, const char *dir,
         goto fail;
     free(out);
     if (lttng(s, &out, "add-context", "--userspace", "--session", s->name, "--channel", "meshward",
-              "-t", "vtid", "-t", "vpid", "-t", "procname", "-t", "ip", (char *)NULL) != 0)
+              "-t", "vtid", "-t", "vpid", (char *)NULL) != 0)
         goto fail;
     free(out);
     if (lttng(s, &out, "start", s->name, (char *)NULL) != 0) goto fail;

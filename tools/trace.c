@@ -1,7 +1,8 @@
-/* trace.c — `meshward trace [-o DIR] [--hardened] [--subbuf-size BYTES] [--num-subbuf N]
- * [--no-discard] [--report] [--libdir DIR] [--] PROG [ARGS...]`: records PROG's allocations
- * with LTTng-UST into DIR and exits with PROG's status; --report then prints the text report
- * (report.c) on stderr, where the command's messages go, so PROG's stdout stays its own.
+/* trace.c — `meshward trace [-o DIR] [--hardened] [--stacks[=DEPTH]] [--subbuf-size BYTES]
+ * [--num-subbuf N] [--no-discard] [--report] [--libdir DIR] [--] PROG [ARGS...]`: records
+ * PROG's allocations (with --stacks, their call stacks: MESHWARD_TRACE_STACKS=DEPTH in PROG's
+ * environment) with LTTng-UST into DIR and exits with PROG's status; --report then prints the text
+ * report (report.c) on stderr, where the command's messages go, so PROG's stdout stays its own.
  *
  * Order matters: everything that can fail without side effects (libraries, PROG, DIR) is
  * checked before the session exists; once it exists, every path destroys it (and stops a
@@ -30,10 +31,12 @@
  * where 16 KiB x 2 lost 9.5% (trace/README.md). */
 #define DEFAULT_SUBBUF_SIZE "4M"
 #define DEFAULT_NUM_SUBBUF "8"
+#define DEFAULT_STACK_DEPTH "32"
 
 struct trace_opts {
     const char *dir;
     const char *libdir;
+    const char *stacks; /* depth, or NULL: the immediate caller only */
     bool hardened, report;
     struct lttng_channel_config channel;
 };
@@ -46,6 +49,7 @@ static int parse(int argc, char **argv, struct trace_opts *o) {
                                              {"no-discard", no_argument, NULL, 'B'},
                                              {"libdir", required_argument, NULL, 'L'},
                                              {"report", no_argument, NULL, 'R'},
+                                             {"stacks", optional_argument, NULL, 'K'},
                                              {NULL, 0, NULL, 0}};
     *o = (struct trace_opts){.channel = {DEFAULT_SUBBUF_SIZE, DEFAULT_NUM_SUBBUF, false}};
     int c;
@@ -72,6 +76,13 @@ static int parse(int argc, char **argv, struct trace_opts *o) {
             break;
         case 'R':
             o->report = true;
+            break;
+        case 'K':
+            o->stacks = optarg ? optarg : DEFAULT_STACK_DEPTH;
+            if (atoi(o->stacks) < 1 || atoi(o->stacks) > 255) {
+                cli_error("trace: --stacks=%s: the depth must be 1 to 255", o->stacks);
+                return -1;
+            }
             break;
         default:
             return -1;
@@ -151,7 +162,7 @@ static void forward_signal(int sig) {
 }
 
 /* Runs PROG with the preload list; returns its exit status as cli.h says. */
-static int run_program(char **argv, const char *preload, bool blocking) {
+static int run_program(char **argv, const char *preload, const struct trace_opts *o) {
     struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = forward_signal};
     struct sigaction old_int, old_quit, old_term, old_hup;
     /* ^C and ^\ reach PROG from the terminal; we stay to close the session. */
@@ -166,7 +177,8 @@ static int run_program(char **argv, const char *preload, bool blocking) {
         sigaction(SIGTERM, &old_term, NULL);
         sigaction(SIGHUP, &old_hup, NULL);
         setenv("LD_PRELOAD", preload, 1);
-        if (blocking) setenv("LTTNG_UST_ALLOW_BLOCKING", "1", 1);
+        if (o->channel.blocking) setenv("LTTNG_UST_ALLOW_BLOCKING", "1", 1);
+        if (o->stacks) setenv("MESHWARD_TRACE_STACKS", o->stacks, 1);
         _exit(spawn_exec(argv));
     }
     int status = CLI_EXIT_FAIL, wstatus;
@@ -237,7 +249,7 @@ int cmd_trace(int argc, char **argv) {
         rmdir(dir);
         return CLI_EXIT_FAIL;
     }
-    int status = run_program(prog, preload, o.channel.blocking);
+    int status = run_program(prog, preload, &o);
     uint64_t discarded = 0;
     bool stopped = lttng_session_stop(&s, &discarded) == 0;
     lttng_session_close(&s);
