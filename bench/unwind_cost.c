@@ -74,8 +74,7 @@ int main(int argc, char **argv) {
     struct job j = {.stacks = argc > 2 ? atol(argv[2]) : 200000};
     chain(depth, &j);
     printf("unwinder\tns/stack\tframes\tns/frame\n");
-    printf("_Unwind_Backtrace\t%.0f\t%d\t%.1f\n", j.gcc_ns, j.gcc_frames,
-           j.gcc_ns / j.gcc_frames);
+    printf("_Unwind_Backtrace\t%.0f\t%d\t%.1f\n", j.gcc_ns, j.gcc_frames, j.gcc_ns / j.gcc_frames);
     printf("unw_backtrace\t%.0f\t%d\t%.1f\n", j.unw_ns, j.unw_frames, j.unw_ns / j.unw_frames);
     return 0;
 }

@@ -38,11 +38,11 @@ _Static_assert(sizeof(void *) == sizeof(uint64_t), "frames are recorded as 64-bi
 
 enum {
     DEFAULT_DEPTH = 32,
-    MAX_DEPTH = 255,      /* the `stack` event's length field is 8 bits */
-    MAX_SKIP = 16,        /* the allocator's own frames above the entry point's caller */
-    TABLE_SHIFT = 18,     /* slots: 4 MiB reserved */
+    MAX_DEPTH = 255,        /* the `stack` event's length field is 8 bits */
+    MAX_SKIP = 16,          /* the allocator's own frames above the entry point's caller */
+    TABLE_SHIFT = 18,       /* slots: 4 MiB reserved */
     FRAMES_WORDS = 1 << 23, /* stored frames and lengths: 64 MiB reserved */
-    DEAD = UINT32_MAX,    /* a claimed slot whose frames did not fit */
+    DEAD = UINT32_MAX,      /* a claimed slot whose frames did not fit */
 };
 #define TABLE_SLOTS (1u << TABLE_SHIFT)
 #define MAX_STACKS (TABLE_SLOTS / 4 * 3)

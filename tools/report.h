@@ -5,7 +5,8 @@
  * report_symbols.c names its call sites; report_text.c, report_json.c, report_html.c and
  * report_collapsed.c print it. Invariants kept by the replay:
  *   - every figure of the program (all but `tracer`) leaves out the blocks allocated at a
- *     call site inside LTTng's libraries (the tracer's own allocations, counted in `tracer`);
+ *     call site inside LTTng's libraries (the tracer's own allocations, counted in `tracer`):
+ *     the innermost frame of its stack outside the C library and the dynamic loader;
  *   - a process's live map holds exactly the blocks the trace says are live: its memory is
  *     bounded by the live heap, never by the trace's length;
  *   - a site's peak_* figures are its live figures at the moment of its process's peak. */
@@ -27,6 +28,8 @@ enum { REP_HIST = 64, REP_TIMELINE = 256 };
 struct rep_module {
     char *path;
     bool tracer; /* one of LTTng's libraries (or meshward's probe provider) */
+    bool libc;   /* the C library or the dynamic loader */
+    bool self;   /* meshward's allocator (libmeshward.so, libmeshward-hardened.so) */
 };
 
 /* A code address: an offset in a module, or an address no module of the trace maps. */

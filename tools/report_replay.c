@@ -50,12 +50,26 @@ static bool is_tracer_path(const char *path) {
     return strncmp(base, "liblttng-ust", 12) == 0 || strncmp(base, "libmeshward-tp", 14) == 0;
 }
 
+static bool is_libc_path(const char *path) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    return strncmp(base, "libc.so", 7) == 0 || strncmp(base, "ld-linux", 8) == 0;
+}
+
+static bool is_self_path(const char *path) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    return strncmp(base, "libmeshward", 11) == 0 && !is_tracer_path(path);
+}
+
 static uint32_t module_of(struct rep *r, const char *path) {
     for (size_t i = 0; i < r->n_modules; i++)
         if (strcmp(r->modules[i].path, path) == 0) return (uint32_t)i;
     struct rep_module *m = push(&r->modules, &r->n_modules, sizeof *m);
     m->path = strdup(path);
     m->tracer = is_tracer_path(path);
+    m->libc = is_libc_path(path);
+    m->self = is_self_path(path);
     return (uint32_t)(r->n_modules - 1);
 }
 
@@ -125,12 +139,17 @@ static uint32_t site_of_ip(struct rep *r, struct rep_proc *p, uint64_t ip) {
     return s;
 }
 
-/* A `stack` event: what id holds in this process (ids are per process image). */
+/* A `stack` event: what id holds in this process (ids are per process image). Frames inside
+ * the allocator itself (a corruption is recorded from inside it) are left out: the site is
+ * where the program called it. */
 static void stack_event(struct rep *r, struct rep_proc *p, const struct rep_event *ev) {
-    uint32_t frames[REP_MAX_FRAMES];
-    for (uint32_t i = 0; i < ev->n_frames; i++)
-        frames[i] = frame_of(r, p, rep_frame(ev, i));
-    rep_map_put(&p->stacks, ev->f[0], site_of_frames(r, frames, ev->n_frames));
+    uint32_t frames[REP_MAX_FRAMES], n = 0;
+    for (uint32_t i = 0; i < ev->n_frames; i++) {
+        frames[n] = frame_of(r, p, rep_frame(ev, i));
+        uint32_t m = r->frames[frames[n]].module;
+        n += n > 0 || m == REP_NO_MODULE || !r->modules[m].self;
+    }
+    rep_map_put(&p->stacks, ev->f[0], site_of_frames(r, frames, n));
 }
 
 /* The stack id an event carries (0: none). */
@@ -160,11 +179,16 @@ static uint32_t site_of(struct rep *r, struct rep_proc *p, const struct rep_even
     return ev->ip ? site_of_ip(r, p, ev->ip) : site_of_frames(r, NULL, 0);
 }
 
-/* The tracer's own allocations: those whose innermost frame lies in LTTng's libraries. */
+/* The tracer's own allocations: those whose innermost frame outside the C library and the
+ * loader (LTTng's strdup of a path is LTTng's) lies in LTTng's libraries. */
 static bool tracer_site(const struct rep *r, uint32_t site) {
     const struct rep_site *s = &r->sites[site];
-    uint32_t m = s->n_frames ? r->frames[s->frames[0]].module : REP_NO_MODULE;
-    return m != REP_NO_MODULE && r->modules[m].tracer;
+    for (uint32_t i = 0; i < s->n_frames; i++) {
+        uint32_t m = r->frames[s->frames[i]].module;
+        if (m == REP_NO_MODULE || !r->modules[m].libc)
+            return m != REP_NO_MODULE && r->modules[m].tracer;
+    }
+    return false;
 }
 
 /* ---- processes and threads ------------------------------------------------------------- */
