@@ -5,11 +5,14 @@
 #    workload preloaded with the MW_TRACE=ON library of BUILD_DIR and with an MW_TRACE=OFF
 #    build of the same sources (configured here, in RESULTS_DIR/build-notrace).
 # 2. Tracing on: wall time of the churn and server workloads recorded by LTTng through
-#    meshward's provider (meshward:*, what `meshward trace` records), through LTTng's libc
-#    wrapper (lttng_ust_libc:* on glibc malloc) and by heaptrack, each against the same
-#    allocator untraced; events recorded, events per second, trace bytes per event. Both
-#    LTTng sessions use the channel and contexts of `meshward trace` (vtid, vpid, procname,
-#    ip): they keep the caller's address, heaptrack keeps whole backtraces.
+#    meshward's provider (meshward:*, what `meshward trace` records: the caller's address
+#    as a stack id; and with `--stacks`, MESHWARD_TRACE_STACKS=32, whole call stacks),
+#    through LTTng's libc wrapper (lttng_ust_libc:* on glibc malloc) and by heaptrack (whole
+#    call stacks), each against the same allocator untraced; events recorded, events per
+#    second, nanoseconds each event adds, trace bytes per event. Both LTTng sessions use the
+#    channel of `meshward trace` and the contexts each needs to name threads, processes and
+#    call sites: vtid and vpid for meshward (its events carry the stack id), plus ip for the
+#    libc wrapper (its only call site).
 #
 # usage: bench/trace_overhead.sh BUILD_DIR [RESULTS_DIR]
 # needs: valgrind, lttng-tools, liblttng-ust (libc wrapper), heaptrack, babeltrace2.
@@ -84,18 +87,18 @@ timed() {
     elapsed "$t0" "$t1"
 }
 
-# lttng_run NAME EVENTS ENV...: one run inside a fresh session; prints "seconds events bytes
-# discarded"
+# lttng_run NAME EVENTS CONTEXTS ENV...: one run inside a fresh session (CONTEXTS: "-t vtid
+# ..."); prints "seconds events bytes discarded"
 lttng_run() {
-    local name=$1 events=$2 dir="$OUT/trace-$1"
-    shift 2
+    local name=$1 events=$2 contexts=$3 dir="$OUT/trace-$1"
+    shift 3
     rm -rf "$dir"
     lttng create "mwbench-$name" --output="$dir" >/dev/null
     lttng enable-channel --userspace --session "mwbench-$name" --subbuf-size=4M \
         --num-subbuf=8 c >/dev/null
     lttng enable-event --userspace --session "mwbench-$name" --channel c "$events" >/dev/null
-    lttng add-context --userspace --session "mwbench-$name" --channel c -t vtid -t vpid \
-        -t procname -t ip >/dev/null
+    # shellcheck disable=SC2086 # one word per option
+    lttng add-context --userspace --session "mwbench-$name" --channel c $contexts >/dev/null
     lttng start "mwbench-$name" >/dev/null
     local secs
     secs=$(timed "$@")
@@ -128,14 +131,17 @@ row() { # TOOL WORKLOAD BASE_SECONDS RESULTS...(one "secs events bytes discarded
     secs=$(printf '%s\n' "$@" | cut -d' ' -f1 | median)
     # counts and sizes from the last run (they hardly vary between runs)
     echo "${@: -1}" | awk -v tool="$tool" -v wl="$wl" -v base="$base" -v s="$secs" '{
-        printf "| %s | %s | %.3f | %.3f | %.2fx | %d | %d | %.0f | %.1f |\n",
-            wl, tool, base, s, s / base, $2, $4, $2 / s, $3 / $2 }'
+        printf "| %s | %s | %.3f | %.3f | %.2fx | %d | %d | %.0f | %.0f | %.1f |\n",
+            wl, tool, base, s, s / base, $2, $4, $2 / s, (s - base) * 1e9 / $2, $3 / $2 }'
 }
+
+MW_CTX="-t vtid -t vpid"
+LIBC_CTX="-t vtid -t vpid -t ip"
 
 echo "### Tracing on (median of $RUNS runs)"
 echo
-echo "| workload | tool | untraced s | traced s | slowdown | events | discarded | events/s | bytes/event |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| workload | tool | untraced s | traced s | slowdown | events | discarded | events/s | ns/event | bytes/event |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for wl in churn server; do
     prog=$BUILD/bench/mwb-$wl
     scale=$CHURN_SCALE
@@ -144,12 +150,20 @@ for wl in churn server; do
     base_glibc=$(for _ in $(seq "$RUNS"); do timed "$prog" "$scale"; done | median)
     runs=()
     for _ in $(seq "$RUNS"); do
-        runs+=("$(lttng_run "meshward-$wl" 'meshward:*' LD_PRELOAD="$TP:$LIB_ON" "$prog" "$scale")")
+        runs+=("$(lttng_run "meshward-$wl" 'meshward:*' "$MW_CTX" LD_PRELOAD="$TP:$LIB_ON" \
+            "$prog" "$scale")")
     done
     row "meshward (LTTng)" "$wl" "$base_mw" "${runs[@]}"
     runs=()
     for _ in $(seq "$RUNS"); do
-        runs+=("$(lttng_run "libc-$wl" 'lttng_ust_libc:*' LD_PRELOAD="$WRAPPER" "$prog" "$scale")")
+        runs+=("$(lttng_run "stacks-$wl" 'meshward:*' "$MW_CTX" MESHWARD_TRACE_STACKS=32 \
+            LD_PRELOAD="$TP:$LIB_ON" "$prog" "$scale")")
+    done
+    row "meshward --stacks (LTTng)" "$wl" "$base_mw" "${runs[@]}"
+    runs=()
+    for _ in $(seq "$RUNS"); do
+        runs+=("$(lttng_run "libc-$wl" 'lttng_ust_libc:*' "$LIBC_CTX" LD_PRELOAD="$WRAPPER" \
+            "$prog" "$scale")")
     done
     row "glibc + lttng-ust-libc-wrapper" "$wl" "$base_glibc" "${runs[@]}"
     runs=()
