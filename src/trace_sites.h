@@ -28,13 +28,13 @@
  * events that name a site carry the id of its stack (trace_stacks.h), taken inside the
  * emitter's nesting guard. */
 #define MW_TRACE_EVENTS(X)                                                                   \
-    X(alloc, (uint64_t ptr, uint64_t size, int32_t cls, uint64_t heap, int32_t kind,         \
-              void *ip), (ptr, size, cls, heap, kind, mw_trace_stack(ip), ip), ptr != 0)     \
-    X(free, (uint64_t ptr, uint64_t usable, uint64_t heap, uint8_t remote, void *ip),        \
-      (ptr, usable, heap, remote, mw_trace_stack(ip), ip), usable != 0)                      \
+    X(alloc, (uint64_t ptr, uint64_t size, int32_t cls, uint64_t heap, void *ip),            \
+      (ptr, size, cls, heap, mw_trace_stack(ip), ip), ptr != 0)                              \
+    X(free, (uint64_t ptr, uint64_t usable, void *ip), (ptr, usable, mw_trace_stack(ip), ip), \
+      usable != 0)                                                                           \
     X(realloc, (uint64_t old_ptr, uint64_t new_ptr, uint64_t size, int32_t cls,              \
-                uint64_t heap, uint8_t moved, void *ip),                                     \
-      (old_ptr, new_ptr, size, cls, heap, moved, mw_trace_stack(ip), ip), 1)                 \
+                uint64_t heap, void *ip),                                                    \
+      (old_ptr, new_ptr, size, cls, heap, mw_trace_stack(ip), ip), 1)                        \
     X(aligned_alloc, (uint64_t ptr, uint64_t alignment, uint64_t size, void *ip),            \
       (ptr, alignment, size, ip), ptr != 0)                                                  \
     X(heap_create, (uint64_t heap, void *ip), (heap, ip), 1)                                 \
@@ -81,13 +81,11 @@ on:
                                                   : (void)0)
 #define MW_TP(name, ...) MW_TP_AT(MW_TRACE_CALLER, name, __VA_ARGS__)
 
-#define MW_TRACE_ALLOC_AT(ip, ptr, req, cls, heap, kind)                                           \
-    MW_TP_AT(ip, alloc, MW_TP_U64(ptr), (req), (int32_t)(cls), MW_TP_U64(heap), (int32_t)(kind))
-#define MW_TRACE_FREE_AT(ip, ptr, usable, heap, remote)                                            \
-    MW_TP_AT(ip, free, MW_TP_U64(ptr), (usable), MW_TP_U64(heap), (uint8_t) !!(remote))
-#define MW_TRACE_REALLOC_AT(ip, old, new, size, cls, heap, moved)                                  \
-    MW_TP_AT(ip, realloc, MW_TP_U64(old), MW_TP_U64(new), (size), (int32_t)(cls), MW_TP_U64(heap), \
-             (uint8_t) !!(moved))
+#define MW_TRACE_ALLOC_AT(ip, ptr, req, cls, heap)                                                 \
+    MW_TP_AT(ip, alloc, MW_TP_U64(ptr), (req), (int32_t)(cls), MW_TP_U64(heap))
+#define MW_TRACE_FREE_AT(ip, ptr, usable) MW_TP_AT(ip, free, MW_TP_U64(ptr), (usable))
+#define MW_TRACE_REALLOC_AT(ip, old, new, size, cls, heap)                                         \
+    MW_TP_AT(ip, realloc, MW_TP_U64(old), MW_TP_U64(new), (size), (int32_t)(cls), MW_TP_U64(heap))
 #define MW_TRACE_ALIGNED_AT(ip, ptr, align, size)                                                  \
     MW_TP_AT(ip, aligned_alloc, MW_TP_U64(ptr), (align), (size))
 #define MW_TRACE_HEAP_CREATE_AT(ip, heap) MW_TP_AT(ip, heap_create, MW_TP_U64(heap))

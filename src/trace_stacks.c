@@ -18,9 +18,12 @@
  * copies the frames, records the `stack` event, and only then publishes the id, so any other
  * thread recording that id records it after the `stack` event in timestamp order. A thread
  * that finds a claimed slot of the same hash waits for its id (a few hundred ns) before
- * comparing frames. Invariants: an id is given once per process and never names two
- * stacks; a full dictionary gives 0 (no id) rather than a wrong one; a forked child starts
- * with an empty dictionary (its ids are its own, and its `stack` events say what they hold). */
+ * comparing frames. Without MESHWARD_TRACE_STACKS a stack is its call site alone, and each
+ * thread keeps the ids of its latest call sites in a small cache (initial-exec TLS: no
+ * allocation), so that a repeated site costs one compare. Invariants: an id is given once per
+ * process and never names two stacks; a full dictionary gives 0 (no id) rather than a wrong
+ * one; a forked child starts with an empty dictionary and an empty cache (its ids are its
+ * own, and its `stack` events say what they hold). */
 #if defined(MW_TRACE) && MW_TRACE
 #include "trace_stacks.h"
 #include "os.h"
@@ -37,13 +40,13 @@
 _Static_assert(sizeof(void *) == sizeof(uint64_t), "frames are recorded as 64-bit addresses");
 
 enum {
-    DEFAULT_DEPTH = 32,
     MAX_DEPTH = 255,        /* the `stack` event's length field is 8 bits */
     MAX_SKIP = 16,          /* the allocator's own frames above the entry point's caller */
     TABLE_SHIFT = 18,       /* slots: 4 MiB reserved */
     FRAMES_WORDS = 1 << 23, /* stored frames and lengths: 64 MiB reserved */
-    DEAD = UINT32_MAX,      /* a claimed slot whose frames did not fit */
+    SITE_CACHE = 16,        /* per thread, call sites alone: a power of two */
 };
+#define DEAD UINT32_MAX /* the id of a claimed slot whose frames did not fit */
 #define TABLE_SLOTS (1u << TABLE_SHIFT)
 #define MAX_STACKS (TABLE_SLOTS / 4 * 3)
 #define RESERVED (TABLE_SLOTS * sizeof(struct slot) + FRAMES_WORDS * sizeof(uint64_t))
@@ -61,6 +64,13 @@ static _Atomic uint32_t next_id = 1, used_slots;
 static _Atomic uint64_t frames_used;
 static unwinder unwind;
 static int depth; /* 0: the caller alone */
+
+struct site_cached {
+    void *ip;
+    uint32_t id;
+};
+static __thread struct site_cached site_cache[SITE_CACHE]
+    __attribute__((tls_model("initial-exec")));
 
 /* ---- unwinding ------------------------------------------------------------------------- */
 
@@ -83,6 +93,7 @@ static int gcc_backtrace(void **out, int max) {
 }
 
 static void reset_child(void) {
+    memset(site_cache, 0, sizeof site_cache); /* the only thread of the child */
     struct slot *t = atomic_load(&table);
     if (!t) return;
     mw_os_decommit(t, TABLE_SLOTS * sizeof *t);
@@ -105,14 +116,14 @@ __attribute__((constructor)) static void stacks_setup(void) {
 
 /* The stack from ip outwards into buf; its depth. */
 static int take_stack(void *ip, void **buf) {
-    int n = depth ? unwind(buf, depth + MAX_SKIP) : 0;
+    int n = unwind(buf, depth + MAX_SKIP);
     for (int k = 0; k < n && k < MAX_SKIP; k++)
         if (buf[k] == ip) {
             n -= k;
             memmove(buf, buf + k, (size_t)n * sizeof *buf);
             return n < depth ? n : depth;
         }
-    buf[0] = ip; /* no stack, or ip not in it: the caller alone */
+    buf[0] = ip; /* ip not in the stack (or no stack): the caller alone */
     return 1;
 }
 
@@ -150,7 +161,10 @@ static uint32_t id_of(struct slot *s) {
 
 static bool same(struct slot *t, const struct slot *s, void *const *buf, int n) {
     const uint64_t *f = &frames_of(t)[s->at];
-    return f[0] == (uint64_t)n && memcmp(f + 1, buf, (size_t)n * sizeof *buf) == 0;
+    if (f[0] != (uint64_t)n) return false;
+    for (int i = 0; i < n; i++) /* short: a call to memcmp costs more */
+        if (f[i + 1] != (uint64_t)(uintptr_t)buf[i]) return false;
+    return true;
 }
 
 /* Fills the slot this thread claimed: frames, `stack` event, then the id. */
@@ -189,10 +203,21 @@ static uint32_t intern(struct slot *t, void *const *buf, int n, void *ip) {
     return 0;
 }
 
+/* The call site alone: through this thread's cache. */
+static uint32_t site_id(struct slot *t, void *ip) {
+    struct site_cached *c = &site_cache[((uintptr_t)ip >> 2) & (SITE_CACHE - 1)];
+    if (c->ip == ip) return c->id;
+    void *buf[1] = {ip};
+    uint32_t id = intern(t, buf, 1, ip);
+    if (id) *c = (struct site_cached){ip, id};
+    return id;
+}
+
 uint32_t mw_trace_stack(void *ip) {
     if (!lttng_ust_tracepoint_enabled(meshward, stack)) return 0;
     struct slot *t = dictionary();
     if (!t) return 0;
+    if (!depth) return site_id(t, ip);
     void *buf[MAX_DEPTH + MAX_SKIP];
     int n = take_stack(ip, buf);
     return intern(t, buf, n, ip);

@@ -5,10 +5,9 @@
 #include <string.h>
 
 const struct rep_kind_desc rep_kinds[REP_NKINDS] = {
-    [REP_ALLOC] = {"meshward:alloc", {"ptr", "size", "cls", "heap", "kind", "stack"}},
-    [REP_FREE] = {"meshward:free", {"ptr", "usable", "heap", "remote", "stack"}},
-    [REP_REALLOC] = {"meshward:realloc",
-                     {"old_ptr", "new_ptr", "size", "cls", "heap", "moved", "stack"}},
+    [REP_ALLOC] = {"meshward:alloc", {"ptr", "size", "cls", "heap", "stack"}},
+    [REP_FREE] = {"meshward:free", {"ptr", "usable", "stack"}},
+    [REP_REALLOC] = {"meshward:realloc", {"old_ptr", "new_ptr", "size", "cls", "heap", "stack"}},
     [REP_ALIGNED] = {"meshward:aligned_alloc", {"ptr", "alignment", "size"}},
     [REP_HEAP_CREATE] = {"meshward:heap_create", {"heap"}},
     [REP_HEAP_DESTROY] = {"meshward:heap_destroy", {"heap"}},

@@ -156,11 +156,11 @@ static void stack_event(struct rep *r, struct rep_proc *p, const struct rep_even
 static uint64_t stack_of(const struct rep_event *ev) {
     switch (ev->kind) {
     case REP_ALLOC:
-        return ev->f[5];
-    case REP_FREE:
         return ev->f[4];
+    case REP_FREE:
+        return ev->f[2];
     case REP_REALLOC:
-        return ev->f[6];
+        return ev->f[5];
     case REP_CORRUPTION:
         return ev->f[1];
     default:
@@ -519,7 +519,7 @@ static void free_ptr(struct rep *r, struct rep_proc *p, const struct rep_event *
 static void realloc_block(struct rep *r, struct rep_proc *p, const struct rep_event *ev) {
     uint64_t old = ev->f[0], new = ev->f[1], size = ev->f[2];
     if (selected(r, p) && in_window(r, ev->ts)) p->reallocs++;
-    if (ev->f[5]) { /* moved: a free and an allocation */
+    if (new != old) { /* moved: a free and an allocation */
         free_ptr(r, p, ev, old, 0);
         add_block(r, p, ev, new, size, (uint32_t)ev->f[4]);
         return;

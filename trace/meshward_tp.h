@@ -8,9 +8,11 @@
  * Invariants: every event's last argument is `ip`, the return address of the allocator's
  * public entry point, which the probes record as the `ip` context when a session adds it
  * (see meshward_tp.c); pointers travel as uint64_t so that a call site may pass a pointer
- * or an address; every byte of the hottest events counts: `cls` is recorded in 16 bits,
- * `heap` and `stack` in 32, and nothing a reader can derive is recorded (a block's usable
- * size follows from its class, except at a free, where the block may predate the trace);
+ * or an address; every byte and every field of the hottest events counts (LTTng writes
+ * each field on its own): `cls` is recorded in 16 bits, `heap` and `stack` in 32, and
+ * nothing a reader can derive is recorded (a block's kind and usable size follow from its
+ * class, except at a free, where the block may predate the trace; whether a realloc moved
+ * the block from its two pointers; which heap a free returns a block to from its `alloc`);
  * event and field names are an interface (the report tool and users' scripts read them):
  * add fields at the end, never rename. */
 #undef LTTNG_UST_TRACEPOINT_PROVIDER
@@ -28,49 +30,37 @@
 /* The LTTng event DSL reads best one field per line: */
 /* clang-format off */
 
-/* What a block is; the values are those of enum mw_kind (src/common.h). */
-LTTNG_UST_TRACEPOINT_ENUM(meshward, kind,
-    LTTNG_UST_TP_ENUM_VALUES(
-        lttng_ust_field_enum_value("slab", 0)
-        lttng_ust_field_enum_value("region", 1)
-        lttng_ust_field_enum_value("huge", 2)
-        lttng_ust_field_enum_value("foreign", 3)))
-
-/* A block was handed to the program (malloc, calloc, aligned and heap allocations). */
+/* A block was handed to the program (malloc, calloc, aligned and heap allocations). `cls`
+ * says what it is: >= 0 a slab class, <= -2 a region of 2^-cls bytes, -1 a huge block. */
 LTTNG_UST_TRACEPOINT_EVENT(meshward, alloc,
     LTTNG_UST_TP_ARGS(uint64_t, ptr, uint64_t, size, int32_t, cls, uint64_t, heap,
-                      int32_t, kind, uint32_t, stack, void *, ip),
+                      uint32_t, stack, void *, ip),
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
         lttng_ust_field_integer(uint64_t, size, size)
         lttng_ust_field_integer(int16_t, cls, cls)
         lttng_ust_field_integer(uint32_t, heap, heap)
-        lttng_ust_field_enum(meshward, kind, int8_t, kind, kind)
         lttng_ust_field_integer(uint32_t, stack, stack)))
 
-/* A block came back; remote is 1 when the freeing thread is not the owning heap's. */
+/* A block came back (its usable size: all a reader knows of a block from before tracing). */
 LTTNG_UST_TRACEPOINT_EVENT(meshward, free,
-    LTTNG_UST_TP_ARGS(uint64_t, ptr, uint64_t, usable, uint64_t, heap, uint8_t, remote,
-                      uint32_t, stack, void *, ip),
+    LTTNG_UST_TP_ARGS(uint64_t, ptr, uint64_t, usable, uint32_t, stack, void *, ip),
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
         lttng_ust_field_integer(uint64_t, usable, usable)
-        lttng_ust_field_integer(uint32_t, heap, heap)
-        lttng_ust_field_integer(uint8_t, remote, remote)
         lttng_ust_field_integer(uint32_t, stack, stack)))
 
-/* One realloc call, the only event it records: when moved, new_ptr was allocated and old_ptr
- * is freed; in place, new_ptr == old_ptr and the block now has `size` and class `cls`. */
+/* One realloc call, the only event it records: when new_ptr != old_ptr, new_ptr was
+ * allocated and old_ptr is freed; in place, the block now has `size` and class `cls`. */
 LTTNG_UST_TRACEPOINT_EVENT(meshward, realloc,
     LTTNG_UST_TP_ARGS(uint64_t, old_ptr, uint64_t, new_ptr, uint64_t, size, int32_t, cls,
-                      uint64_t, heap, uint8_t, moved, uint32_t, stack, void *, ip),
+                      uint64_t, heap, uint32_t, stack, void *, ip),
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_integer_hex(uint64_t, old_ptr, old_ptr)
         lttng_ust_field_integer_hex(uint64_t, new_ptr, new_ptr)
         lttng_ust_field_integer(uint64_t, size, size)
         lttng_ust_field_integer(int16_t, cls, cls)
         lttng_ust_field_integer(uint32_t, heap, heap)
-        lttng_ust_field_integer(uint8_t, moved, moved)
         lttng_ust_field_integer(uint32_t, stack, stack)))
 
 /* What stack id `id` of this process holds: return addresses, innermost (the program's

@@ -150,17 +150,21 @@ def expected_events(path):
             exp.append({"event": "alloc", "ptr": int(w[1], 16), "size": int(w[2]),
                         "kind": "slab", "heap": "H"})
         elif k == "free":
-            exp.append({"event": "free", "ptr": int(w[1], 16), "usable": int(w[2]),
-                        "remote": int(w[3])})
+            exp.append({"event": "free", "ptr": int(w[1], 16), "usable": int(w[2])})
         elif k == "realloc":
             exp.append({"event": "realloc", "old_ptr": int(w[1], 16), "new_ptr": int(w[2], 16),
-                        "size": int(w[3]), "moved": int(w[5]), "heap": "main"})
+                        "size": int(w[3]), "heap": "main"})
         elif k == "aligned_alloc":
             exp.append({"event": "aligned_alloc", "ptr": int(w[1], 16), "alignment": int(w[2]),
                         "size": int(w[3])})
         elif k == "heap_destroy":
             exp.append({"event": "heap_destroy", "heap": "H"})
     return exp
+
+
+def kind_of(cls):
+    """What an `alloc` event's class says the block is."""
+    return "slab" if cls >= 0 else "huge" if cls == -1 else "region"
 
 
 def program_events(events):
@@ -199,6 +203,8 @@ def case_known(args, work):
         for key, val in want.items():
             if key == "heap":
                 same_heap(val, got["heap"])
+            elif key == "kind":
+                check(kind_of(got["cls"]) == val, f"{where}: class {got['cls']} is no {val}")
             elif key != "event":
                 check(got.get(key) == val, f"{where}: field {key}")
     check(len(mine) == len(exp),
@@ -289,7 +295,7 @@ def replay(events):
         elif k == "free":
             free(e["ptr"], e, mine)
         elif k == "realloc":
-            if e["moved"]:
+            if e["new_ptr"] != e["old_ptr"]:
                 alloc(e["new_ptr"], e["heap"], e)
                 free(e["old_ptr"], e, mine)
             elif mine and e["old_ptr"] not in live:
