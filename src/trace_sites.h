@@ -30,7 +30,7 @@
 #define MW_TRACE_EVENTS(X)                                                                   \
     X(alloc, (uint64_t ptr, uint64_t size, int32_t cls, uint64_t heap, void *ip),            \
       (ptr, size, cls, heap, mw_trace_stack(ip), ip), ptr != 0)                              \
-    X(free, (uint64_t ptr, uint64_t usable, void *ip), (ptr, usable, mw_trace_stack(ip), ip), \
+    X(free, (uint64_t ptr, uint64_t usable, void *ip), (ptr, mw_trace_stack(ip), ip),        \
       usable != 0)                                                                           \
     X(realloc, (uint64_t old_ptr, uint64_t new_ptr, uint64_t size, int32_t cls,              \
                 uint64_t heap, void *ip),                                                    \

@@ -100,7 +100,7 @@ struct rep_proc {
     bool forked, exec_image; /* started from its parent's heap; replaced an earlier image */
     uint64_t first_ts, last_ts;
     uint64_t events, allocations, frees, reallocs, bytes_allocated, bytes_freed;
-    uint64_t unknown_frees, unknown_free_bytes; /* blocks allocated before tracing began */
+    uint64_t unknown_frees; /* of blocks allocated before tracing began */
     uint64_t live_blocks, live_bytes, peak_bytes, peak_blocks, peak_ts;
     uint64_t inherited_blocks, inherited_bytes;
     bool peak_pending; /* a new peak whose per-site figures are not yet copied */

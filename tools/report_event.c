@@ -6,7 +6,7 @@
 
 const struct rep_kind_desc rep_kinds[REP_NKINDS] = {
     [REP_ALLOC] = {"meshward:alloc", {"ptr", "size", "cls", "heap", "stack"}},
-    [REP_FREE] = {"meshward:free", {"ptr", "usable", "stack"}},
+    [REP_FREE] = {"meshward:free", {"ptr", "stack"}},
     [REP_REALLOC] = {"meshward:realloc", {"old_ptr", "new_ptr", "size", "cls", "heap", "stack"}},
     [REP_ALIGNED] = {"meshward:aligned_alloc", {"ptr", "alignment", "size"}},
     [REP_HEAP_CREATE] = {"meshward:heap_create", {"heap"}},

@@ -213,7 +213,6 @@ static void processes_json(const struct rep *r, FILE *out) {
         key_u(out, "inherited_blocks", p->inherited_blocks, true);
         key_u(out, "inherited_bytes", p->inherited_bytes, true);
         key_u(out, "unknown_frees", p->unknown_frees, true);
-        key_u(out, "unknown_free_bytes", p->unknown_free_bytes, true);
         fputs("\"stats_check\":", out);
         if (p->has_stats_start && p->has_stats_end) {
             uint64_t replayed = p->replayed_end_blocks;

@@ -158,7 +158,7 @@ static uint64_t stack_of(const struct rep_event *ev) {
     case REP_ALLOC:
         return ev->f[4];
     case REP_FREE:
-        return ev->f[2];
+        return ev->f[1];
     case REP_REALLOC:
         return ev->f[5];
     case REP_CORRUPTION:
@@ -502,25 +502,21 @@ static uint64_t remove_block(struct rep *r, struct rep_proc *p, const struct rep
     return b.size;
 }
 
-static void free_ptr(struct rep *r, struct rep_proc *p, const struct rep_event *ev, uint64_t ptr,
-                     uint64_t usable) {
+static void free_ptr(struct rep *r, struct rep_proc *p, const struct rep_event *ev, uint64_t ptr) {
     int64_t i = rep_map_del(&p->live, ptr);
     if (i >= 0) {
         remove_block(r, p, ev, (uint32_t)i, FREE_CALL);
         return;
     }
     p->all_frees++;
-    if (selected(r, p)) {
-        p->unknown_frees++;
-        p->unknown_free_bytes += usable;
-    }
+    if (selected(r, p)) p->unknown_frees++;
 }
 
 static void realloc_block(struct rep *r, struct rep_proc *p, const struct rep_event *ev) {
     uint64_t old = ev->f[0], new = ev->f[1], size = ev->f[2];
     if (selected(r, p) && in_window(r, ev->ts)) p->reallocs++;
     if (new != old) { /* moved: a free and an allocation */
-        free_ptr(r, p, ev, old, 0);
+        free_ptr(r, p, ev, old);
         add_block(r, p, ev, new, size, (uint32_t)ev->f[4]);
         return;
     }
@@ -623,7 +619,7 @@ bool rep_replay_event(void *arg, const struct rep_event *ev) {
         add_block(r, p, ev, ev->f[0], ev->f[1], (uint32_t)ev->f[3]);
         break;
     case REP_FREE:
-        free_ptr(r, p, ev, ev->f[0], ev->f[1]);
+        free_ptr(r, p, ev, ev->f[0]);
         break;
     case REP_REALLOC:
         realloc_block(r, p, ev);

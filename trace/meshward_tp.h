@@ -11,8 +11,8 @@
  * or an address; every byte and every field of the hottest events counts (LTTng writes
  * each field on its own): `cls` is recorded in 16 bits, `heap` and `stack` in 32, and
  * nothing a reader can derive is recorded (a block's kind and usable size follow from its
- * class, except at a free, where the block may predate the trace; whether a realloc moved
- * the block from its two pointers; which heap a free returns a block to from its `alloc`);
+ * class; whether a realloc moved the block from its two pointers; everything about a freed
+ * block but its address from its `alloc`);
  * event and field names are an interface (the report tool and users' scripts read them):
  * add fields at the end, never rename. */
 #undef LTTNG_UST_TRACEPOINT_PROVIDER
@@ -42,12 +42,11 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, alloc,
         lttng_ust_field_integer(uint32_t, heap, heap)
         lttng_ust_field_integer(uint32_t, stack, stack)))
 
-/* A block came back (its usable size: all a reader knows of a block from before tracing). */
+/* A block came back. */
 LTTNG_UST_TRACEPOINT_EVENT(meshward, free,
-    LTTNG_UST_TP_ARGS(uint64_t, ptr, uint64_t, usable, uint32_t, stack, void *, ip),
+    LTTNG_UST_TP_ARGS(uint64_t, ptr, uint32_t, stack, void *, ip),
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
-        lttng_ust_field_integer(uint64_t, usable, usable)
         lttng_ust_field_integer(uint32_t, stack, stack)))
 
 /* One realloc call, the only event it records: when new_ptr != old_ptr, new_ptr was

@@ -150,7 +150,7 @@ def expected_events(path):
             exp.append({"event": "alloc", "ptr": int(w[1], 16), "size": int(w[2]),
                         "kind": "slab", "heap": "H"})
         elif k == "free":
-            exp.append({"event": "free", "ptr": int(w[1], 16), "usable": int(w[2])})
+            exp.append({"event": "free", "ptr": int(w[1], 16)})
         elif k == "realloc":
             exp.append({"event": "realloc", "old_ptr": int(w[1], 16), "new_ptr": int(w[2], 16),
                         "size": int(w[3]), "heap": "main"})
