@@ -13,6 +13,9 @@
 #    channel of `meshward trace` and the contexts each needs to name threads, processes and
 #    call sites: vtid and vpid for meshward (its events carry the stack id), plus ip for the
 #    libc wrapper (its only call site).
+# 3. Real programs (python3 building dicts and lists, sqlite3 running a script, gcc's cc1
+#    compiling one of the report's sources): wall time untraced, traced by meshward without and with
+#    --stacks, and by heaptrack (which records stacks), with the number of events.
 #
 # usage: bench/trace_overhead.sh BUILD_DIR [RESULTS_DIR]
 # needs: valgrind, lttng-tools, liblttng-ust (libc wrapper), heaptrack, babeltrace2.
@@ -112,11 +115,11 @@ lttng_run() {
     echo "$secs $n $(du -sb "$dir" | cut -f1) $discarded"
 }
 
-heaptrack_run() { # PROG SCALE: "seconds events bytes 0" for one heaptrack run
+heaptrack_run() { # CMD...: "seconds events bytes 0" for one heaptrack run
     local file="$OUT/heaptrack.out" t0 t1 data calls
     rm -f "$file"*
     t0=$(now)
-    heaptrack -o "$file" "$1" "$2" >/dev/null 2>>"$OUT/stderr.log"
+    heaptrack -o "$file" "$@" >/dev/null 2>>"$OUT/stderr.log"
     t1=$(now)
     data=$(ls "$file"*)
     # one record per allocation and one per free
@@ -172,5 +175,46 @@ for wl in churn server; do
     done
     row "glibc + heaptrack" "$wl" "$base_glibc" "${runs[@]}"
 done
+echo
+
+# ---- 3. real programs ---------------------------------------------------------------------
+cat >"$OUT/script.py" <<'PY'
+d = {}
+for i in range(200000):
+    d[str(i)] = [i] * (i % 7)
+print(sum(len(v) for v in d.values()))
+PY
+cat >"$OUT/script.sql" <<'SQL'
+create table t(a integer primary key, b text);
+with recursive n(i) as (select 1 union all select i+1 from n where i < 100000)
+insert into t select i, printf('row-%d', i * 7919 % 10007) from n;
+create index tb on t(b);
+select count(*), max(b) from t;
+SQL
+CC1=$(gcc -print-prog-name=cc1)
+real_run() { # NAME CMD...: one table row
+    local name=$1 base mw st ht
+    shift
+    base=$(for _ in $(seq "$RUNS"); do timed "$@"; done | median)
+    mw=$(for _ in $(seq "$RUNS"); do lttng_run "real-$name" 'meshward:*' "$MW_CTX" \
+        LD_PRELOAD="$TP:$LIB_ON" "$@"; done | sort -g | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }')
+    st=$(for _ in $(seq "$RUNS"); do lttng_run "real-st-$name" 'meshward:*' "$MW_CTX" \
+        MESHWARD_TRACE_STACKS=32 LD_PRELOAD="$TP:$LIB_ON" "$@"; done |
+        sort -g | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }')
+    ht=$(for _ in $(seq "$RUNS"); do heaptrack_run "$@"; done | sort -g |
+        awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }')
+    echo "$base $mw $st $ht" | awk -v n="$name" '{
+        printf "| %s | %.3f | %.3f (%d) | %.3f | %.3f (%d) | %.2fx |\n",
+            n, $1, $2, $3, $6, $10, $11, $6 / $10 }'
+}
+echo
+echo "### Real programs (median of $RUNS runs; events in parentheses)"
+echo
+echo "| program | untraced s | meshward s | meshward --stacks s | heaptrack s | --stacks / heaptrack |"
+echo "|---|---:|---:|---:|---:|---:|"
+real_run python3 python3 "$OUT/script.py"
+real_run sqlite3 sqlite3 :memory: ".read $OUT/script.sql"
+real_run cc1 "$CC1" -quiet -O2 -imultiarch "$(gcc -print-multiarch)" -D_GNU_SOURCE \
+    -I"$SRC/tools" "$SRC/tools/report_replay.c" -o "$OUT/report_replay.s"
 echo
 echo "(traces and logs in $OUT)"
