@@ -212,7 +212,8 @@ echo "### Real programs (median of $RUNS runs; events in parentheses)"
 echo
 echo "| program | untraced s | meshward s | meshward --stacks s | heaptrack s | --stacks / heaptrack |"
 echo "|---|---:|---:|---:|---:|---:|"
-real_run python3 python3 "$OUT/script.py"
+# the interpreter itself, not a wrapper script (pyenv's shim) that tools would trace instead
+real_run python3 "$(python3 -c 'import sys; print(sys.executable)')" "$OUT/script.py"
 real_run sqlite3 sqlite3 :memory: ".read $OUT/script.sql"
 real_run cc1 "$CC1" -quiet -O2 -imultiarch "$(gcc -print-multiarch)" -D_GNU_SOURCE \
     -I"$SRC/tools" "$SRC/tools/report_replay.c" -o "$OUT/report_replay.s"
