@@ -114,16 +114,16 @@ __attribute__((constructor)) static void stacks_setup(void) {
     if (!unwind) unwind = gcc_backtrace;
 }
 
-/* The stack from ip outwards into buf; its depth. */
-static int take_stack(void *ip, void **buf) {
+/* Unwinds into buf; *stack is the stack from ip outwards, inside buf. Returns its depth. */
+static int take_stack(void *ip, void **buf, void ***stack) {
     int n = unwind(buf, depth + MAX_SKIP);
     for (int k = 0; k < n && k < MAX_SKIP; k++)
         if (buf[k] == ip) {
-            n -= k;
-            memmove(buf, buf + k, (size_t)n * sizeof *buf);
-            return n < depth ? n : depth;
+            *stack = buf + k;
+            return n - k < depth ? n - k : depth;
         }
     buf[0] = ip; /* ip not in the stack (or no stack): the caller alone */
+    *stack = buf;
     return 1;
 }
 
@@ -218,8 +218,8 @@ uint32_t mw_trace_stack(void *ip) {
     struct slot *t = dictionary();
     if (!t) return 0;
     if (!depth) return site_id(t, ip);
-    void *buf[MAX_DEPTH + MAX_SKIP];
-    int n = take_stack(ip, buf);
-    return intern(t, buf, n, ip);
+    void *buf[MAX_DEPTH + MAX_SKIP], **stack;
+    int n = take_stack(ip, buf, &stack);
+    return intern(t, stack, n, ip);
 }
 #endif
