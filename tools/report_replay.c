@@ -705,8 +705,8 @@ bool rep_history_event(void *arg, const struct rep_event *ev) {
     uint64_t ptr, old = 0, size;
     if (ev->kind == REP_ALLOC)
         ptr = ev->f[0], size = ev->f[1];
-    else if (ev->kind == REP_FREE)
-        ptr = ev->f[0], size = ev->f[1];
+    else if (ev->kind == REP_FREE) /* the block's own address only: a free says no size */
+        ptr = ev->f[0], size = 0;
     else if (ev->kind == REP_REALLOC)
         ptr = ev->f[1], old = ev->f[0], size = ev->f[2];
     else
