@@ -5,11 +5,17 @@
 #    workload preloaded with the MW_TRACE=ON library of BUILD_DIR and with an MW_TRACE=OFF
 #    build of the same sources (configured here, in RESULTS_DIR/build-notrace).
 # 2. Tracing on: wall time of the churn and server workloads recorded by LTTng through
-#    meshward's provider (meshward:*, what `meshward trace` records), through LTTng's libc
-#    wrapper (lttng_ust_libc:* on glibc malloc) and by heaptrack, each against the same
-#    allocator untraced; events recorded, events per second, trace bytes per event. Both
-#    LTTng sessions use the channel and contexts of `meshward trace` (vtid, vpid, procname,
-#    ip): they keep the caller's address, heaptrack keeps whole backtraces.
+#    meshward's provider (meshward:*, what `meshward trace` records: the caller's address
+#    as a stack id; and with `--stacks`, MESHWARD_TRACE_STACKS=32, whole call stacks),
+#    through LTTng's libc wrapper (lttng_ust_libc:* on glibc malloc) and by heaptrack (whole
+#    call stacks), each against the same allocator untraced; events recorded, events per
+#    second, nanoseconds each event adds, trace bytes per event. Both LTTng sessions use the
+#    channel of `meshward trace` and the contexts each needs to name threads, processes and
+#    call sites: vtid and vpid for meshward (its events carry the stack id), plus ip for the
+#    libc wrapper (its only call site).
+# 3. Real programs (python3 building dicts and lists, sqlite3 running a script, gcc's cc1
+#    compiling one of the report's sources): wall time untraced, traced by meshward without and with
+#    --stacks, and by heaptrack (which records stacks), with the number of events.
 #
 # usage: bench/trace_overhead.sh BUILD_DIR [RESULTS_DIR]
 # needs: valgrind, lttng-tools, liblttng-ust (libc wrapper), heaptrack, babeltrace2.
@@ -84,18 +90,18 @@ timed() {
     elapsed "$t0" "$t1"
 }
 
-# lttng_run NAME EVENTS ENV...: one run inside a fresh session; prints "seconds events bytes
-# discarded"
+# lttng_run NAME EVENTS CONTEXTS ENV...: one run inside a fresh session (CONTEXTS: "-t vtid
+# ..."); prints "seconds events bytes discarded"
 lttng_run() {
-    local name=$1 events=$2 dir="$OUT/trace-$1"
-    shift 2
+    local name=$1 events=$2 contexts=$3 dir="$OUT/trace-$1"
+    shift 3
     rm -rf "$dir"
     lttng create "mwbench-$name" --output="$dir" >/dev/null
     lttng enable-channel --userspace --session "mwbench-$name" --subbuf-size=4M \
         --num-subbuf=8 c >/dev/null
     lttng enable-event --userspace --session "mwbench-$name" --channel c "$events" >/dev/null
-    lttng add-context --userspace --session "mwbench-$name" --channel c -t vtid -t vpid \
-        -t procname -t ip >/dev/null
+    # shellcheck disable=SC2086 # one word per option
+    lttng add-context --userspace --session "mwbench-$name" --channel c $contexts >/dev/null
     lttng start "mwbench-$name" >/dev/null
     local secs
     secs=$(timed "$@")
@@ -109,11 +115,11 @@ lttng_run() {
     echo "$secs $n $(du -sb "$dir" | cut -f1) $discarded"
 }
 
-heaptrack_run() { # PROG SCALE: "seconds events bytes 0" for one heaptrack run
+heaptrack_run() { # CMD...: "seconds events bytes 0" for one heaptrack run
     local file="$OUT/heaptrack.out" t0 t1 data calls
     rm -f "$file"*
     t0=$(now)
-    heaptrack -o "$file" "$1" "$2" >/dev/null 2>>"$OUT/stderr.log"
+    heaptrack -o "$file" "$@" >/dev/null 2>>"$OUT/stderr.log"
     t1=$(now)
     data=$(ls "$file"*)
     # one record per allocation and one per free
@@ -128,14 +134,17 @@ row() { # TOOL WORKLOAD BASE_SECONDS RESULTS...(one "secs events bytes discarded
     secs=$(printf '%s\n' "$@" | cut -d' ' -f1 | median)
     # counts and sizes from the last run (they hardly vary between runs)
     echo "${@: -1}" | awk -v tool="$tool" -v wl="$wl" -v base="$base" -v s="$secs" '{
-        printf "| %s | %s | %.3f | %.3f | %.2fx | %d | %d | %.0f | %.1f |\n",
-            wl, tool, base, s, s / base, $2, $4, $2 / s, $3 / $2 }'
+        printf "| %s | %s | %.3f | %.3f | %.2fx | %d | %d | %.0f | %.0f | %.1f |\n",
+            wl, tool, base, s, s / base, $2, $4, $2 / s, (s - base) * 1e9 / $2, $3 / $2 }'
 }
+
+MW_CTX="-t vtid -t vpid"
+LIBC_CTX="-t vtid -t vpid -t ip"
 
 echo "### Tracing on (median of $RUNS runs)"
 echo
-echo "| workload | tool | untraced s | traced s | slowdown | events | discarded | events/s | bytes/event |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| workload | tool | untraced s | traced s | slowdown | events | discarded | events/s | ns/event | bytes/event |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for wl in churn server; do
     prog=$BUILD/bench/mwb-$wl
     scale=$CHURN_SCALE
@@ -144,12 +153,20 @@ for wl in churn server; do
     base_glibc=$(for _ in $(seq "$RUNS"); do timed "$prog" "$scale"; done | median)
     runs=()
     for _ in $(seq "$RUNS"); do
-        runs+=("$(lttng_run "meshward-$wl" 'meshward:*' LD_PRELOAD="$TP:$LIB_ON" "$prog" "$scale")")
+        runs+=("$(lttng_run "meshward-$wl" 'meshward:*' "$MW_CTX" LD_PRELOAD="$TP:$LIB_ON" \
+            "$prog" "$scale")")
     done
     row "meshward (LTTng)" "$wl" "$base_mw" "${runs[@]}"
     runs=()
     for _ in $(seq "$RUNS"); do
-        runs+=("$(lttng_run "libc-$wl" 'lttng_ust_libc:*' LD_PRELOAD="$WRAPPER" "$prog" "$scale")")
+        runs+=("$(lttng_run "stacks-$wl" 'meshward:*' "$MW_CTX" MESHWARD_TRACE_STACKS=32 \
+            LD_PRELOAD="$TP:$LIB_ON" "$prog" "$scale")")
+    done
+    row "meshward --stacks (LTTng)" "$wl" "$base_mw" "${runs[@]}"
+    runs=()
+    for _ in $(seq "$RUNS"); do
+        runs+=("$(lttng_run "libc-$wl" 'lttng_ust_libc:*' "$LIBC_CTX" LD_PRELOAD="$WRAPPER" \
+            "$prog" "$scale")")
     done
     row "glibc + lttng-ust-libc-wrapper" "$wl" "$base_glibc" "${runs[@]}"
     runs=()
@@ -158,5 +175,47 @@ for wl in churn server; do
     done
     row "glibc + heaptrack" "$wl" "$base_glibc" "${runs[@]}"
 done
+echo
+
+# ---- 3. real programs ---------------------------------------------------------------------
+cat >"$OUT/script.py" <<'PY'
+d = {}
+for i in range(200000):
+    d[str(i)] = [i] * (i % 7)
+print(sum(len(v) for v in d.values()))
+PY
+cat >"$OUT/script.sql" <<'SQL'
+create table t(a integer primary key, b text);
+with recursive n(i) as (select 1 union all select i+1 from n where i < 100000)
+insert into t select i, printf('row-%d', i * 7919 % 10007) from n;
+create index tb on t(b);
+select count(*), max(b) from t;
+SQL
+CC1=$(gcc -print-prog-name=cc1)
+real_run() { # NAME CMD...: one table row
+    local name=$1 base mw st ht
+    shift
+    base=$(for _ in $(seq "$RUNS"); do timed "$@"; done | median)
+    mw=$(for _ in $(seq "$RUNS"); do lttng_run "real-$name" 'meshward:*' "$MW_CTX" \
+        LD_PRELOAD="$TP:$LIB_ON" "$@"; done | sort -g | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }')
+    st=$(for _ in $(seq "$RUNS"); do lttng_run "real-st-$name" 'meshward:*' "$MW_CTX" \
+        MESHWARD_TRACE_STACKS=32 LD_PRELOAD="$TP:$LIB_ON" "$@"; done |
+        sort -g | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }')
+    ht=$(for _ in $(seq "$RUNS"); do heaptrack_run "$@"; done | sort -g |
+        awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }')
+    echo "$base $mw $st $ht" | awk -v n="$name" '{
+        printf "| %s | %.3f | %.3f (%d) | %.3f | %.3f (%d) | %.2fx |\n",
+            n, $1, $2, $3, $6, $10, $11, $6 / $10 }'
+}
+echo
+echo "### Real programs (median of $RUNS runs; events in parentheses)"
+echo
+echo "| program | untraced s | meshward s | meshward --stacks s | heaptrack s | --stacks / heaptrack |"
+echo "|---|---:|---:|---:|---:|---:|"
+# the interpreter itself, not a wrapper script (pyenv's shim) that tools would trace instead
+real_run python3 "$(python3 -c 'import sys; print(sys.executable)')" "$OUT/script.py"
+real_run sqlite3 sqlite3 :memory: ".read $OUT/script.sql"
+real_run cc1 "$CC1" -quiet -O2 -imultiarch "$(gcc -print-multiarch)" -D_GNU_SOURCE \
+    -I"$SRC/tools" "$SRC/tools/report_replay.c" -o "$OUT/report_replay.s"
 echo
 echo "(traces and logs in $OUT)"

@@ -94,8 +94,8 @@ int mw_trace_class(const void *p) {
     switch (mw_kind_of(p)) {
     case MW_KIND_SLAB:
         return mw_arena_span_of(p)->cls;
-    case MW_KIND_REGION:
-        return (int)(63 - __builtin_clzll(mw_region_usable_size(p)));
+    case MW_KIND_REGION: /* negative: the class tells slabs and regions apart */
+        return -(int)(63 - __builtin_clzll(mw_region_usable_size(p)));
     default:
         return -1;
     }
@@ -103,7 +103,7 @@ int mw_trace_class(const void *p) {
 
 void mw_trace_alloc(void *ip, struct mw_heap *h, void *p, size_t size) {
     if (h == &mw_heap_empty) h = mw_tls_heap; /* the thread's first allocation made it */
-    MW_TRACE_ALLOC_AT(ip, p, size, mw_block_usable(p), mw_trace_class(p), h->id, mw_kind_of(p));
+    MW_TRACE_ALLOC_AT(ip, p, size, mw_trace_class(p), h->id);
 }
 
 #if MW_HARDENED

@@ -77,14 +77,8 @@ void mw_free_untraced(void *p) {
     free_block(p);
 }
 
-static bool freed_remotely(const void *p) {
-    return mw_kind_of(p) == MW_KIND_SLAB &&
-           atomic_load_explicit(&mw_arena_span_of(p)->owner, memory_order_relaxed) != mw_tls_heap;
-}
-
 void mw_trace_free(void *ip, void *p) {
-    MW_TRACE_FREE_AT(ip, p, mw_block_usable(p), mw_trace_class(p), mw_tls_heap->id,
-                     freed_remotely(p));
+    MW_TRACE_FREE_AT(ip, p, mw_block_usable(p));
 }
 
 #if MW_HARDENED

@@ -37,7 +37,7 @@ static void *realloc_at(struct mw_heap *h, void *p, size_t size, void *ip) {
         return NULL;
     }
     void *q = mw_hd_realloc(h, p, size, ip); /* NULL unless p was a live block */
-    if (q) MW_TRACE_REALLOC_AT(ip, p, q, size, size, mw_trace_class(q), h->id, q != p);
+    if (q) MW_TRACE_REALLOC_AT(ip, p, q, size, mw_trace_class(q), h->id);
     return q;
 }
 #else
@@ -84,7 +84,7 @@ static void *resize(struct mw_heap *h, void *p, size_t size, void *ip) {
     }
     if (!q) return NULL; /* p stays intact */
     if (!copied) mw_vg_resize(p, live, size);
-    MW_TRACE_REALLOC_AT(ip, p, q, size, mw_block_usable(q), mw_trace_class(q), h->id, q != p);
+    MW_TRACE_REALLOC_AT(ip, p, q, size, mw_trace_class(q), h->id);
     if (copied) {
         mw_vg_free(p);
         mw_free_untraced(p);
@@ -98,7 +98,7 @@ static void *resize_sampled(struct mw_heap *h, void *p, size_t size, void *ip) {
     void *q = old ? mw_alloc_in(h, size) : NULL;
     if (q) {
         memcpy(q, p, old < size ? old : size);
-        MW_TRACE_REALLOC_AT(ip, p, q, size, mw_block_usable(q), mw_trace_class(q), h->id, 1);
+        MW_TRACE_REALLOC_AT(ip, p, q, size, mw_trace_class(q), h->id);
     }
     if (q || !old) mw_sample_free(p, MW_OP_REALLOC, ip);
     if (!old) errno = EINVAL;

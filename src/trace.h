@@ -11,7 +11,7 @@
  * _AT forms (an ip taken in the exported entry point); the others take their own caller.
  *
  * Arguments: ptr/old/new are pointers, sizes are size_t, cls is the slab size class
- * (or region class, or -1 for huge), heap is the heap id, kind is enum mw_kind.
+ * (or -log2 of a region's size, or -1 for huge), heap is the heap id.
  *
  * What trace/README.md promises readers, and so what call sites must do:
  * - one public call, one event: REALLOC is the only event of a realloc (no ALLOC or FREE
@@ -49,12 +49,10 @@
 #define MW_TRACE_OFF3(a, b, c) ((void)(sizeof(a) + sizeof(b) + sizeof(c)))
 #define MW_TRACE_OFF6(a, b, c, d, e, f)                                                            \
     ((void)(sizeof(a) + sizeof(b) + sizeof(c) + sizeof(d) + sizeof(e) + sizeof(f)))
-#define MW_TRACE_ALLOC_AT(ip, ptr, req, usable, cls, heap, kind)                                   \
-    (MW_TRACE_OFF1(ip), MW_TRACE_OFF6(ptr, req, usable, cls, heap, kind))
-#define MW_TRACE_FREE_AT(ip, ptr, usable, cls, heap, remote)                                       \
-    MW_TRACE_OFF6(ip, ptr, usable, cls, heap, remote)
-#define MW_TRACE_REALLOC_AT(ip, old, new, size, usable, cls, heap, moved)                          \
-    (MW_TRACE_OFF2(ip, old), MW_TRACE_OFF6(new, size, usable, cls, heap, moved))
+#define MW_TRACE_ALLOC_AT(ip, ptr, req, cls, heap) MW_TRACE_OFF6(ip, ptr, req, cls, heap, 0)
+#define MW_TRACE_FREE_AT(ip, ptr, usable) MW_TRACE_OFF3(ip, ptr, usable)
+#define MW_TRACE_REALLOC_AT(ip, old, new, size, cls, heap)                                         \
+    MW_TRACE_OFF6(ip, old, new, size, cls, heap)
 #define MW_TRACE_ALIGNED_AT(ip, ptr, align, size)                                                  \
     (MW_TRACE_OFF1(ip), MW_TRACE_OFF3(ptr, align, size))
 #define MW_TRACE_HEAP_CREATE_AT(ip, heap) MW_TRACE_OFF2(ip, heap)

@@ -14,6 +14,7 @@
 #define MW_TRACE_SITES_H
 
 #include "common.h"
+#include "trace_stacks.h"
 #include <stdint.h>
 
 /* The tracepoint structures live in this library only: hidden, reached without the GOT. */
@@ -40,15 +41,17 @@
 /* clang-format off */
 /* X(name, parameters, arguments to the event, whether to record it): an allocation that
  * failed (NULL), free(NULL) and the free of a pointer that is not a live block of ours
- * (usable 0: foreign, or already freed) hand no block over, so they record nothing. */
+ * (usable 0: foreign, or already freed) hand no block over, so they record nothing. The
+ * events that name a site carry the id of its stack (trace_stacks.h), taken inside the
+ * emitter's nesting guard. */
 #define MW_TRACE_EVENTS(X)                                                                   \
-    X(alloc, (uint64_t ptr, uint64_t size, uint64_t usable, int32_t cls, uint64_t heap,      \
-              int32_t kind, void *ip), (ptr, size, usable, cls, heap, kind, ip), ptr != 0)   \
-    X(free, (uint64_t ptr, uint64_t usable, int32_t cls, uint64_t heap, uint8_t remote,      \
-             void *ip), (ptr, usable, cls, heap, remote, ip), usable != 0)                   \
-    X(realloc, (uint64_t old_ptr, uint64_t new_ptr, uint64_t size, uint64_t usable,          \
-                int32_t cls, uint64_t heap, uint8_t moved, void *ip),                        \
-      (old_ptr, new_ptr, size, usable, cls, heap, moved, ip), 1)                             \
+    X(alloc, (uint64_t ptr, uint64_t size, int32_t cls, uint64_t heap, void *ip),            \
+      (ptr, size, cls, heap, mw_trace_stack(ip), ip), ptr != 0)                              \
+    X(free, (uint64_t ptr, uint64_t usable, void *ip), (ptr, mw_trace_stack(ip), ip),        \
+      usable != 0)                                                                           \
+    X(realloc, (uint64_t old_ptr, uint64_t new_ptr, uint64_t size, int32_t cls,              \
+                uint64_t heap, void *ip),                                                    \
+      (old_ptr, new_ptr, size, cls, heap, mw_trace_stack(ip), ip), 1)                        \
     X(aligned_alloc, (uint64_t ptr, uint64_t alignment, uint64_t size, void *ip),            \
       (ptr, alignment, size, ip), ptr != 0)                                                  \
     X(heap_create, (uint64_t heap, void *ip), (heap, ip), 1)                                 \
@@ -66,7 +69,7 @@
              uint64_t duration_ns, void *ip), (cls, kept, released, moved, bytes,            \
                                                duration_ns, ip), 1)                          \
     X(corruption, (const char *kind, uint64_t ptr, const char *detail, void *ip),            \
-      (kind, ptr, detail, ip), 1)
+      (kind, ptr, detail, mw_trace_stack(ip), ip), 1)
 /* clang-format on */
 
 #define MW_TRACE_DECLARE_EMITTER(name, params, args, keep) mw_cold void mw_trace_emit_##name params;
@@ -95,15 +98,11 @@ on:
                                                   : (void)0)
 #define MW_TP(name, ...) MW_TP_AT(MW_TRACE_CALLER, name, __VA_ARGS__)
 
-#define MW_TRACE_ALLOC_AT(ip, ptr, req, usable, cls, heap, kind)                                   \
-    MW_TP_AT(ip, alloc, MW_TP_U64(ptr), (req), (usable), (int32_t)(cls), MW_TP_U64(heap),          \
-             (int32_t)(kind))
-#define MW_TRACE_FREE_AT(ip, ptr, usable, cls, heap, remote)                                       \
-    MW_TP_AT(ip, free, MW_TP_U64(ptr), (usable), (int32_t)(cls), MW_TP_U64(heap),                  \
-             (uint8_t) !!(remote))
-#define MW_TRACE_REALLOC_AT(ip, old, new, size, usable, cls, heap, moved)                          \
-    MW_TP_AT(ip, realloc, MW_TP_U64(old), MW_TP_U64(new), (size), (usable), (int32_t)(cls),        \
-             MW_TP_U64(heap), (uint8_t) !!(moved))
+#define MW_TRACE_ALLOC_AT(ip, ptr, req, cls, heap)                                                 \
+    MW_TP_AT(ip, alloc, MW_TP_U64(ptr), (req), (int32_t)(cls), MW_TP_U64(heap))
+#define MW_TRACE_FREE_AT(ip, ptr, usable) MW_TP_AT(ip, free, MW_TP_U64(ptr), (usable))
+#define MW_TRACE_REALLOC_AT(ip, old, new, size, cls, heap)                                         \
+    MW_TP_AT(ip, realloc, MW_TP_U64(old), MW_TP_U64(new), (size), (int32_t)(cls), MW_TP_U64(heap))
 #define MW_TRACE_ALIGNED_AT(ip, ptr, align, size)                                                  \
     MW_TP_AT(ip, aligned_alloc, MW_TP_U64(ptr), (align), (size))
 #define MW_TRACE_HEAP_CREATE_AT(ip, heap) MW_TP_AT(ip, heap_create, MW_TP_U64(heap))

@@ -1,18 +1,24 @@
-/* lttng_session.c — drives lttng(1) for `meshward trace`: connects to a reachable session
- * daemon or starts a private one, creates the session with its channel, events and contexts,
- * stops it and reads the discarded-event count, destroys it and stops the private daemon.
+/* lttng_session.c — drives LTTng for `meshward trace` through liblttng-ctl: connects to a
+ * reachable session daemon or starts a private one, creates the session with its channel,
+ * events and contexts, stops it and reads the channel's discarded-event count, destroys it
+ * and stops the private daemon.
  *
  * The private daemon is our child (not --daemonize), in its own session so that ^C at the
  * terminal reaches the program but not the daemon that must still flush its trace;
  * --sig-parent tells us when it accepts commands. It is stopped only when no other session
- * (another `meshward trace` that found it reachable) uses it. */
+ * (another `meshward trace` that found it reachable) uses it.
+ *
+ * What is recorded: every `meshward` event, LTTng's statedump (the loaded objects and the
+ * process's name, once) and dl events (later dlopens), with the vtid and vpid contexts. A
+ * process's name and the events' call sites are said once (statedump, `stack` events), not
+ * per event. */
 #include "lttng_session.h"
 #include "cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <lttng/lttng.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,26 +26,18 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { DAEMON_START_TIMEOUT_MS = 10000, DAEMON_STOP_TIMEOUT_MS = 10000, MAX_ARGS = 16 };
+enum { DAEMON_START_TIMEOUT_MS = 10000, DAEMON_STOP_TIMEOUT_MS = 10000 };
 
-/* Runs `lttng ARGS...` (NULL-terminated); on failure prints what lttng said. Returns its exit
- * status; *out (when not NULL) receives lttng's output. */
-static int lttng(const struct lttng_session *s, char **out, ...) {
-    char *argv[MAX_ARGS + 2] = {s->lttng};
-    va_list ap;
-    va_start(ap, out);
-    for (int i = 1; i <= MAX_ARGS && (argv[i] = va_arg(ap, char *)); i++)
-        ;
-    va_end(ap);
-    char *text = NULL;
-    int rc = spawn_capture(argv, &text);
-    if (rc != 0 && out != NULL)
-        cli_error("lttng %s failed (status %d): %s", argv[1], rc, text ? text : "");
-    if (out)
-        *out = text;
-    else
-        free(text);
-    return rc;
+#define CHANNEL "meshward"
+static const char *const events[] = {"meshward:*", "lttng_ust_statedump:*", "lttng_ust_dl:*"};
+static const enum lttng_event_context_type contexts[] = {LTTNG_EVENT_CONTEXT_VTID,
+                                                         LTTNG_EVENT_CONTEXT_VPID};
+
+/* rc < 0 is an LTTng error: says what failed and why. Returns 0, or -1. */
+static int lttng_ok(int rc, const char *what) {
+    if (rc >= 0) return 0;
+    cli_error("LTTng: %s: %s", what, lttng_strerror(rc));
+    return -1;
 }
 
 static void sleep_ms(long ms) {
@@ -111,20 +109,13 @@ static bool apps_socket_ok(void) {
     return false;
 }
 
-int lttng_session_connect(struct lttng_session *s) {
-    s->lttng = spawn_which("lttng");
-    if (!s->lttng) {
-        cli_error("lttng-tools is not installed: no 'lttng' command on PATH "
-                  "(Debian: apt-get install lttng-tools)");
-        return -1;
-    }
+int session_connect(struct trace_session *s) {
     snprintf(s->name, sizeof s->name, "meshward-%ld-%ld", (long)getpid(), (long)time(NULL));
-    if (lttng(s, NULL, "list", (char *)NULL) == 0) /* a session daemon is reachable */
-        return apps_socket_ok() ? 0 : -1;
+    if (lttng_session_daemon_alive() == 1) return apps_socket_ok() ? 0 : -1;
     char *sessiond = spawn_which("lttng-sessiond");
     if (!sessiond) {
-        cli_error("no LTTng session daemon is running and 'lttng-sessiond' is not on PATH "
-                  "(Debian: apt-get install lttng-tools)");
+        cli_error("lttng-tools is not installed: no LTTng session daemon is running and "
+                  "'lttng-sessiond' is not on PATH (Debian: apt-get install lttng-tools)");
         return -1;
     }
     s->private_daemon = start_daemon(sessiond);
@@ -132,70 +123,82 @@ int lttng_session_connect(struct lttng_session *s) {
     return s->private_daemon > 0 ? 0 : -1;
 }
 
-int lttng_session_start(struct lttng_session *s, const char *dir,
-                        const struct lttng_channel_config *cfg) {
-    char output[4200], subbuf[64], num[64];
-    snprintf(output, sizeof output, "--output=%s", dir);
-    snprintf(subbuf, sizeof subbuf, "--subbuf-size=%s", cfg->subbuf_size);
-    snprintf(num, sizeof num, "--num-subbuf=%s", cfg->num_subbuf);
-    char *out = NULL;
-    if (lttng(s, &out, "create", s->name, output, (char *)NULL) != 0) goto fail;
+static int create(struct trace_session *s, const char *dir) {
+    struct lttng_session_descriptor *d = lttng_session_descriptor_local_create(s->name, dir);
+    enum lttng_error_code ec = d ? lttng_create_session_ext(d) : LTTNG_ERR_NOMEM;
+    lttng_session_descriptor_destroy(d);
+    if (lttng_ok(ec == LTTNG_OK ? 0 : -(int)ec, "creating the session") != 0) return -1;
     s->created = true;
-    free(out);
-    /* Discard mode (the default) keeps the events already recorded and counts the lost ones,
-     * which the command reports; blocking mode makes the program wait for the consumer. */
-    if (lttng(s, &out, "enable-channel", "--userspace", "--session", s->name, subbuf, num,
-              cfg->blocking ? "--blocking-timeout=inf" : "--blocking-timeout=0", "meshward",
-              (char *)NULL) != 0)
-        goto fail;
-    free(out);
-    if (lttng(s, &out, "enable-event", "--userspace", "--session", s->name, "--channel", "meshward",
-              "meshward:*,lttng_ust_statedump:*,lttng_ust_dl:*", (char *)NULL) != 0)
-        goto fail;
-    free(out);
-    if (lttng(s, &out, "add-context", "--userspace", "--session", s->name, "--channel", "meshward",
-              "-t", "vtid", "-t", "vpid", "-t", "procname", "-t", "ip", (char *)NULL) != 0)
-        goto fail;
-    free(out);
-    if (lttng(s, &out, "start", s->name, (char *)NULL) != 0) goto fail;
-    free(out);
+    struct lttng_domain dom = {.type = LTTNG_DOMAIN_UST, .buf_type = LTTNG_BUFFER_PER_UID};
+    s->handle = lttng_create_handle(s->name, &dom);
+    return lttng_ok(s->handle ? 0 : -LTTNG_ERR_NOMEM, "opening the session");
+}
+
+/* Discard mode (overwrite 0) keeps the events already recorded and counts the lost ones,
+ * which the command reports; blocking mode makes the program wait for the consumer. */
+static int enable_channel(struct trace_session *s, const struct trace_channel *cfg) {
+    struct lttng_domain dom = {.type = LTTNG_DOMAIN_UST, .buf_type = LTTNG_BUFFER_PER_UID};
+    struct lttng_channel *ch = lttng_channel_create(&dom);
+    if (!ch) return lttng_ok(-LTTNG_ERR_NOMEM, "creating the channel");
+    snprintf(ch->name, sizeof ch->name, "%s", CHANNEL);
+    ch->attr.overwrite = 0;
+    ch->attr.subbuf_size = cfg->subbuf_size;
+    ch->attr.num_subbuf = cfg->num_subbuf;
+    int rc = lttng_channel_set_blocking_timeout(ch, cfg->blocking ? -1 : 0);
+    if (rc == 0) rc = lttng_enable_channel(s->handle, ch);
+    lttng_channel_destroy(ch);
+    return lttng_ok(rc, "creating the channel");
+}
+
+static int enable_events(struct trace_session *s) {
+    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++) {
+        struct lttng_event *ev = lttng_event_create();
+        if (!ev) return lttng_ok(-LTTNG_ERR_NOMEM, "enabling events");
+        ev->type = LTTNG_EVENT_TRACEPOINT;
+        ev->loglevel_type = LTTNG_EVENT_LOGLEVEL_ALL;
+        snprintf(ev->name, sizeof ev->name, "%s", events[i]);
+        int rc = lttng_enable_event(s->handle, ev, CHANNEL);
+        lttng_event_destroy(ev);
+        if (lttng_ok(rc, events[i]) != 0) return -1;
+    }
+    for (size_t i = 0; i < sizeof contexts / sizeof contexts[0]; i++) {
+        struct lttng_event_context ctx = {.ctx = contexts[i]};
+        if (lttng_ok(lttng_add_context(s->handle, &ctx, NULL, CHANNEL), "adding contexts") != 0)
+            return -1;
+    }
     return 0;
-fail:
-    free(out);
-    lttng_session_close(s);
+}
+
+int session_start(struct trace_session *s, const char *dir, const struct trace_channel *cfg) {
+    if (create(s, dir) == 0 && enable_channel(s, cfg) == 0 && enable_events(s) == 0 &&
+        lttng_ok(lttng_start_tracing(s->name), "starting") == 0)
+        return 0;
+    session_close(s);
     return -1;
 }
 
-/* Sums the "Discarded events: N" lines of `lttng list SESSION`. */
-static uint64_t parse_discarded(const char *text) {
-    static const char key[] = "Discarded events:";
-    uint64_t total = 0;
-    for (const char *p = text; (p = strstr(p, key)); p += sizeof key - 1)
-        total += strtoull(p + sizeof key - 1, NULL, 10);
-    return total;
+int session_stop(struct trace_session *s, uint64_t *discarded) {
+    if (lttng_ok(lttng_stop_tracing(s->name), "stopping") != 0) return -1;
+    struct lttng_channel *chans = NULL;
+    int n = lttng_list_channels(s->handle, &chans);
+    *discarded = 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t count = 0;
+        if (lttng_channel_get_discarded_event_count(&chans[i], &count) == 0) *discarded += count;
+    }
+    free(chans);
+    return lttng_ok(n, "reading the discarded-event count");
 }
 
-int lttng_session_stop(struct lttng_session *s, uint64_t *discarded) {
-    char *out = NULL;
-    int rc = lttng(s, &out, "stop", s->name, (char *)NULL);
-    free(out);
-    if (rc != 0) return -1;
-    rc = lttng(s, &out, "list", s->name, (char *)NULL);
-    if (rc == 0) *discarded = parse_discarded(out);
-    free(out);
-    return rc == 0 ? 0 : -1;
-}
-
-static void stop_daemon(struct lttng_session *s) {
-    char *out = NULL;
-    if (lttng(s, &out, "list", (char *)NULL) == 0 && out &&
-        strstr(out, "Available recording sessions")) {
+static void stop_daemon(struct trace_session *s) {
+    struct lttng_session *others = NULL;
+    int n = lttng_list_sessions(&others);
+    free(others);
+    if (n > 0) {
         cli_note("leaving the session daemon (pid %ld) running: another session uses it",
                  (long)s->private_daemon);
-        free(out);
         return;
     }
-    free(out);
     kill(s->private_daemon, SIGTERM);
     for (int waited = 0; waited < DAEMON_STOP_TIMEOUT_MS; waited += 20) {
         if (waitpid(s->private_daemon, NULL, WNOHANG) == s->private_daemon) return;
@@ -206,11 +209,13 @@ static void stop_daemon(struct lttng_session *s) {
     waitpid(s->private_daemon, NULL, 0);
 }
 
-void lttng_session_close(struct lttng_session *s) {
+void session_close(struct trace_session *s) {
+    if (s->handle) {
+        lttng_destroy_handle(s->handle);
+        s->handle = NULL;
+    }
     if (s->created) {
-        char *out = NULL;
-        lttng(s, &out, "destroy", s->name, (char *)NULL);
-        free(out);
+        lttng_destroy_session(s->name);
         s->created = false;
     }
     if (s->private_daemon > 0) {

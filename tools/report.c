@@ -181,8 +181,11 @@ static bool dump_event(void *arg, const struct rep_event *ev) {
             ev->ip);
     for (int i = 0; i < REP_MAX_FIELDS; i++)
         fprintf(out, " %" PRIu64, ev->f[i]);
-    fprintf(out, " [%s] [%s] [%s]\n", ev->s[0] ? ev->s[0] : "", ev->s[1] ? ev->s[1] : "",
+    fprintf(out, " [%s] [%s] [%s] [", ev->s[0] ? ev->s[0] : "", ev->s[1] ? ev->s[1] : "",
             ev->procname);
+    for (uint32_t i = 0; i < ev->n_frames; i++)
+        fprintf(out, "%s%#" PRIx64, i ? " " : "", rep_frame(ev, i));
+    fputs("]\n", out);
     return true;
 }
 

@@ -5,7 +5,8 @@
  * report_symbols.c names its call sites; report_text.c, report_json.c, report_html.c and
  * report_collapsed.c print it. Invariants kept by the replay:
  *   - every figure of the program (all but `tracer`) leaves out the blocks allocated at a
- *     call site inside LTTng's libraries (the tracer's own allocations, counted in `tracer`);
+ *     call site inside LTTng's libraries (the tracer's own allocations, counted in `tracer`):
+ *     the innermost frame of its stack outside the C library and the dynamic loader;
  *   - a process's live map holds exactly the blocks the trace says are live: its memory is
  *     bounded by the live heap, never by the trace's length;
  *   - a site's peak_* figures are its live figures at the moment of its process's peak. */
@@ -27,19 +28,29 @@ enum { REP_HIST = 64, REP_TIMELINE = 256 };
 struct rep_module {
     char *path;
     bool tracer; /* one of LTTng's libraries (or meshward's probe provider) */
+    bool libc;   /* the C library or the dynamic loader */
+    bool self;   /* meshward's allocator (libmeshward.so, libmeshward-hardened.so) */
 };
 
-/* A call site: an offset in a module, or an address no module of the trace maps. */
-struct rep_site {
+/* A code address: an offset in a module, or an address no module of the trace maps. */
+struct rep_frame {
     uint32_t module;
     uint64_t offset; /* in module; the address itself when module is REP_NO_MODULE */
-    uint64_t calls, bytes, temporaries, short_lived;
-    uint64_t leaked_blocks, leaked_bytes;
-    uint64_t peak_blocks, peak_bytes; /* in the process of the report's peak */
     /* report_symbols.c */
     bool resolved;
     char *function, *file;
     int line;
+};
+
+/* A call site: the call stack of an event, innermost frame (the program's call into the
+ * allocator) first; a trace without stacks gives one frame, a stack whose `stack` event was
+ * lost none (the unknown stack). */
+struct rep_site {
+    uint32_t *frames; /* indexes in rep.frames */
+    uint32_t n_frames;
+    uint64_t calls, bytes, temporaries, short_lived;
+    uint64_t leaked_blocks, leaked_bytes;
+    uint64_t peak_blocks, peak_bytes; /* in the process of the report's peak */
 };
 
 struct rep_block {
@@ -89,7 +100,7 @@ struct rep_proc {
     bool forked, exec_image; /* started from its parent's heap; replaced an earlier image */
     uint64_t first_ts, last_ts;
     uint64_t events, allocations, frees, reallocs, bytes_allocated, bytes_freed;
-    uint64_t unknown_frees, unknown_free_bytes; /* blocks allocated before tracing began */
+    uint64_t unknown_frees; /* of blocks allocated before tracing began */
     uint64_t live_blocks, live_bytes, peak_bytes, peak_blocks, peak_ts;
     uint64_t inherited_blocks, inherited_bytes;
     bool peak_pending; /* a new peak whose per-site figures are not yet copied */
@@ -101,7 +112,8 @@ struct rep_proc {
     struct rep_block *blocks;
     size_t n_blocks;
     uint32_t free_block;    /* chain of unused entries in blocks, via .site; UINT32_MAX ends */
-    struct rep_map ipcache; /* ip -> site */
+    struct rep_map ipcache; /* ip -> site of that frame alone */
+    struct rep_map stacks;  /* stack id -> site, from the process's `stack` events */
     struct rep_mapping *maps;
     size_t n_maps;
     uint32_t *site_index; /* site -> index in sites_live, UINT32_MAX: none */
@@ -154,9 +166,12 @@ struct rep {
     uint64_t events, meshward_events;
     struct rep_module *modules;
     size_t n_modules;
+    struct rep_frame *frames;
+    size_t n_frames;
+    struct rep_map frame_by_key;
     struct rep_site *sites;
     size_t n_sites;
-    struct rep_map site_by_key;
+    struct rep_map site_by_key; /* hash of the frames -> site (the next key on a collision) */
     struct rep_proc *procs;
     size_t n_procs;
     struct rep_map proc_by_pid; /* the pid's current image */
@@ -198,10 +213,15 @@ const struct rep_proc *rep_focus(const struct rep *r);
 /* The corrupted blocks' histories: a second reading of the trace (a rep_sink). */
 bool rep_history_event(void *r, const struct rep_event *ev);
 
-/* report_symbols.c: names sites[i] (function, file, line) once. */
-void rep_resolve(struct rep *r, uint32_t site);
+/* report_symbols.c: names frames[i] (function, file, line) once. */
+void rep_resolve(struct rep *r, uint32_t frame);
 void rep_symbols_end(void);
 /* "function (file:line, library)", or "library+0xOFFSET", or "0xADDRESS". */
+void rep_frame_name(struct rep *r, uint32_t frame, char *buf, size_t size);
+/* A frame's function, else "library+0xOFFSET", else "0xADDRESS". */
+void rep_frame_function(struct rep *r, uint32_t frame, char *buf, size_t size);
+/* The innermost frame's name, then its callers' functions: "f (a.c:3, lib) < g < main";
+ * "(unknown stack)" for a site without frames. */
 void rep_site_name(struct rep *r, uint32_t site, char *buf, size_t size);
 const char *rep_module_name(const struct rep *r, uint32_t module); /* basename, or "?" */
 

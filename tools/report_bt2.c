@@ -61,7 +61,7 @@ static struct class_info *class_info(struct bt2_reader *r, const bt_event_class 
     const bt_field_class *payload = bt_event_class_borrow_payload_field_class_const(cls);
     for (int i = 0; i <= REP_MAX_FIELDS; i++) {
         const char *f = c->kind >= 0 ? rep_kinds[c->kind].fields[i] : NULL;
-        c->member[i] = f ? member_index(payload, f[0] == '$' ? f + 1 : f) : -1;
+        c->member[i] = f ? member_index(payload, f[0] == '$' || f[0] == '@' ? f + 1 : f) : -1;
     }
     const bt_stream_class *sc = bt_event_class_borrow_stream_class_const(cls);
     const bt_field_class *common =
@@ -86,6 +86,15 @@ static const bt_field *member(const bt_field *st, int64_t index) {
                : bt_field_structure_borrow_member_field_by_index_const(st, (uint64_t)index);
 }
 
+/* A sequence of integers into out (at most REP_MAX_FRAMES); its length. */
+static uint32_t read_frames(const bt_field *seq, uint64_t *out) {
+    uint64_t n = bt_field_array_get_length(seq);
+    if (n > REP_MAX_FRAMES) return 0;
+    for (uint64_t i = 0; i < n; i++)
+        out[i] = int_value(bt_field_array_borrow_element_field_by_index_const(seq, i));
+    return (uint32_t)n;
+}
+
 static void deliver_event(struct bt2_reader *r, const bt_message *msg) {
     const bt_event *e = bt_message_event_borrow_event_const(msg);
     struct class_info *c = class_info(r, bt_event_borrow_class_const(e));
@@ -103,14 +112,18 @@ static void deliver_event(struct bt2_reader *r, const bt_message *msg) {
     if ((f = member(common, c->ctx[CTX_PROCNAME]))) ev.procname = bt_field_string_get_value(f);
     const bt_field *payload = bt_event_borrow_payload_field_const(e);
     int nf = 0, ns_ = 0;
+    uint64_t frames[REP_MAX_FRAMES];
     for (int i = 0; rep_kinds[c->kind].fields[i]; i++) {
-        bool is_string = rep_kinds[c->kind].fields[i][0] == '$';
+        char type = rep_kinds[c->kind].fields[i][0];
         f = member(payload, c->member[i]);
-        if (is_string)
+        if (type == '@')
+            ev.n_frames = f ? read_frames(f, frames) : 0;
+        else if (type == '$')
             ev.s[ns_++] = f ? bt_field_string_get_value(f) : "";
         else
             ev.f[nf++] = f ? int_value(f) : 0;
     }
+    ev.frames = frames;
     if (!r->sink(r->arg, &ev)) r->stopped = true;
 }
 

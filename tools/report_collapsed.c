@@ -1,7 +1,8 @@
 /* report_collapsed.c — `--collapsed FILE`: bytes allocated by call site in the folded-stack
- * format of flamegraph.pl and speedscope, one line per site: `library;function;file:line
- * BYTES` (frames without a name fall back to the offset). Until traces carry call stacks,
- * the stack of a site is its library, its function and its line. */
+ * format of flamegraph.pl and speedscope, one line per site: its stack from the outermost
+ * frame in, `main;parse;xmalloc BYTES`, each frame named by its function (or
+ * library+offset), the innermost with its file and line (`xmalloc (util.c:12)`). A trace
+ * without stacks gives one frame per site; a lost stack is `(unknown stack)`. */
 #include "report.h"
 
 #include <inttypes.h>
@@ -14,24 +15,29 @@ static void frame(FILE *out, const char *s) {
         fputc(*s == ';' || *s == '\n' ? '_' : *s, out);
 }
 
+static void site_stack(struct rep *r, FILE *out, const struct rep_site *s) {
+    char buf[1024];
+    if (!s->n_frames) frame(out, "(unknown stack)");
+    for (uint32_t k = s->n_frames; k-- > 0;) {
+        rep_frame_function(r, s->frames[k], buf, sizeof buf);
+        frame(out, buf);
+        const struct rep_frame *f = &r->frames[s->frames[k]];
+        if (k == 0 && f->file) {
+            const char *base = strrchr(f->file, '/');
+            fprintf(out, " (");
+            frame(out, base ? base + 1 : f->file);
+            fprintf(out, ":%d)", f->line);
+        }
+        if (k) fputc(';', out);
+    }
+}
+
 int rep_write_collapsed(struct rep *r, FILE *out) {
     size_t n;
     uint32_t *idx = rep_rank_sites(r, rep_fig_bytes, &n);
     for (size_t i = 0; i < n; i++) {
-        rep_resolve(r, idx[i]);
-        const struct rep_site *s = &r->sites[idx[i]];
-        char buf[64];
-        frame(out, rep_module_name(r, s->module));
-        fputc(';', out);
-        snprintf(buf, sizeof buf, "0x%" PRIx64, s->offset);
-        frame(out, s->function ? s->function : buf);
-        if (s->file) {
-            const char *f = strrchr(s->file, '/');
-            fputc(';', out);
-            frame(out, f ? f + 1 : s->file);
-            fprintf(out, ":%d", s->line);
-        }
-        fprintf(out, " %" PRIu64 "\n", s->bytes);
+        site_stack(r, out, &r->sites[idx[i]]);
+        fprintf(out, " %" PRIu64 "\n", r->sites[idx[i]].bytes);
     }
     free(idx);
     return ferror(out) ? -1 : 0;

@@ -37,6 +37,8 @@ struct stream {
     const struct ctf_stream_class *cls;
     uint64_t val[SLOT_COUNT];
     const char *str[SLOT_COUNT];
+    const uint8_t *frames; /* the current event's sequence of 64-bit integers */
+    uint32_t n_frames;
     char procname[32];
     struct rep_event ev;
     bool has_event;
@@ -134,6 +136,9 @@ static int run_ops(struct stream *st, const struct ctf_ops *o, size_t end) {
             opval[i] = st->val[op->slot] = read_int(st->map + pos, op->bytes, op->is_signed);
         } else if (op->text && op->slot) {
             text_array(st, op, pos, n);
+        } else if (op->slot == SLOT_FRAMES && op->bytes == 8 && n <= REP_MAX_FRAMES) {
+            st->frames = st->map + pos;
+            st->n_frames = (uint32_t)n;
         }
         st->pos = pos + n * op->bytes;
     }
@@ -250,8 +255,11 @@ static int advance(struct stream *st) {
         memcpy(ev->f, &st->val[SLOT_F0], sizeof ev->f);
         ev->s[0] = st->str[SLOT_S0];
         ev->s[1] = st->str[SLOT_S0 + 1];
+        ev->frames = st->frames;
+        ev->n_frames = st->n_frames;
         memset(&st->val[SLOT_F0], 0, sizeof ev->f);
         st->str[SLOT_S0] = st->str[SLOT_S0 + 1] = "";
+        st->n_frames = 0;
         st->has_event = true;
         return 0;
     }

@@ -31,6 +31,7 @@ enum ctf_slot {
     SLOT_CONTENT_SIZE,
     SLOT_PACKET_SIZE,
     SLOT_DISCARDED,
+    SLOT_FRAMES, /* the sequence of an event's "@" field */
     SLOT_COUNT,
 };
 

@@ -403,9 +403,10 @@ static int payload_slot(const char *name, const void *ctx) {
     if (*kind < 0) return SLOT_NONE;
     int nf = 0, ns = 0;
     for (const char *const *f = rep_kinds[*kind].fields; *f; f++) {
-        bool str = (*f)[0] == '$';
-        if (strcmp(str ? *f + 1 : *f, name) == 0) return str ? SLOT_S0 + ns : SLOT_F0 + nf;
-        str ? ns++ : nf++;
+        bool str = (*f)[0] == '$', seq = (*f)[0] == '@';
+        if (strcmp(str || seq ? *f + 1 : *f, name) == 0)
+            return seq ? SLOT_FRAMES : str ? SLOT_S0 + ns : SLOT_F0 + nf;
+        if (!seq) str ? ns++ : nf++;
     }
     return SLOT_NONE;
 }

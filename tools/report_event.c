@@ -5,10 +5,9 @@
 #include <string.h>
 
 const struct rep_kind_desc rep_kinds[REP_NKINDS] = {
-    [REP_ALLOC] = {"meshward:alloc", {"ptr", "size", "usable", "cls", "heap", "kind"}},
-    [REP_FREE] = {"meshward:free", {"ptr", "usable", "cls", "heap", "remote"}},
-    [REP_REALLOC] = {"meshward:realloc",
-                     {"old_ptr", "new_ptr", "size", "usable", "cls", "heap", "moved"}},
+    [REP_ALLOC] = {"meshward:alloc", {"ptr", "size", "cls", "heap", "stack"}},
+    [REP_FREE] = {"meshward:free", {"ptr", "stack"}},
+    [REP_REALLOC] = {"meshward:realloc", {"old_ptr", "new_ptr", "size", "cls", "heap", "stack"}},
     [REP_ALIGNED] = {"meshward:aligned_alloc", {"ptr", "alignment", "size"}},
     [REP_HEAP_CREATE] = {"meshward:heap_create", {"heap"}},
     [REP_HEAP_DESTROY] = {"meshward:heap_destroy", {"heap"}},
@@ -20,9 +19,10 @@ const struct rep_kind_desc rep_kinds[REP_NKINDS] = {
     [REP_PURGE] = {"meshward:purge", {"bytes"}},
     [REP_THREAD_EXIT] = {"meshward:thread_exit", {"heap", "spans"}},
     [REP_MESH] = {"meshward:mesh", {"cls", "kept", "released", "moved", "bytes", "duration_ns"}},
-    [REP_CORRUPTION] = {"meshward:corruption", {"$kind", "ptr", "$detail"}},
+    [REP_CORRUPTION] = {"meshward:corruption", {"$kind", "ptr", "$detail", "stack"}},
     [REP_STATS] = {"meshward:stats",
                    {"live_blocks", "live_bytes", "allocations", "frees", "at_exit"}},
+    [REP_STACK] = {"meshward:stack", {"id", "@frames"}},
     [REP_BIN_INFO] = {"lttng_ust_statedump:bin_info", {"baddr", "memsz", "$path"}},
     [REP_DLOPEN] = {"lttng_ust_dl:dlopen", {"baddr", "memsz", "$path"}},
     [REP_DLMOPEN] = {"lttng_ust_dl:dlmopen", {"baddr", "memsz", "$path"}},

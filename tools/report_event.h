@@ -3,15 +3,18 @@
  *
  * The readers (report_ctf.c, specialised to the streams LTTng-UST writes; report_bt2.c,
  * libbabeltrace2) deliver the same events in the same order: every event named in
- * rep_kinds, with the fields named there in f[] (numbers, signed ones sign-extended) and s[]
- * (strings), in timestamp order across every stream of the trace, and one REP_DISCARDED
- * event per gap that the tracer reported (f[0] = events lost). Other events are skipped.
- * Strings and the event itself are valid only during the sink call. */
+ * rep_kinds, with the fields named there in f[] (numbers, signed ones sign-extended), s[]
+ * (strings) and frames (a sequence of 64-bit integers), in timestamp order across every
+ * stream of the trace, and one REP_DISCARDED event per gap that the tracer reported (f[0] =
+ * events lost). Other events are skipped. Strings, frames and the event itself are valid
+ * only during the sink call. */
 #ifndef MW_REPORT_EVENT_H
 #define MW_REPORT_EVENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum rep_kind {
     REP_ALLOC,
@@ -30,6 +33,7 @@ enum rep_kind {
     REP_MESH,
     REP_CORRUPTION,
     REP_STATS,
+    REP_STACK,
     REP_BIN_INFO, /* lttng_ust_statedump:bin_info */
     REP_DLOPEN,   /* lttng_ust_dl:dlopen and dlmopen */
     REP_DLMOPEN,
@@ -39,10 +43,10 @@ enum rep_kind {
     REP_DISCARDED = REP_NKINDS, /* not an event of the trace: a gap */
 };
 
-enum { REP_MAX_FIELDS = 8, REP_MAX_STRINGS = 2 };
+enum { REP_MAX_FIELDS = 8, REP_MAX_STRINGS = 2, REP_MAX_FRAMES = 255 };
 
 /* An event's name and its fields: "name" for a number (f[] in this order), "$name" for a
- * string (s[] in this order). */
+ * string (s[] in this order), "@name" for the one sequence of 64-bit integers (frames). */
 struct rep_kind_desc {
     const char *name;
     const char *fields[REP_MAX_FIELDS + 1];
@@ -60,7 +64,16 @@ struct rep_event {
     const char *procname; /* "" when the trace lacks that context */
     uint64_t f[REP_MAX_FIELDS];
     const char *s[REP_MAX_STRINGS];
+    const void *frames; /* n_frames 64-bit little-endian integers, unaligned */
+    uint32_t n_frames;
 };
+
+/* Element i of ev's frames. */
+static inline uint64_t rep_frame(const struct rep_event *ev, uint32_t i) {
+    uint64_t v;
+    memcpy(&v, (const char *)ev->frames + 8 * (size_t)i, 8);
+    return v;
+}
 
 /* Receives each event; returns false to stop reading. */
 typedef bool (*rep_sink)(void *arg, const struct rep_event *ev);

@@ -29,22 +29,36 @@ static uint64_t rel(const struct rep *r, uint64_t ts) {
     return ts > r->t0 ? ts - r->t0 : 0;
 }
 
+/* One frame's keys (no braces): function, file, line, library, offset, tracer. */
+static void frame_keys(struct rep *r, FILE *out, const struct rep_frame *f) {
+    fputs("\"function\":", out);
+    f && f->function ? json_string(out, f->function) : (void)fputs("null", out);
+    fputs(",\"file\":", out);
+    f && f->file ? json_string(out, f->file) : (void)fputs("null", out);
+    fprintf(out, ",\"line\":%d,\"library\":", f ? f->line : 0);
+    bool mapped = f && f->module != REP_NO_MODULE;
+    mapped ? json_string(out, r->modules[f->module].path) : (void)fputs("null", out);
+    fprintf(out, ",\"offset\":%" PRIu64 ",\"tracer\":%s", f ? f->offset : 0,
+            mapped && r->modules[f->module].tracer ? "true" : "false");
+}
+
+/* A site: its name, its innermost frame's keys, and its whole stack. */
 static void site_json(struct rep *r, FILE *out, uint32_t i) {
-    rep_resolve(r, i);
     const struct rep_site *s = &r->sites[i];
     char name[1024];
     rep_site_name(r, i, name, sizeof name);
     fprintf(out, "{\"id\":%" PRIu32 ",\"name\":", i);
     json_string(out, name);
-    fputs(",\"function\":", out);
-    s->function ? json_string(out, s->function) : (void)fputs("null", out);
-    fputs(",\"file\":", out);
-    s->file ? json_string(out, s->file) : (void)fputs("null", out);
-    fprintf(out, ",\"line\":%d,\"library\":", s->line);
-    s->module == REP_NO_MODULE ? (void)fputs("null", out)
-                               : json_string(out, r->modules[s->module].path);
-    fprintf(out, ",\"offset\":%" PRIu64 ",\"tracer\":%s,", s->offset,
-            s->module != REP_NO_MODULE && r->modules[s->module].tracer ? "true" : "false");
+    fputc(',', out);
+    frame_keys(r, out, s->n_frames ? &r->frames[s->frames[0]] : NULL);
+    fputs(",\"stack\":[", out);
+    for (uint32_t k = 0; k < s->n_frames; k++) {
+        rep_resolve(r, s->frames[k]);
+        fputs(k ? ",{" : "{", out);
+        frame_keys(r, out, &r->frames[s->frames[k]]);
+        fputc('}', out);
+    }
+    fputs("],", out);
     key_u(out, "calls", s->calls, true);
     key_u(out, "bytes", s->bytes, true);
     key_u(out, "temporaries", s->temporaries, true);
@@ -199,7 +213,6 @@ static void processes_json(const struct rep *r, FILE *out) {
         key_u(out, "inherited_blocks", p->inherited_blocks, true);
         key_u(out, "inherited_bytes", p->inherited_bytes, true);
         key_u(out, "unknown_frees", p->unknown_frees, true);
-        key_u(out, "unknown_free_bytes", p->unknown_free_bytes, true);
         fputs("\"stats_check\":", out);
         if (p->has_stats_start && p->has_stats_end) {
             uint64_t replayed = p->replayed_end_blocks;

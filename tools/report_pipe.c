@@ -1,8 +1,8 @@
 /* report_pipe.c — runs a trace reader on a thread of its own, handing its events to the
  * caller's sink in batches, so that decoding and replaying use two CPUs.
  *
- * The reader's events are copied into a ring of batches (their strings too: a reader's
- * strings are valid only during its sink call); the caller's thread takes full batches in
+ * The reader's events are copied into a ring of batches (their strings and frames too: a
+ * reader's are valid only during its sink call); the caller's thread takes full batches in
  * order and calls the sink for each event, so the sink sees exactly the sequence the
  * reader delivered. A sink that returns false stops the reader at its next event. */
 #include "report_event.h"
@@ -63,6 +63,11 @@ static bool collect(void *arg, const struct rep_event *ev) {
     s->procname[len] = '\0';
     for (int i = 0; i < REP_MAX_STRINGS; i++)
         s->ev.s[i] = copy(ev->s[i]);
+    if (ev->n_frames) {
+        void *frames = malloc(ev->n_frames * 8ul);
+        if (!frames) abort();
+        s->ev.frames = memcpy(frames, ev->frames, ev->n_frames * 8ul);
+    }
     if (b->n == BATCH) hand_over(p);
     return true;
 }
@@ -90,6 +95,7 @@ static bool drain(struct batch *b, rep_sink sink, void *arg, bool go) {
         go = go && sink(arg, &s->ev);
         for (int k = 0; k < REP_MAX_STRINGS; k++)
             if (strings[k]) free((char *)strings[k]);
+        if (s->ev.n_frames) free((void *)s->ev.frames);
     }
     b->n = 0;
     return go;

@@ -50,12 +50,26 @@ static bool is_tracer_path(const char *path) {
     return strncmp(base, "liblttng-ust", 12) == 0 || strncmp(base, "libmeshward-tp", 14) == 0;
 }
 
+static bool is_libc_path(const char *path) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    return strncmp(base, "libc.so", 7) == 0 || strncmp(base, "ld-linux", 8) == 0;
+}
+
+static bool is_self_path(const char *path) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    return strncmp(base, "libmeshward", 11) == 0 && !is_tracer_path(path);
+}
+
 static uint32_t module_of(struct rep *r, const char *path) {
     for (size_t i = 0; i < r->n_modules; i++)
         if (strcmp(r->modules[i].path, path) == 0) return (uint32_t)i;
     struct rep_module *m = push(&r->modules, &r->n_modules, sizeof *m);
     m->path = strdup(path);
     m->tracer = is_tracer_path(path);
+    m->libc = is_libc_path(path);
+    m->self = is_self_path(path);
     return (uint32_t)(r->n_modules - 1);
 }
 
@@ -75,9 +89,8 @@ static void unmap_module(struct rep_proc *p, uint64_t base) {
         }
 }
 
-static uint32_t site_of(struct rep *r, struct rep_proc *p, uint64_t ip) {
-    int64_t cached = rep_map_get(&p->ipcache, ip);
-    if (cached >= 0) return (uint32_t)cached;
+/* The frame of ip in process p: (module, offset), found through the process's mappings. */
+static uint32_t frame_of(struct rep *r, const struct rep_proc *p, uint64_t ip) {
     uint32_t module = REP_NO_MODULE;
     uint64_t offset = ip;
     for (size_t i = 0; i < p->n_maps; i++)
@@ -85,23 +98,97 @@ static uint32_t site_of(struct rep *r, struct rep_proc *p, uint64_t ip) {
             module = p->maps[i].module;
             offset = ip - p->maps[i].base;
         }
-    /* Keys: a module's sites have bits above 48 set, unmapped addresses (< 2^47) do not. */
+    /* Keys: a module's frames have bits above 48 set, unmapped addresses (< 2^47) do not. */
     uint64_t key = module == REP_NO_MODULE ? ip : ((uint64_t)(module + 1) << 48) | offset;
-    int64_t s = rep_map_get(&r->site_by_key, key);
-    if (s < 0) {
-        struct rep_site *site = push(&r->sites, &r->n_sites, sizeof *site);
-        site->module = module;
-        site->offset = offset;
-        s = (int64_t)(r->n_sites - 1);
-        rep_map_put(&r->site_by_key, key, (uint32_t)s);
-    }
-    rep_map_put(&p->ipcache, ip, (uint32_t)s);
-    return (uint32_t)s;
+    int64_t f = rep_map_get(&r->frame_by_key, key);
+    if (f >= 0) return (uint32_t)f;
+    struct rep_frame *frame = push(&r->frames, &r->n_frames, sizeof *frame);
+    frame->module = module;
+    frame->offset = offset;
+    rep_map_put(&r->frame_by_key, key, (uint32_t)(r->n_frames - 1));
+    return (uint32_t)(r->n_frames - 1);
 }
 
+/* The site of a stack of frames (n may be 0: the unknown stack), made once. */
+static uint32_t site_of_frames(struct rep *r, const uint32_t *frames, uint32_t n) {
+    uint64_t key = 0xcbf29ce484222325ull ^ n;
+    for (uint32_t i = 0; i < n; i++)
+        key = (key ^ frames[i]) * 0x100000001b3ull;
+    for (;; key++) {
+        key = key == UINT64_MAX ? 0 : key; /* the map's empty key */
+        int64_t s = rep_map_get(&r->site_by_key, key);
+        if (s < 0) break;
+        const struct rep_site *site = &r->sites[s];
+        if (site->n_frames == n && memcmp(site->frames, frames, n * sizeof *frames) == 0)
+            return (uint32_t)s;
+    }
+    struct rep_site *site = push(&r->sites, &r->n_sites, sizeof *site);
+    site->n_frames = n;
+    site->frames = malloc((n ? n : 1) * sizeof *frames);
+    if (!site->frames) abort();
+    memcpy(site->frames, frames, n * sizeof *frames);
+    rep_map_put(&r->site_by_key, key, (uint32_t)(r->n_sites - 1));
+    return (uint32_t)(r->n_sites - 1);
+}
+
+static uint32_t site_of_ip(struct rep *r, struct rep_proc *p, uint64_t ip) {
+    int64_t cached = rep_map_get(&p->ipcache, ip);
+    if (cached >= 0) return (uint32_t)cached;
+    uint32_t frame = frame_of(r, p, ip), s = site_of_frames(r, &frame, 1);
+    rep_map_put(&p->ipcache, ip, s);
+    return s;
+}
+
+/* A `stack` event: what id holds in this process (ids are per process image). Frames inside
+ * the allocator itself (a corruption is recorded from inside it) are left out: the site is
+ * where the program called it. */
+static void stack_event(struct rep *r, struct rep_proc *p, const struct rep_event *ev) {
+    uint32_t frames[REP_MAX_FRAMES], n = 0;
+    for (uint32_t i = 0; i < ev->n_frames; i++) {
+        frames[n] = frame_of(r, p, rep_frame(ev, i));
+        uint32_t m = r->frames[frames[n]].module;
+        n += n > 0 || m == REP_NO_MODULE || !r->modules[m].self;
+    }
+    rep_map_put(&p->stacks, ev->f[0], site_of_frames(r, frames, n));
+}
+
+/* The stack id an event carries (0: none). */
+static uint64_t stack_of(const struct rep_event *ev) {
+    switch (ev->kind) {
+    case REP_ALLOC:
+        return ev->f[4];
+    case REP_FREE:
+        return ev->f[1];
+    case REP_REALLOC:
+        return ev->f[5];
+    case REP_CORRUPTION:
+        return ev->f[1];
+    default:
+        return 0;
+    }
+}
+
+/* The site of an event: its stack when it names one (the unknown stack when the `stack`
+ * event was lost), else its ip context (traces without stacks), else the unknown stack. */
+static uint32_t site_of(struct rep *r, struct rep_proc *p, const struct rep_event *ev) {
+    uint64_t stack = stack_of(ev);
+    if (stack) {
+        int64_t s = rep_map_get(&p->stacks, stack);
+        return s >= 0 ? (uint32_t)s : site_of_frames(r, NULL, 0);
+    }
+    return ev->ip ? site_of_ip(r, p, ev->ip) : site_of_frames(r, NULL, 0);
+}
+
+/* The tracer's own allocations: those whose innermost frame outside the C library and the
+ * loader (LTTng's strdup of a path is LTTng's) lies in LTTng's libraries. */
 static bool tracer_site(const struct rep *r, uint32_t site) {
-    uint32_t m = r->sites[site].module;
-    return m != REP_NO_MODULE && r->modules[m].tracer;
+    const struct rep_site *s = &r->sites[site];
+    for (uint32_t i = 0; i < s->n_frames; i++) {
+        uint32_t m = r->frames[s->frames[i]].module;
+        if (m == REP_NO_MODULE || !r->modules[m].libc)
+            return m != REP_NO_MODULE && r->modules[m].tracer;
+    }
+    return false;
 }
 
 /* ---- processes and threads ------------------------------------------------------------- */
@@ -164,6 +251,7 @@ static void start_new_image(struct rep *r, struct rep_proc *p) {
     for (size_t i = 0; i < p->n_sites_live; i++)
         p->sites_live[i].blocks = p->sites_live[i].bytes = 0;
     rep_map_clear(&p->live);
+    rep_map_clear(&p->stacks); /* the new image's ids are its own */
     p->n_blocks = 0;
     p->free_block = UINT32_MAX;
     p->live_blocks = p->live_bytes = p->inherited_blocks = p->inherited_bytes = 0;
@@ -172,14 +260,16 @@ static void start_new_image(struct rep *r, struct rep_proc *p) {
 }
 
 /* The parent of a process whose first event is not the probe's `stats` at load (a forked
- * child). LTTng-UST records no parent pid, so it is the process of the same name that
- * recorded an event last, preferring processes that started the probe themselves (not
- * forked children, which share the name): the one that just called fork. */
+ * child). LTTng-UST records no parent pid, so it is the process of the same name (when the
+ * trace has the procname context; otherwise names come from the statedump, after the
+ * child's first events) that recorded an event last, preferring processes that started the
+ * probe themselves (not forked children, which share the name): the one that just called
+ * fork. */
 static int64_t parent_of(const struct rep *r, const struct rep_event *ev) {
     int64_t best = -1;
     for (size_t i = 0; i < r->n_procs; i++) {
         const struct rep_proc *p = &r->procs[i];
-        if (p->pid == ev->vpid || strcmp(p->name, ev->procname) != 0) continue;
+        if (p->pid == ev->vpid || (ev->procname[0] && strcmp(p->name, ev->procname) != 0)) continue;
         const struct rep_proc *b = best >= 0 ? &r->procs[best] : NULL;
         bool root = !p->forked, best_root = b && !b->forked;
         if (!b || (root && !best_root) || (root == best_root && p->last_ts > b->last_ts))
@@ -205,7 +295,7 @@ static struct rep_proc *proc_of(struct rep *r, const struct rep_event *ev) {
     struct rep_proc *p = &r->procs[i];
     if (load_stats && (p->has_stats_start || p->forked)) {
         start_new_image(r, p);
-        snprintf(p->name, sizeof p->name, "%s", ev->procname);
+        if (ev->procname[0]) snprintf(p->name, sizeof p->name, "%s", ev->procname);
     }
     return p;
 }
@@ -306,7 +396,7 @@ static uint64_t remove_block(struct rep *r, struct rep_proc *p, const struct rep
 
 static void add_block(struct rep *r, struct rep_proc *p, const struct rep_event *ev, uint64_t ptr,
                       uint64_t size, uint32_t heap) {
-    uint32_t site = site_of(r, p, ev->ip), thread = thread_of(r, ev);
+    uint32_t site = site_of(r, p, ev), thread = thread_of(r, ev);
     bool tracer = tracer_site(r, site);
     uint32_t i = new_block(p);
     p->blocks[i] =
@@ -412,26 +502,22 @@ static uint64_t remove_block(struct rep *r, struct rep_proc *p, const struct rep
     return b.size;
 }
 
-static void free_ptr(struct rep *r, struct rep_proc *p, const struct rep_event *ev, uint64_t ptr,
-                     uint64_t usable) {
+static void free_ptr(struct rep *r, struct rep_proc *p, const struct rep_event *ev, uint64_t ptr) {
     int64_t i = rep_map_del(&p->live, ptr);
     if (i >= 0) {
         remove_block(r, p, ev, (uint32_t)i, FREE_CALL);
         return;
     }
     p->all_frees++;
-    if (selected(r, p)) {
-        p->unknown_frees++;
-        p->unknown_free_bytes += usable;
-    }
+    if (selected(r, p)) p->unknown_frees++;
 }
 
 static void realloc_block(struct rep *r, struct rep_proc *p, const struct rep_event *ev) {
     uint64_t old = ev->f[0], new = ev->f[1], size = ev->f[2];
     if (selected(r, p) && in_window(r, ev->ts)) p->reallocs++;
-    if (ev->f[6]) { /* moved: a free and an allocation */
-        free_ptr(r, p, ev, old, 0);
-        add_block(r, p, ev, new, size, (uint32_t)ev->f[5]);
+    if (new != old) { /* moved: a free and an allocation */
+        free_ptr(r, p, ev, old);
+        add_block(r, p, ev, new, size, (uint32_t)ev->f[4]);
         return;
     }
     int64_t i = rep_map_get(&p->live, old);
@@ -487,7 +573,7 @@ static void corruption_event(struct rep *r, struct rep_proc *p, const struct rep
     c->kind = strdup(ev->s[0] ? ev->s[0] : "");
     c->detail = strdup(ev->s[1] ? ev->s[1] : "");
     c->ptr = ev->f[0];
-    c->site = site_of(r, p, ev->ip);
+    c->site = site_of(r, p, ev);
 }
 
 static void allocator_event(struct rep *r, struct rep_proc *p, const struct rep_event *ev) {
@@ -530,10 +616,10 @@ bool rep_replay_event(void *arg, const struct rep_event *ev) {
     p->last_ts = ev->ts;
     switch (ev->kind) {
     case REP_ALLOC:
-        add_block(r, p, ev, ev->f[0], ev->f[1], (uint32_t)ev->f[4]);
+        add_block(r, p, ev, ev->f[0], ev->f[1], (uint32_t)ev->f[3]);
         break;
     case REP_FREE:
-        free_ptr(r, p, ev, ev->f[0], ev->f[1]);
+        free_ptr(r, p, ev, ev->f[0]);
         break;
     case REP_REALLOC:
         realloc_block(r, p, ev);
@@ -547,6 +633,9 @@ bool rep_replay_event(void *arg, const struct rep_event *ev) {
         break;
     case REP_CORRUPTION:
         corruption_event(r, p, ev);
+        break;
+    case REP_STACK:
+        stack_event(r, p, ev);
         break;
     case REP_BIN_INFO:
     case REP_DLOPEN:
@@ -608,7 +697,7 @@ static void add_history(struct rep *r, struct rep_corruption *c, const struct re
     struct rep_history *h = &c->history[c->n_history++];
     *h = (struct rep_history){
         ev->ts, ev->kind, ev->vpid, ev->vtid,
-        ptr,    old_ptr,  size,     pi >= 0 ? site_of(r, &r->procs[pi], ev->ip) : c->site};
+        ptr,    old_ptr,  size,     pi >= 0 ? site_of(r, &r->procs[pi], ev) : c->site};
 }
 
 bool rep_history_event(void *arg, const struct rep_event *ev) {
@@ -616,8 +705,8 @@ bool rep_history_event(void *arg, const struct rep_event *ev) {
     uint64_t ptr, old = 0, size;
     if (ev->kind == REP_ALLOC)
         ptr = ev->f[0], size = ev->f[1];
-    else if (ev->kind == REP_FREE)
-        ptr = ev->f[0], size = ev->f[1];
+    else if (ev->kind == REP_FREE) /* the block's own address only: a free says no size */
+        ptr = ev->f[0], size = 0;
     else if (ev->kind == REP_REALLOC)
         ptr = ev->f[1], old = ev->f[0], size = ev->f[2];
     else
@@ -636,6 +725,7 @@ void rep_free(struct rep *r) {
         struct rep_proc *p = &r->procs[i];
         rep_map_free(&p->live);
         rep_map_free(&p->ipcache);
+        rep_map_free(&p->stacks);
         free(p->site_index);
         free(p->blocks);
         free(p->maps);
@@ -644,10 +734,12 @@ void rep_free(struct rep *r) {
     }
     for (size_t i = 0; i < r->n_modules; i++)
         free(r->modules[i].path);
-    for (size_t i = 0; i < r->n_sites; i++) {
-        free(r->sites[i].function);
-        free(r->sites[i].file);
+    for (size_t i = 0; i < r->n_frames; i++) {
+        free(r->frames[i].function);
+        free(r->frames[i].file);
     }
+    for (size_t i = 0; i < r->n_sites; i++)
+        free(r->sites[i].frames);
     for (size_t i = 0; i < r->n_corruptions; i++) {
         free(r->corruptions[i].kind);
         free(r->corruptions[i].detail);
@@ -655,12 +747,14 @@ void rep_free(struct rep *r) {
     free(r->procs);
     free(r->modules);
     free(r->sites);
+    free(r->frames);
     free(r->threads);
     free(r->cells);
     free(r->gaps);
     free(r->drops);
     free(r->corruptions);
     rep_map_free(&r->site_by_key);
+    rep_map_free(&r->frame_by_key);
     rep_map_free(&r->proc_by_pid);
     rep_map_free(&r->thread_by_key);
     rep_map_free(&r->cell_by_key);

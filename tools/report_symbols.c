@@ -1,12 +1,12 @@
-/* report_symbols.c — names call sites with elfutils' libdw: function, source file and line
- * of the call (the return address minus one), and the library.
+/* report_symbols.c — names the frames of call sites with elfutils' libdw: function, source
+ * file and line of the call (the return address minus one), and the library.
  *
- * Sites are (module, offset) pairs, so a site is resolved once whatever the number of
- * processes that ran it, and only when an output shows it. Each module's ELF file (with its
- * separate debug information, found by build id or debug link the standard way) is opened
- * once, on first use, in a Dwfl of its own reported at bias 0, so that a file address is
- * the first loadable segment's address plus the offset from the load base. A module
- * without symbols leaves the site named library+offset. C++ names are demangled. */
+ * Frames are (module, offset) pairs, so a frame is resolved once whatever the number of
+ * processes and stacks that hold it, and only when an output shows it. Each module's ELF file (with
+ * its separate debug information, found by build id or debug link the standard way) is opened once,
+ * on first use, in a Dwfl of its own reported at bias 0, so that a file address is the first
+ * loadable segment's address plus the offset from the load base. A module without symbols leaves
+ * the site named library+offset. C++ names are demangled. */
 #include "report.h"
 
 #include <dlfcn.h>
@@ -83,8 +83,8 @@ static char *demangle(const char *name) {
     return out && status == 0 ? out : strdup(name);
 }
 
-void rep_resolve(struct rep *r, uint32_t site) {
-    struct rep_site *s = &r->sites[site];
+void rep_resolve(struct rep *r, uint32_t frame) {
+    struct rep_frame *s = &r->frames[frame];
     if (s->resolved || s->module == REP_NO_MODULE) return;
     s->resolved = true;
     struct dw_module *d = dw_open(r, s->module);
@@ -115,9 +115,9 @@ const char *rep_module_name(const struct rep *r, uint32_t module) {
     return slash ? slash + 1 : r->modules[module].path;
 }
 
-void rep_site_name(struct rep *r, uint32_t site, char *buf, size_t size) {
-    rep_resolve(r, site);
-    const struct rep_site *s = &r->sites[site];
+void rep_frame_name(struct rep *r, uint32_t frame, char *buf, size_t size) {
+    rep_resolve(r, frame);
+    const struct rep_frame *s = &r->frames[frame];
     const char *lib = rep_module_name(r, s->module);
     if (s->module == REP_NO_MODULE) {
         snprintf(buf, size, "0x%llx", (unsigned long long)s->offset);
@@ -128,5 +128,38 @@ void rep_site_name(struct rep *r, uint32_t site, char *buf, size_t size) {
         snprintf(buf, size, "%s (%s+0x%llx)", s->function, lib, (unsigned long long)s->offset);
     } else {
         snprintf(buf, size, "%s+0x%llx", lib, (unsigned long long)s->offset);
+    }
+}
+
+void rep_frame_function(struct rep *r, uint32_t frame, char *buf, size_t size) {
+    rep_resolve(r, frame);
+    const struct rep_frame *s = &r->frames[frame];
+    if (s->function)
+        snprintf(buf, size, "%s", s->function);
+    else if (s->module != REP_NO_MODULE)
+        snprintf(buf, size, "%s+0x%llx", rep_module_name(r, s->module),
+                 (unsigned long long)s->offset);
+    else
+        snprintf(buf, size, "0x%llx", (unsigned long long)s->offset);
+}
+
+enum { NAMED_CALLERS = 3 }; /* callers a site's one-line name shows */
+
+void rep_site_name(struct rep *r, uint32_t site, char *buf, size_t size) {
+    const struct rep_site *s = &r->sites[site];
+    if (!s->n_frames) {
+        snprintf(buf, size, "(unknown stack)");
+        return;
+    }
+    rep_frame_name(r, s->frames[0], buf, size);
+    for (uint32_t i = 1; i < s->n_frames && i <= NAMED_CALLERS; i++) {
+        char fn[256];
+        rep_frame_function(r, s->frames[i], fn, sizeof fn);
+        size_t len = strlen(buf);
+        snprintf(buf + len, size - len, " < %s", fn);
+    }
+    if (s->n_frames > NAMED_CALLERS + 1) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, size - len, " < ...");
     }
 }

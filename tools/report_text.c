@@ -182,11 +182,12 @@ static void events(struct rep *r, FILE *out) {
         for (size_t j = 0; j < c->n_history; j++) {
             const struct rep_history *h = &c->history[j];
             rep_site_name(r, h->site, name, sizeof name);
-            char from[40] = "";
+            char from[40] = "", size[32] = ""; /* a free says no size */
             if (h->old_ptr) snprintf(from, sizeof from, " (from 0x%" PRIx64 ")", h->old_ptr);
-            fprintf(out, "    %10s %-8s 0x%" PRIx64 "%s %8" PRIu64 " B  tid %-8" PRId32 " %s\n",
+            if (h->kind != REP_FREE) snprintf(size, sizeof size, "%" PRIu64 " B", h->size);
+            fprintf(out, "    %10s %-8s 0x%" PRIx64 "%s %10s  tid %-8" PRId32 " %s\n",
                     time_str(h->ts - r->t0, b1), rep_kinds[h->kind].name + strlen("meshward:"),
-                    h->ptr, from, h->size, h->tid, name);
+                    h->ptr, from, size, h->tid, name);
         }
         if (!c->n_history) fprintf(out, "    (no event of the trace touched this block)\n");
     }

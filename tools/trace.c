@@ -1,7 +1,8 @@
-/* trace.c — `meshward trace [-o DIR] [--hardened] [--subbuf-size BYTES] [--num-subbuf N]
- * [--no-discard] [--report] [--libdir DIR] [--] PROG [ARGS...]`: records PROG's allocations
- * with LTTng-UST into DIR and exits with PROG's status; --report then prints the text report
- * (report.c) on stderr, where the command's messages go, so PROG's stdout stays its own.
+/* trace.c — `meshward trace [-o DIR] [--hardened] [--stacks[=DEPTH]] [--subbuf-size BYTES]
+ * [--num-subbuf N] [--no-discard] [--report] [--libdir DIR] [--] PROG [ARGS...]`: records
+ * PROG's allocations (with --stacks, their call stacks: MESHWARD_TRACE_STACKS=DEPTH in PROG's
+ * environment) with LTTng-UST into DIR and exits with PROG's status; --report then prints the text
+ * report (report.c) on stderr, where the command's messages go, so PROG's stdout stays its own.
  *
  * Order matters: everything that can fail without side effects (libraries, PROG, DIR) is
  * checked before the session exists; once it exists, every path destroys it (and stops a
@@ -18,6 +19,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +32,31 @@
  * where 16 KiB x 2 lost 9.5% (trace/README.md). */
 #define DEFAULT_SUBBUF_SIZE "4M"
 #define DEFAULT_NUM_SUBBUF "8"
+#define DEFAULT_STACK_DEPTH "32"
 
 struct trace_opts {
     const char *dir;
     const char *libdir;
+    const char *stacks;                   /* depth, or NULL: the immediate caller only */
+    const char *subbuf_size, *num_subbuf; /* as given, for messages */
     bool hardened, report;
-    struct lttng_channel_config channel;
+    struct trace_channel channel;
 };
+
+/* A count with an optional binary suffix (k, M, G) that is a power of two, into *out. */
+static int power_of_two(const char *opt, const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = *end == 'k' || *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+    end += shift != 0;
+    if (errno || end == s || *end || v == 0 || (v & (v - 1)) || v > (1ull << (40 - shift))) {
+        cli_error("trace: %s %s: not a power of two (a suffix k, M or G may follow)", opt, s);
+        return -1;
+    }
+    *out = (uint64_t)v << shift;
+    return 0;
+}
 
 static int parse(int argc, char **argv, struct trace_opts *o) {
     static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
@@ -46,8 +66,9 @@ static int parse(int argc, char **argv, struct trace_opts *o) {
                                              {"no-discard", no_argument, NULL, 'B'},
                                              {"libdir", required_argument, NULL, 'L'},
                                              {"report", no_argument, NULL, 'R'},
+                                             {"stacks", optional_argument, NULL, 'K'},
                                              {NULL, 0, NULL, 0}};
-    *o = (struct trace_opts){.channel = {DEFAULT_SUBBUF_SIZE, DEFAULT_NUM_SUBBUF, false}};
+    *o = (struct trace_opts){.subbuf_size = DEFAULT_SUBBUF_SIZE, .num_subbuf = DEFAULT_NUM_SUBBUF};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+o:", longopts, NULL)) != -1) {
@@ -59,10 +80,10 @@ static int parse(int argc, char **argv, struct trace_opts *o) {
             o->hardened = true;
             break;
         case 'S':
-            o->channel.subbuf_size = optarg;
+            o->subbuf_size = optarg;
             break;
         case 'N':
-            o->channel.num_subbuf = optarg;
+            o->num_subbuf = optarg;
             break;
         case 'B':
             o->channel.blocking = true;
@@ -73,6 +94,13 @@ static int parse(int argc, char **argv, struct trace_opts *o) {
         case 'R':
             o->report = true;
             break;
+        case 'K':
+            o->stacks = optarg ? optarg : DEFAULT_STACK_DEPTH;
+            if (atoi(o->stacks) < 1 || atoi(o->stacks) > 255) {
+                cli_error("trace: --stacks=%s: the depth must be 1 to 255", o->stacks);
+                return -1;
+            }
+            break;
         default:
             return -1;
         }
@@ -81,6 +109,9 @@ static int parse(int argc, char **argv, struct trace_opts *o) {
         cli_error("trace: no program given (meshward trace [options] -- PROG [ARGS...])");
         return -1;
     }
+    if (power_of_two("--subbuf-size", o->subbuf_size, &o->channel.subbuf_size) != 0 ||
+        power_of_two("--num-subbuf", o->num_subbuf, &o->channel.num_subbuf) != 0)
+        return -1;
     return optind;
 }
 
@@ -151,7 +182,7 @@ static void forward_signal(int sig) {
 }
 
 /* Runs PROG with the preload list; returns its exit status as cli.h says. */
-static int run_program(char **argv, const char *preload, bool blocking) {
+static int run_program(char **argv, const char *preload, const struct trace_opts *o) {
     struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = forward_signal};
     struct sigaction old_int, old_quit, old_term, old_hup;
     /* ^C and ^\ reach PROG from the terminal; we stay to close the session. */
@@ -166,7 +197,8 @@ static int run_program(char **argv, const char *preload, bool blocking) {
         sigaction(SIGTERM, &old_term, NULL);
         sigaction(SIGHUP, &old_hup, NULL);
         setenv("LD_PRELOAD", preload, 1);
-        if (blocking) setenv("LTTNG_UST_ALLOW_BLOCKING", "1", 1);
+        if (o->channel.blocking) setenv("LTTNG_UST_ALLOW_BLOCKING", "1", 1);
+        if (o->stacks) setenv("MESHWARD_TRACE_STACKS", o->stacks, 1);
         _exit(spawn_exec(argv));
     }
     int status = CLI_EXIT_FAIL, wstatus;
@@ -231,16 +263,16 @@ int cmd_trace(int argc, char **argv) {
     char *dir = prepare_dir(o.dir);
     if (!preload || !dir) return CLI_EXIT_FAIL;
 
-    struct lttng_session s = {0};
-    if (lttng_session_connect(&s) != 0 || lttng_session_start(&s, dir, &o.channel) != 0) {
-        lttng_session_close(&s);
+    struct trace_session s = {0};
+    if (session_connect(&s) != 0 || session_start(&s, dir, &o.channel) != 0) {
+        session_close(&s);
         rmdir(dir);
         return CLI_EXIT_FAIL;
     }
-    int status = run_program(prog, preload, o.channel.blocking);
+    int status = run_program(prog, preload, &o);
     uint64_t discarded = 0;
-    bool stopped = lttng_session_stop(&s, &discarded) == 0;
-    lttng_session_close(&s);
+    bool stopped = session_stop(&s, &discarded) == 0;
+    session_close(&s);
     if (!stopped) {
         cli_error("the trace in %s may be incomplete", dir);
         return status;
@@ -256,7 +288,7 @@ int cmd_trace(int argc, char **argv) {
         cli_warn("%" PRIu64 " events were discarded because the buffers were full: rerun with "
                  "--no-discard (the program waits for the trace to be written), or larger "
                  "--subbuf-size/--num-subbuf (now %s x %s per CPU)",
-                 discarded, o.channel.subbuf_size, o.channel.num_subbuf);
+                 discarded, o.subbuf_size, o.num_subbuf);
     if (o.report) {
         struct rep_options ro = {.dir = dir, .top = 10, .progress = isatty(2)};
         fputc('\n', stderr);

@@ -6,11 +6,15 @@
  * trace/meshward_tp.c (LTTNG_UST_TRACEPOINT_CREATE_PROBES: the probes of libmeshward-tp.so).
  *
  * Invariants: every event's last argument is `ip`, the return address of the allocator's
- * public entry point, which the probes record as the `ip` context (see meshward_tp.c);
- * pointers travel as uint64_t so that a call site may pass a pointer or an address; `cls`
- * is recorded in 16 bits and `heap` in 32 (every byte of the hottest events counts); event
- * and field names are an interface (the report tool and users' scripts read them): add
- * fields at the end, never rename. */
+ * public entry point, which the probes record as the `ip` context when a session adds it
+ * (see meshward_tp.c); pointers travel as uint64_t so that a call site may pass a pointer
+ * or an address; every byte and every field of the hottest events counts (LTTng writes
+ * each field on its own): `cls` is recorded in 16 bits, `heap` and `stack` in 32, and
+ * nothing a reader can derive is recorded (a block's kind and usable size follow from its
+ * class; whether a realloc moved the block from its two pointers; everything about a freed
+ * block but its address from its `alloc`);
+ * event and field names are an interface (the report tool and users' scripts read them):
+ * add fields at the end, never rename. */
 #undef LTTNG_UST_TRACEPOINT_PROVIDER
 #define LTTNG_UST_TRACEPOINT_PROVIDER meshward
 
@@ -26,50 +30,45 @@
 /* The LTTng event DSL reads best one field per line: */
 /* clang-format off */
 
-/* What a block is; the values are those of enum mw_kind (src/common.h). */
-LTTNG_UST_TRACEPOINT_ENUM(meshward, kind,
-    LTTNG_UST_TP_ENUM_VALUES(
-        lttng_ust_field_enum_value("slab", 0)
-        lttng_ust_field_enum_value("region", 1)
-        lttng_ust_field_enum_value("huge", 2)
-        lttng_ust_field_enum_value("foreign", 3)))
-
-/* A block was handed to the program (malloc, calloc, aligned and heap allocations). */
+/* A block was handed to the program (malloc, calloc, aligned and heap allocations). `cls`
+ * says what it is: >= 0 a slab class, <= -2 a region of 2^-cls bytes, -1 a huge block. */
 LTTNG_UST_TRACEPOINT_EVENT(meshward, alloc,
-    LTTNG_UST_TP_ARGS(uint64_t, ptr, uint64_t, size, uint64_t, usable, int32_t, cls,
-                      uint64_t, heap, int32_t, kind, void *, ip),
+    LTTNG_UST_TP_ARGS(uint64_t, ptr, uint64_t, size, int32_t, cls, uint64_t, heap,
+                      uint32_t, stack, void *, ip),
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
         lttng_ust_field_integer(uint64_t, size, size)
-        lttng_ust_field_integer(uint64_t, usable, usable)
         lttng_ust_field_integer(int16_t, cls, cls)
         lttng_ust_field_integer(uint32_t, heap, heap)
-        lttng_ust_field_enum(meshward, kind, int8_t, kind, kind)))
+        lttng_ust_field_integer(uint32_t, stack, stack)))
 
-/* A block came back; remote is 1 when the freeing thread is not the owning heap's. */
+/* A block came back. */
 LTTNG_UST_TRACEPOINT_EVENT(meshward, free,
-    LTTNG_UST_TP_ARGS(uint64_t, ptr, uint64_t, usable, int32_t, cls, uint64_t, heap,
-                      uint8_t, remote, void *, ip),
+    LTTNG_UST_TP_ARGS(uint64_t, ptr, uint32_t, stack, void *, ip),
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
-        lttng_ust_field_integer(uint64_t, usable, usable)
-        lttng_ust_field_integer(int16_t, cls, cls)
-        lttng_ust_field_integer(uint32_t, heap, heap)
-        lttng_ust_field_integer(uint8_t, remote, remote)))
+        lttng_ust_field_integer(uint32_t, stack, stack)))
 
-/* One realloc call, the only event it records: when moved, new_ptr was allocated and old_ptr
- * is freed; in place, new_ptr == old_ptr and the block now has `size` and `usable`. */
+/* One realloc call, the only event it records: when new_ptr != old_ptr, new_ptr was
+ * allocated and old_ptr is freed; in place, the block now has `size` and class `cls`. */
 LTTNG_UST_TRACEPOINT_EVENT(meshward, realloc,
-    LTTNG_UST_TP_ARGS(uint64_t, old_ptr, uint64_t, new_ptr, uint64_t, size, uint64_t, usable,
-                      int32_t, cls, uint64_t, heap, uint8_t, moved, void *, ip),
+    LTTNG_UST_TP_ARGS(uint64_t, old_ptr, uint64_t, new_ptr, uint64_t, size, int32_t, cls,
+                      uint64_t, heap, uint32_t, stack, void *, ip),
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_integer_hex(uint64_t, old_ptr, old_ptr)
         lttng_ust_field_integer_hex(uint64_t, new_ptr, new_ptr)
         lttng_ust_field_integer(uint64_t, size, size)
-        lttng_ust_field_integer(uint64_t, usable, usable)
         lttng_ust_field_integer(int16_t, cls, cls)
         lttng_ust_field_integer(uint32_t, heap, heap)
-        lttng_ust_field_integer(uint8_t, moved, moved)))
+        lttng_ust_field_integer(uint32_t, stack, stack)))
+
+/* What stack id `id` of this process holds: return addresses, innermost (the program's
+ * call into the allocator) first. Recorded once per id, before any event carrying it. */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, stack,
+    LTTNG_UST_TP_ARGS(uint32_t, id, const uint64_t *, frames, uint8_t, depth, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint32_t, id, id)
+        lttng_ust_field_sequence_hex(uint64_t, frames, frames, uint8_t, depth)))
 
 /* The alignment asked for the block whose `alloc` event this one follows. */
 LTTNG_UST_TRACEPOINT_EVENT(meshward, aligned_alloc,
@@ -146,11 +145,13 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, mesh,
 
 /* The hardened build detected heap corruption (recorded just before it aborts). */
 LTTNG_UST_TRACEPOINT_EVENT(meshward, corruption,
-    LTTNG_UST_TP_ARGS(const char *, kind, uint64_t, ptr, const char *, detail, void *, ip),
+    LTTNG_UST_TP_ARGS(const char *, kind, uint64_t, ptr, const char *, detail, uint32_t, stack,
+                      void *, ip),
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_string(kind, kind)
         lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
-        lttng_ust_field_string(detail, detail)))
+        lttng_ust_field_string(detail, detail)
+        lttng_ust_field_integer(uint32_t, stack, stack)))
 
 /* The allocator's counters (mw_stats_get) when the probe provider was loaded (at_exit = 0:
  * the heap as it stood when tracing began) and when it is unloaded (at_exit = 1). Events

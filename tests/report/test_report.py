@@ -13,9 +13,9 @@ case per ctest test:
   fork        a forked child replayed from its parent's heap: its frees of inherited blocks
               are known, its own leaks exact
   discard     a tiny channel: the gaps are reported with their counts, the replay goes on
-  corruption  a real double free on the hardened library (report mode): the `corruption`
-              event's block history names the sites that allocated,
-              moved and freed it
+  corruption  a real double free on the hardened library (report mode), traced with
+              --stacks: the `corruption` event's block history names the sites that
+              allocated, moved and freed it, and the stacks of the detection and the free
   errors      not a trace, no meshward events, a truncated stream, an unwritable output:
               one `meshward: error:` line, status 125, nothing left behind
 
@@ -186,9 +186,9 @@ def check_outputs(args, trace_dir, j, exp, prog, work):
     folded = os.path.join(work, "sites.folded")
     report(args, trace_dir, "--collapsed", folded)
     lines = open(folded).read().splitlines()
-    want = f"{prog};leak_a;{prog}.c:{exp['site']['leak_a']} {site_of(j, 'leak_a', prog)['bytes']}"
+    want = f"leak_a ({prog}.c:{exp['site']['leak_a']}) {site_of(j, 'leak_a', prog)['bytes']}"
     check(want in lines, f"collapsed stacks lack {want!r}")
-    check(all(re.match(r"^[^;]+(;[^;]+)+ \d+$", line) for line in lines), "bad folded line")
+    check(all(re.match(r"^[^;]+(;[^;]+)* \d+$", line) for line in lines), "bad folded line")
     # --pid of another process: nothing selected; --to before the peak: no peak_alloc block.
     none = report(args, trace_dir, "--json", "--pid", "1")
     check(none["summary"]["allocations"] == 0, "--pid did not restrict the report")
@@ -325,7 +325,7 @@ def case_corruption(args, work):
     trace_dir = os.path.join(work, "trace")
     env = dict(os.environ, MESHWARD_ON_CORRUPTION="report")
     status, out, err, _ = tt.traced_ok(args, trace_dir, [args.prog], env=env,
-                                       options=["--hardened"])
+                                       options=["--hardened", "--stacks"])
     check(status == 0, f"rp_corrupt exited with {status}")
     check("meshward: error: double free:" in err, "the hardened library reported nothing")
     lines = dict(line.split() for line in out.splitlines())
@@ -339,6 +339,10 @@ def case_corruption(args, work):
             ("free", "release", int(lines["release"]))]
     check(steps[-2:] == want, f"history {steps}, expected it to end with {want}")
     check(c["history"][-2]["old_ptr"] != c["ptr"], "the realloc's old block is not shown")
+    stacks = [[f["function"] for f in j["sites"][site]["stack"][:2]]
+              for site in (c["site"], c["history"][-1]["site"])]
+    check(stacks == [["release_again", "main"], ["release", "main"]],
+          f"stacks of the corruption and the free: {stacks}")
     text = report(args, trace_dir)
     check(f"release (rp_corrupt.c:{lines['release']}" in text, "text history lacks the free")
     readers_agree(args, trace_dir)

@@ -79,19 +79,20 @@ static const char metadata[] =
     "event { name = \"meshward:alloc\"; id = 1; stream_id = 0; fields := struct {\n"
     "  integer { size = 64; align = 8; signed = 0; base = 16; } _ptr;\n"
     "  integer { size = 64; align = 8; signed = 0; } _size;\n"
-    "  integer { size = 64; align = 8; signed = 0; } _usable;\n"
     "  integer { size = 16; align = 8; signed = 1; } _cls;\n"
     "  integer { size = 32; align = 8; signed = 0; } _heap;\n"
-    "  enum : integer { size = 8; align = 8; signed = 1; } { \"slab\" = 0, \"huge\" = 2 } _kind;"
-    " }; };\n"
+    "  enum : integer { size = 8; align = 8; signed = 1; } { \"slab\" = 0, \"huge\" = 2 } _kind;\n"
+    "  integer { size = 32; align = 8; signed = 0; } _stack; }; };\n"
     "event { name = \"meshward:free\"; id = 2; stream_id = 0; fields := struct {\n"
     "  integer { size = 64; align = 8; signed = 0; base = 16; } _ptr;\n"
-    "  integer { size = 64; align = 8; signed = 0; } _usable;\n"
-    "  integer { size = 16; align = 8; signed = 1; } _cls;\n"
-    "  integer { size = 32; align = 8; signed = 0; } _heap;\n"
-    "  integer { size = 8; align = 8; signed = 0; } _remote; }; };\n"
+    "  integer { size = 32; align = 8; signed = 0; } _stack; }; };\n"
     "event { name = \"other:skipped\"; id = 3; stream_id = 0; fields := struct {\n"
-    "  string _note; }; };\n";
+    "  string _note; }; };\n"
+    "event { name = \"meshward:stack\"; id = 4; stream_id = 0; fields := struct {\n"
+    "  integer { size = 32; align = 8; signed = 0; } _id;\n"
+    "  integer { size = 8; align = 8; signed = 0; } __frames_length;\n"
+    "  integer { size = 64; align = 8; signed = 0; base = 16; } _frames[ __frames_length ];"
+    " }; };\n";
 
 struct buf {
     uint8_t b[4096];
@@ -111,7 +112,7 @@ static void context(struct buf *b) {
 
 #define WRAP_BASE ((3ull << 27) | 0x7fffff0) /* 16 cycles before the 27-bit field wraps */
 
-/* One packet of four events; its discarded counter is `discarded`, its end `end`. */
+/* One packet of five events; its discarded counter is `discarded`, its end `end`. */
 static void packet(struct buf *b, uint64_t discarded, uint64_t first_ts) {
     size_t start = b->n;
     put(b, 0xC1FC1FC1, 4);
@@ -125,8 +126,8 @@ static void packet(struct buf *b, uint64_t discarded, uint64_t first_ts) {
     /* alloc, compact header, 8 cycles later */
     put(b, 1 | (((first_ts + 8) & 0x7ffffff) << 5), 4);
     context(b);
-    put(b, 0x5000, 8), put(b, 100, 8), put(b, 112, 8), put(b, (uint16_t)-1, 2), put(b, 7, 4);
-    put(b, 2, 1);
+    put(b, 0x5000, 8), put(b, 100, 8), put(b, (uint16_t)-1, 2), put(b, 7, 4), put(b, 2, 1);
+    put(b, 9, 4);
     /* a skipped event whose 27-bit timestamp wrapped: 1<<27 cycles + 5 after the base */
     put(b, 3 | ((uint64_t)5 << 5), 4);
     context(b);
@@ -135,13 +136,17 @@ static void packet(struct buf *b, uint64_t discarded, uint64_t first_ts) {
     /* free, compact header, after the wrap */
     put(b, 2 | ((uint64_t)9 << 5), 4);
     context(b);
-    put(b, 0x5000, 8), put(b, 112, 8), put(b, (uint16_t)-1, 2), put(b, 7, 4), put(b, 1, 1);
+    put(b, 0x5000, 8), put(b, 9, 4);
     /* free, extended header: full 64-bit timestamp */
     put(b, 31, 1);
     put(b, 2, 4);
     put(b, first_ts - WRAP_BASE + (5ull << 27) + 7, 8);
     context(b);
-    put(b, 0x6000, 8), put(b, 48, 8), put(b, 3, 2), put(b, 7, 4), put(b, 0, 1);
+    put(b, 0x6000, 8), put(b, 0, 4);
+    /* stack 9: three frames, in the same cycle as the free before it */
+    put(b, 4 | ((uint64_t)7 << 5), 4);
+    context(b);
+    put(b, 9, 4), put(b, 3, 1), put(b, 0x401000, 8), put(b, 0x402000, 8), put(b, 0x403000, 8);
     uint64_t bits = (b->n - start) * 8;
     memcpy(b->b + sizes, &bits, 8);
     memcpy(b->b + sizes + 8, &bits, 8);
@@ -161,21 +166,25 @@ static void write_file(const char *name, const void *data, size_t n) {
 struct seen {
     struct rep_event ev[16];
     int n;
+    uint64_t frames[3]; /* of the first stack event */
 };
 
 static bool record(void *arg, const struct rep_event *ev) {
     struct seen *s = arg;
     assert_true(s->n < 16);
     s->ev[s->n] = *ev;
-    s->ev[s->n].procname = NULL; /* only valid during the call */
+    s->ev[s->n].procname = NULL; /* only valid during the call, as the frames */
+    for (uint32_t i = 0; ev->kind == REP_STACK && i < ev->n_frames && i < 3 && !s->frames[2]; i++)
+        s->frames[i] = rep_frame(ev, i);
+    s->ev[s->n].frames = NULL;
     s->n++;
     return true;
 }
 
 static void check_events(const struct seen *s) {
-    /* packet 1: alloc, free, free; packet 2 (counter 5): a gap, alloc, free, free;
-     * packet 3 (counter 3: stepped back, not a loss): alloc, free, free */
-    assert_int_equal(s->n, 10);
+    /* packet 1: alloc, free, free, stack; packet 2 (counter 5): a gap, alloc, free, free,
+     * stack; packet 3 (counter 3: stepped back, not a loss): alloc, free, free, stack */
+    assert_int_equal(s->n, 13);
     const struct rep_event *a = &s->ev[0], *f = &s->ev[1], *x = &s->ev[2];
     assert_int_equal(a->kind, REP_ALLOC);
     assert_int_equal(a->ts, 1000 + WRAP_BASE + 8);
@@ -184,19 +193,24 @@ static void check_events(const struct seen *s) {
     assert_int_equal(a->ip, 0x4005d0);
     assert_int_equal(a->f[0], 0x5000);
     assert_int_equal(a->f[1], 100);
-    assert_int_equal(a->f[2], 112);
-    assert_int_equal((int64_t)a->f[3], -1); /* cls: sign-extended */
-    assert_int_equal(a->f[4], 7);
-    assert_int_equal(a->f[5], 2);
+    assert_int_equal((int64_t)a->f[2], -1); /* cls: sign-extended */
+    assert_int_equal(a->f[3], 7);
+    assert_int_equal(a->f[4], 9); /* stack, after a field (kind) the report does not read */
     assert_int_equal(f->kind, REP_FREE);
     assert_int_equal(f->ts, 1000 + (4ull << 27) + 9); /* after the wrap */
-    assert_int_equal(f->f[4], 1);
+    assert_int_equal(f->f[1], 9);
     assert_int_equal(x->kind, REP_FREE);
     assert_int_equal(x->ts, 1000 + (5ull << 27) + 7);
     assert_int_equal(x->f[0], 0x6000);
-    assert_int_equal(s->ev[3].kind, REP_DISCARDED);
-    assert_int_equal(s->ev[3].f[0], 5);
-    for (int i = 4; i < 10; i++)
+    const struct rep_event *st = &s->ev[3];
+    assert_int_equal(st->kind, REP_STACK);
+    assert_int_equal(st->f[0], 9);
+    assert_int_equal(st->n_frames, 3);
+    assert_int_equal(s->frames[0], 0x401000);
+    assert_int_equal(s->frames[2], 0x403000);
+    assert_int_equal(s->ev[4].kind, REP_DISCARDED);
+    assert_int_equal(s->ev[4].f[0], 5);
+    for (int i = 5; i < 13; i++)
         assert_int_not_equal(s->ev[i].kind, REP_DISCARDED);
 }
 
@@ -212,17 +226,19 @@ static void ctf_reader_decodes_a_written_trace(void **state) {
     /* packets 2 and 3 repeat packet 1's events relative to their own start */
     struct seen ctf = {0}, bt2 = {0};
     assert_int_equal(rep_read_ctf(dir, record, &ctf, false), REP_READ_OK);
-    for (int i = 4; i < 10; i++)
+    for (int i = 5; i < 13; i++)
         ctf.ev[i].ts = 0; /* their absolute times are not the point */
     check_events(&ctf);
     /* libbabeltrace2 reads the same bytes the same way */
     assert_int_equal(rep_read_bt2(dir, record, &bt2, false), REP_READ_OK);
-    assert_int_equal(bt2.n, 10);
-    for (int i = 0; i < 4; i++) {
+    assert_int_equal(bt2.n, 13);
+    for (int i = 0; i < 5; i++) {
         assert_int_equal(bt2.ev[i].kind, ctf.ev[i].kind);
         assert_int_equal(bt2.ev[i].f[0], ctf.ev[i].f[0]);
+        assert_int_equal(bt2.ev[i].n_frames, ctf.ev[i].n_frames);
         if (bt2.ev[i].kind != REP_DISCARDED) assert_int_equal(bt2.ev[i].ts, ctf.ev[i].ts);
     }
+    assert_memory_equal(bt2.frames, ctf.frames, sizeof ctf.frames);
     /* cut in the middle of the last event: an error, not a crash */
     write_file("stream_0", b.b, b.n - 3);
     struct seen cut = {0};

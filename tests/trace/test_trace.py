@@ -14,12 +14,24 @@ with babeltrace2. One case per ctest test:
            while the others fill the whole buffer)
   errors   no lttng-tools on PATH, a daemon that cannot start, unwritable or non-empty DIR,
            a missing program
+  stacks   --stacks: tp_stacks's call stacks name the expected chains (C, a C++ container, a
+           dlopen'ed library, generated code), with exact counts; one id per stack and
+           process whatever the thread, every id described before its first use, a forked
+           child with stacks of its own, a signal handler allocating mid-unwind
+  stacks-discard  the same with tiny buffers: events are lost (stack events too, at times),
+           and the trace still never uses an id before describing it; the report counts
+           allocations whose stack event was lost under (unknown stack), never another
+
+Events name their call site by a stack id (`stack` events say what each id holds, per
+process); the program's own events are those whose innermost frame lies in the program
+(its address range from the statedump).
 
 Each case runs against its own LTTng session daemon, which `meshward trace` starts and stops:
 as root inside a private mount namespace with an empty /var/run/lttng (so that no daemon of
 anyone else on the machine is seen or disturbed), otherwise with LTTNG_HOME in the case's
 work folder. Exit status 77 (skipped) when lttng-tools or babeltrace2 is not installed."""
 import argparse
+import json
 import os
 import re
 import shutil
@@ -30,6 +42,7 @@ import tempfile
 
 LINE = re.compile(r"^\[[^\]]*\] \([^)]*\) \S+ (\w+):(\w+): (.*)$")
 FIELD = re.compile(r'(\w+) = (\( "(\w+)" : container = -?\d+ \)|"(?:[^"\\]|\\.)*"|[^,{}\s]+)')
+ELEMENT = re.compile(r"\[\d+\] = (0x[0-9a-fA-F]+|\d+)")
 
 
 class Failure(Exception):
@@ -52,11 +65,11 @@ def value(raw, label):
         return raw
 
 
-def read_events(trace_dir, debug_info=False):
-    """The trace's events in timestamp order: dicts with 'event' and every field and context
-    (debug_info adds 'bin' and 'func' from babeltrace2's debug-info filter)."""
-    cmd = ["babeltrace2"] + (["--debug-info"] if debug_info else []) + [trace_dir]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+def read_events(trace_dir):
+    """The trace's events in timestamp order: dicts with 'provider', 'event' and every field
+    and context; a `stack` event's addresses in 'frames'."""
+    out = subprocess.run(["babeltrace2", trace_dir], check=True, capture_output=True,
+                         text=True).stdout
     events = []
     for line in out.splitlines():
         m = LINE.match(line)
@@ -65,8 +78,35 @@ def read_events(trace_dir, debug_info=False):
         ev = {"provider": m.group(1), "event": m.group(2)}
         for name, raw, label in FIELD.findall(m.group(3)):
             ev[name] = value(raw, label)
+        if ev["event"] == "stack":
+            ev["frames"] = [int(x, 0) for x in ELEMENT.findall(m.group(3))]
         events.append(ev)
     return events
+
+
+def attribute(events, prog):
+    """Keeps the `meshward` events, each with 'frames' (its stack, from its process's `stack`
+    events; [] when it names none or an undescribed one) and 'mine' (whether its innermost
+    frame lies in the program named prog, mapped where the statedump says)."""
+    ranges = [(e["baddr"], e["baddr"] + e["memsz"]) for e in events
+              if e["event"] in ("bin_info", "dlopen") and os.path.basename(e["path"]) == prog]
+    check(ranges, f"the statedump does not map {prog}")
+    stacks = {}
+    kept = []
+    for e in events:
+        if e["provider"] != "meshward":
+            continue
+        if e["event"] == "stack":
+            stacks[(e["vpid"], e["id"])] = e["frames"]
+        e.setdefault("frames", stacks.get((e["vpid"], e.get("stack")), []))
+        e["mine"] = bool(e["frames"]) and any(a <= e["frames"][0] < b for a, b in ranges)
+        kept.append(e)
+    return kept
+
+
+def procnames(events):
+    """pid -> process name, from the statedump."""
+    return {e["vpid"]: e["procname"] for e in events if e["event"] == "procname"}
 
 
 def meshward_trace(args, trace_dir, prog, stdin=None, env=None, options=()):
@@ -93,11 +133,6 @@ def traced_ok(args, trace_dir, prog, **kw):
     return status, out, err, n
 
 
-def from_program(ev, name):
-    """Whether the event's ip (the allocator's caller) lies in the named program."""
-    return re.match(re.escape(name) + r"[+@]", str(ev.get("bin", ""))) is not None
-
-
 # ---- known ---------------------------------------------------------------------------------
 
 
@@ -110,17 +145,15 @@ def expected_events(path):
         k = w[0]
         if k == "alloc":
             exp.append({"event": "alloc", "ptr": int(w[1], 16), "size": int(w[2]),
-                        "usable": int(w[3]), "kind": w[4], "heap": "main"})
+                        "kind": w[4], "heap": "main"})
         elif k == "heap_alloc":
             exp.append({"event": "alloc", "ptr": int(w[1], 16), "size": int(w[2]),
-                        "usable": int(w[3]), "kind": "slab", "heap": "H"})
+                        "kind": "slab", "heap": "H"})
         elif k == "free":
-            exp.append({"event": "free", "ptr": int(w[1], 16), "usable": int(w[2]),
-                        "remote": int(w[3])})
+            exp.append({"event": "free", "ptr": int(w[1], 16)})
         elif k == "realloc":
             exp.append({"event": "realloc", "old_ptr": int(w[1], 16), "new_ptr": int(w[2], 16),
-                        "size": int(w[3]), "usable": int(w[4]), "moved": int(w[5]),
-                        "heap": "main"})
+                        "size": int(w[3]), "heap": "main"})
         elif k == "aligned_alloc":
             exp.append({"event": "aligned_alloc", "ptr": int(w[1], 16), "alignment": int(w[2]),
                         "size": int(w[3])})
@@ -129,15 +162,36 @@ def expected_events(path):
     return exp
 
 
+def kind_of(cls):
+    """What an `alloc` event's class says the block is."""
+    return "slab" if cls >= 0 else "huge" if cls == -1 else "region"
+
+
+def program_events(events):
+    """The program's events: alloc, free and realloc from its code, then the events that
+    carry no stack: aligned_alloc of a block it allocated, heap events of a heap it used."""
+    ptrs, heaps, mine = set(), set(), []
+    for e in events:
+        k = e["event"]
+        if k in ("alloc", "free", "realloc") and e["mine"]:
+            ptrs.add(e.get("ptr", e.get("new_ptr")))
+            heaps.add(e.get("heap"))
+        elif not ((k == "aligned_alloc" and e["ptr"] in ptrs) or
+                  (k in ("heap_destroy", "heap_reset", "heap_delete") and e["heap"] in heaps)):
+            continue
+        mine.append(e)
+    return mine
+
+
 def case_known(args, work):
     exp_file = os.path.join(work, "expected.txt")
     trace_dir = os.path.join(work, "trace")
     status, _, _, _ = traced_ok(args, trace_dir, [args.prog, exp_file])
     check(status == 0, f"tp_known exited with {status}")
     exp = expected_events(exp_file)
-    events = [e for e in read_events(trace_dir, debug_info=True) if e["provider"] == "meshward"]
     prog = os.path.basename(args.prog)
-    mine = [e for e in events if from_program(e, prog) and e["event"] != "heap_create"]
+    events = attribute(read_events(trace_dir), prog)
+    mine = program_events(events)
     heaps = {}  # symbolic heap name -> heap id, bound at first use
 
     def same_heap(sym, hid):
@@ -149,6 +203,8 @@ def case_known(args, work):
         for key, val in want.items():
             if key == "heap":
                 same_heap(val, got["heap"])
+            elif key == "kind":
+                check(kind_of(got["cls"]) == val, f"{where}: class {got['cls']} is no {val}")
             elif key != "event":
                 check(got.get(key) == val, f"{where}: field {key}")
     check(len(mine) == len(exp),
@@ -239,7 +295,7 @@ def replay(events):
         elif k == "free":
             free(e["ptr"], e, mine)
         elif k == "realloc":
-            if e["moved"]:
+            if e["new_ptr"] != e["old_ptr"]:
                 alloc(e["new_ptr"], e["heap"], e)
                 free(e["old_ptr"], e, mine)
             elif mine and e["old_ptr"] not in live:
@@ -257,10 +313,7 @@ def case_threads(args, work, options=(), threads=8):
     m = re.match(r"allocs (\d+) reallocs (\d+) frees (\d+)", out)
     check(m, f"unexpected output {out!r}")
     want = {"alloc": int(m.group(1)), "realloc": int(m.group(2)), "free": int(m.group(3))}
-    prog = os.path.basename(args.prog)
-    events = [e for e in read_events(trace_dir, debug_info=True) if e["provider"] == "meshward"]
-    for e in events:
-        e["mine"] = from_program(e, prog)
+    events = attribute(read_events(trace_dir), os.path.basename(args.prog))
     got = {k: sum(e["event"] == k and e["mine"] for e in events) for k in want}
     check(got == want, f"the program made {want}, the trace recorded {got}")
     check(len({e["vtid"] for e in events if e["mine"]}) >= threads,
@@ -295,20 +348,18 @@ def case_fork(args, work):
     m = re.match(r"children (\d+) blocks (\d+)", out)
     check(m, f"unexpected output {out!r}")
     children, blocks = int(m.group(1)), int(m.group(2))
-    prog = os.path.basename(args.prog)
-    events = [e for e in read_events(trace_dir, debug_info=True) if e["provider"] == "meshward"]
-    # babeltrace2 symbolizes the parent only (children get no state dump), but a child runs
-    # the parent's code at the same addresses: the program's call sites are the ips that
-    # resolve into the program in the parent.
-    sites = {e["ip"] for e in events if from_program(e, prog)}
+    all_events = read_events(trace_dir)
+    # A forked child has no statedump of its own, but it runs the parent's code at the same
+    # addresses, and its stack ids are described by its own `stack` events.
+    events = attribute(all_events, os.path.basename(args.prog))
     per_pid = {}
     for e in events:
-        if e["event"] == "alloc" and e["ip"] in sites:
+        if e["event"] == "alloc" and e["mine"]:
             per_pid[e["vpid"]] = per_pid.get(e["vpid"], 0) + 1
     parent = 1 + 100 * children  # `keep`, then churn(100) after each fork
     check(sorted(per_pid.values()) == sorted([blocks] * children + [parent]),
           f"allocations per process: {per_pid}; expected {children} x {blocks} and {parent}")
-    check(any(e.get("procname") == "true" for e in events), "the exec'd child was not traced")
+    check("true" in procnames(all_events).values(), "the exec'd child was not traced")
 
 
 # ---- hardened ------------------------------------------------------------------------------
@@ -324,8 +375,9 @@ def case_hardened(args, work):
     check(libs == {"libmeshward-hardened.so", "libmeshward-tp.so"}, f"mapped: {libs}")
     _, discarded = recorded(p.stderr)
     check(discarded == 0, f"{discarded} events discarded")
-    allocs = [e for e in read_events(trace_dir) if e["event"] == "alloc"
-              and e.get("procname") == "cat"]
+    events = read_events(trace_dir)
+    cat = {pid for pid, name in procnames(events).items() if name == "cat"}
+    allocs = [e for e in events if e["event"] == "alloc" and e["vpid"] in cat]
     check(allocs, "no alloc event from cat")
 
 
@@ -388,8 +440,93 @@ def case_errors(args, work):
     expect_error(args, ["trace"], 125, r"no program given")
 
 
+# ---- stacks --------------------------------------------------------------------------------
+
+
+def check_ids(events):
+    """Every stack id of a process names one stack, is recorded once, and is described by its
+    `stack` event before any event uses it (ids lost with their `stack` event are never
+    described). Returns (pid, id) -> frames."""
+    described, used, by_frames = {}, set(), {}
+    for e in events:
+        key = (e["vpid"], e.get("id") if e["event"] == "stack" else e.get("stack"))
+        if e["event"] == "stack":
+            check(key not in described, f"stack id {key} recorded twice")
+            check(key not in used, f"stack id {key} used before its stack event")
+            same = (e["vpid"], tuple(e["frames"]))
+            check(same not in by_frames, f"one stack, two ids: {by_frames.get(same)}, {key}")
+            described[key] = e["frames"]
+            by_frames[same] = key
+        elif key[1]:
+            used.add(key)
+    return described, used
+
+
+def site_functions(site):
+    return [f["function"] for f in site["stack"]]
+
+
+def check_stack_report(args, trace_dir, exact):
+    """The report names the chains tp_stacks made; exact: with their exact counts."""
+    p = subprocess.run([args.meshward, "report", "--json", trace_dir], capture_output=True,
+                       text=True, timeout=600)
+    check(p.returncode == 0, f"meshward report failed: {p.stderr}")
+    sites = json.loads(p.stdout)["sites"]
+
+    def calls(prefix, lib=None):
+        found = [s for s in sites if site_functions(s)[:len(prefix)] == prefix and
+                 (lib is None or (s["stack"][0]["library"] or "").endswith(lib))]
+        return sum(s["calls"] for s in found) if found else None
+
+    want = {("level3", "level2", "level1", "worker"): 2000,
+            ("lib_alloc", "call_lib", "main"): 1,
+            ("from_jit",): 1}
+    for prefix, n in want.items():
+        got = calls(list(prefix), "libtp_stacks_lib.so" if prefix[0] == "lib_alloc" else None)
+        check(got == n if exact else got is None or got <= n,
+              f"stack {' < '.join(prefix)}: {got} allocations, {n} made")
+    vector = [s for s in sites if "grow_vector" in site_functions(s)]
+    check(not exact or sum(s["calls"] for s in vector) == 11,
+          f"std::vector growth: {[(site_functions(s), s['calls']) for s in vector]}")
+    check(not exact or calls(["level3", "level2", "level1", "main"]) >= 20200,
+          "the chain from main is missing")
+    return sites
+
+
+def case_stacks(args, work, options=(), exact=True):
+    trace_dir = os.path.join(work, "trace")
+    lib = os.path.join(os.path.dirname(args.prog), "libtp_stacks_lib.so")
+    status, out, err = meshward_trace(args, trace_dir, [args.prog, lib],
+                                      options=["--stacks"] + list(options))
+    check(status == 0, f"tp_stacks exited with {status}")
+    _, discarded = recorded(err)
+    check(exact == (discarded == 0), f"{discarded} events discarded")
+    child = int(re.search(r"child (\d+)", out).group(1))
+    events = attribute(read_events(trace_dir), os.path.basename(args.prog))
+    described, used = check_ids(events)
+    check(not exact or used <= set(described), f"ids never described: {used - set(described)}")
+    check(any(pid == child for pid, _ in described), "the forked child has no stack of its own")
+    threads = {}
+    for e in events:
+        if e["event"] == "alloc" and e["vtid"] != e["vpid"] and e["stack"]:
+            threads.setdefault(e["stack"], set()).add(e["vtid"])
+    check(not exact or any(len(t) >= 2 for t in threads.values()),
+          "no stack id shared by the two worker threads")
+    sites = check_stack_report(args, trace_dir, exact)
+    lost = [e for e in events if e["event"] in ("alloc", "realloc") and e["stack"] and
+            (e["vpid"], e["stack"]) not in described]
+    unknown = [s for s in sites if s["name"] == "(unknown stack)"]
+    check(not lost or (unknown and unknown[0]["calls"] >= len(lost)),
+          f"{len(lost)} allocations name a lost stack; the report's unknown stack: {unknown}")
+
+
+def case_stacks_discard(args, work):
+    case_stacks(args, work, options=TINY, exact=False)
+
+
 CASES = {"known": case_known, "real": case_real, "threads": case_threads, "fork": case_fork,
-         "hardened": case_hardened, "discard": case_discard, "errors": case_errors}
+         "hardened": case_hardened, "discard": case_discard, "errors": case_errors,
+         "stacks": case_stacks, "stacks-discard": case_stacks_discard}
 
 
 def isolate(work):

@@ -1,0 +1,80 @@
+/* unwind_cost.c — what one call stack costs to take, for choosing the unwinder of
+ * `meshward trace --stacks`: libgcc's _Unwind_Backtrace against libunwind's unw_backtrace,
+ * from the bottom of a chain of DEPTH calls, compiled once with frame pointers and once
+ * without (the two executables mwb-unwind-fp and mwb-unwind-nofp). Prints, per unwinder, the
+ * nanoseconds per stack and the frames it found (the chain, main and libc's start-up).
+ *
+ * usage: mwb-unwind-{fp,nofp} [DEPTH [STACKS]]   (20 and 200000 by default) */
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unwind.h>
+
+enum { MAX_FRAMES = 64 };
+
+struct gcc_walk {
+    void **out;
+    int n, max;
+};
+
+static _Unwind_Reason_Code gcc_frame(struct _Unwind_Context *ctx, void *arg) {
+    struct gcc_walk *w = arg;
+    if (w->n == w->max) return _URC_END_OF_STACK;
+    w->out[w->n++] = (void *)_Unwind_GetIP(ctx);
+    return _URC_NO_REASON;
+}
+
+static int gcc_backtrace(void **out, int max) {
+    struct gcc_walk w = {out, 0, max};
+    _Unwind_Backtrace(gcc_frame, &w);
+    return w.n;
+}
+
+typedef int (*unwinder)(void **out, int max);
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Takes `stacks` stacks at the bottom of the chain; ns per stack, frames in *frames. */
+static __attribute__((noinline)) double measure(unwinder u, long stacks, int *frames) {
+    void *out[MAX_FRAMES];
+    *frames = u(out, MAX_FRAMES); /* the first walk fills the unwinders' caches */
+    double t = now();
+    for (long i = 0; i < stacks; i++)
+        *frames = u(out, MAX_FRAMES);
+    return (now() - t) * 1e9 / (double)stacks;
+}
+
+struct job {
+    long stacks;
+    double gcc_ns, unw_ns;
+    int gcc_frames, unw_frames;
+};
+
+static volatile int sink;
+
+static __attribute__((noinline)) void chain(int depth, struct job *j) {
+    if (depth > 1) {
+        chain(depth - 1, j);
+        sink++; /* not a tail call: every level keeps a frame */
+        return;
+    }
+    j->gcc_ns = measure(gcc_backtrace, j->stacks, &j->gcc_frames);
+    j->unw_ns = measure(unw_backtrace, j->stacks, &j->unw_frames);
+}
+
+int main(int argc, char **argv) {
+    int depth = argc > 1 ? atoi(argv[1]) : 20;
+    struct job j = {.stacks = argc > 2 ? atol(argv[2]) : 200000};
+    chain(depth, &j);
+    printf("unwinder\tns/stack\tframes\tns/frame\n");
+    printf("_Unwind_Backtrace\t%.0f\t%d\t%.1f\n", j.gcc_ns, j.gcc_frames, j.gcc_ns / j.gcc_frames);
+    printf("unw_backtrace\t%.0f\t%d\t%.1f\n", j.unw_ns, j.unw_frames, j.unw_ns / j.unw_frames);
+    return 0;
+}
