@@ -116,8 +116,12 @@ static mw_noinline void *hd_alloc(struct mw_heap *h, size_t size, size_t align, 
     return p;
 }
 #else
-/* Tells memcheck that p (size bytes requested) is the program's now. */
-#define VG_ALLOC(p, size, zeroed) mw_vg_alloc(p, size, mw_block_usable(p), zeroed)
+/* Tells memcheck that p (size bytes requested) is the program's now. A slab slot's slack
+ * is unaddressable already (span init, FREELIKE and the link accesses keep every byte of a
+ * span outside live blocks so): only larger blocks, whose pages may have been mapped anew,
+ * need it said (usable 0: nothing to say). */
+#define VG_ALLOC(p, size, zeroed)                                                                  \
+    mw_vg_alloc(p, size, mw_arena_owns(p) ? 0 : mw_block_usable(p), zeroed)
 
 /* Allocates n bytes for a request of size bytes (or, one time in MESHWARD_GUARD_SAMPLE, a
  * sampled guarded block), records it and tells memcheck. */

@@ -84,8 +84,9 @@ size_t mw_vg_live_size_slow(const void *p, size_t usable);
 #define mw_vg_live_size(p, usable) (mw_vg_active() ? mw_vg_live_size_slow((p), (usable)) : (usable))
 
 /* One word of an unaddressable byte range (a free-list link), read or written by the
- * allocator; the word stays unaddressable. Callers test mw_vg_hooked() first and do the
- * plain access otherwise, so that the fast paths keep a single branch. */
+ * allocator on the real CPU, unseen by memcheck: the word stays unaddressable. Callers test
+ * mw_vg_hooked() first and do the plain access otherwise, so that the fast paths keep a
+ * single branch. */
 uintptr_t mw_vg_peek(const void *word);
 void mw_vg_poke(void *word, uintptr_t value);
 
