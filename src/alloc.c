@@ -36,6 +36,7 @@ int mw_alloc_hooked = 1;
 
 void mw_alloc_settle_hooks(void) {
     mw_alloc_hooked = mw_vg_active() || mw_sample_rate != 0;
+    mw_free_fast_size = mw_vg_active() ? 0 : mw_arena_size;
 }
 
 /* ---- the size regimes --------------------------------------------------------------- */

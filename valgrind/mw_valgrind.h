@@ -30,7 +30,8 @@
 #include <valgrind/memcheck.h>
 
 enum { MW_VG_OFF = 0, MW_VG_ON = 1, MW_VG_UNKNOWN = 2 };
-extern int mw_vg_state;
+/* Hidden: the test off valgrind is one compare with memory, no GOT load. */
+extern __attribute__((visibility("hidden"))) int mw_vg_state;
 /* Settles mw_vg_state from RUNNING_ON_VALGRIND; returns whether valgrind runs us. */
 bool mw_vg_resolve(void);
 
