@@ -36,6 +36,7 @@ int mw_alloc_hooked = 1;
 
 void mw_alloc_settle_hooks(void) {
     mw_alloc_hooked = mw_vg_active() || mw_sample_rate != 0;
+    mw_free_fast_size = mw_vg_active() ? 0 : mw_arena_size;
 }
 
 /* ---- the size regimes --------------------------------------------------------------- */
@@ -116,8 +117,12 @@ static mw_noinline void *hd_alloc(struct mw_heap *h, size_t size, size_t align, 
     return p;
 }
 #else
-/* Tells memcheck that p (size bytes requested) is the program's now. */
-#define VG_ALLOC(p, size, zeroed) mw_vg_alloc(p, size, mw_block_usable(p), zeroed)
+/* Tells memcheck that p (size bytes requested) is the program's now. A slab slot's slack
+ * is unaddressable already (span init, FREELIKE and the link accesses keep every byte of a
+ * span outside live blocks so): only larger blocks, whose pages may have been mapped anew,
+ * need it said (usable 0: nothing to say). */
+#define VG_ALLOC(p, size, zeroed)                                                                  \
+    mw_vg_alloc(p, size, mw_arena_owns(p) ? 0 : mw_block_usable(p), zeroed)
 
 /* Allocates n bytes for a request of size bytes (or, one time in MESHWARD_GUARD_SAMPLE, a
  * sampled guarded block), records it and tells memcheck. */

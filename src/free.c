@@ -6,7 +6,10 @@
  *
  * Tracing: free tests its event once; the traced path records the free before the block
  * can be handed to anyone else; the same hooked path tells memcheck (mw_vg_free) before the
- * allocator touches the block. */
+ * allocator touches the block. Memcheck costs free no test of its own: the fast path takes
+ * as slab blocks the arena's range cut to mw_free_fast_size, which is empty while memcheck
+ * watches (and until start-up settled it), so that every free then leaves the fast path at
+ * the range test it makes anyway, and the path for everything else asks. */
 #include "alloc.h"
 #include "arena.h"
 #include "heap_large.h"
@@ -22,6 +25,8 @@
 
 static _Atomic uint64_t foreign_frees;
 
+size_t mw_free_fast_size;
+
 void mw_foreign_free(const void *p, const char *what) {
     (void)p;
     (void)what;
@@ -32,7 +37,8 @@ uint64_t mw_alloc_foreign_frees(void) {
     return foreign_frees;
 }
 
-mw_inline void free_slab(void *p) {
+/* unhooked: the caller knows valgrind is off (heap.h). */
+mw_inline void free_slab(void *p, bool unhooked) {
     struct mw_span *s = mw_arena_span_of(p);
     if (mw_unlikely(!s || mw_span_slot(s, p) == UINT32_MAX)) {
         mw_foreign_free(p, "free");
@@ -40,7 +46,7 @@ mw_inline void free_slab(void *p) {
     }
     struct mw_heap *h = mw_tls_heap;
     if (mw_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
-        if (mw_unlikely(!mw_heap_free_local(h, s, p))) mw_foreign_free(p, "double free");
+        if (mw_unlikely(!mw_heap_free_local(h, s, p, unhooked))) mw_foreign_free(p, "double free");
         return;
     }
     mw_heap_free_remote(h, s, p);
@@ -68,7 +74,7 @@ static mw_noinline void free_large(void *p) {
 
 mw_inline void free_block(void *p) {
     if (mw_likely(mw_arena_owns(p)))
-        free_slab(p);
+        free_slab(p, false);
     else if (p)
         free_large(p);
 }
@@ -103,22 +109,36 @@ size_t mw_usable_size(const void *p) {
     return p ? mw_hd_usable(p, MW_CALLER) : 0;
 }
 #else
-static mw_cold void hooked_free(void *p, void *ip) {
-    if (MW_TRACE_ON(free)) mw_trace_free(ip, p);
+/* What the fast path leaves: region, huge and sampled blocks, NULL, every free while
+ * memcheck watches (told to it first) and every traced one. */
+static mw_noinline void free_hooked(void *p) {
     mw_vg_free(p);
     free_block(p);
+}
+
+static mw_cold void free_traced(void *p, void *ip) {
+    mw_trace_free(ip, p);
+    free_hooked(p);
+}
+
+/* An untraced free of the API. (The callers test tracing themselves, so that the caller's
+ * address is taken on the traced path only.) */
+mw_inline void free_api(void *p) {
+    if (mw_likely((uintptr_t)p - (uintptr_t)mw_arena_base < mw_free_fast_size))
+        return free_slab(p, true);
+    free_hooked(p);
 }
 
 void mw_free_how_at(void *p, unsigned how, size_t size, void *ip) {
     (void)how;
     (void)size;
-    if (MW_TRACE_ON(free) || mw_vg_hooked()) return hooked_free(p, ip);
-    free_block(p);
+    if (MW_TRACE_ON(free)) return free_traced(p, ip);
+    free_api(p);
 }
 
 void mw_free(void *p) {
-    if (MW_TRACE_ON(free) || mw_vg_hooked()) return hooked_free(p, MW_TRACE_CALLER);
-    free_block(p);
+    if (MW_TRACE_ON(free)) return free_traced(p, MW_TRACE_CALLER);
+    free_api(p);
 }
 
 void mw_free_sized(void *p, size_t size) {

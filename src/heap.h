@@ -80,10 +80,14 @@ mw_inline void *mw_heap_try_alloc_small(struct mw_heap *h, unsigned cls, bool un
 
 /* Frees b into span s, owned by h (the calling thread's heap). Returns false, doing
  * nothing, for an immediate double free (b already heads the local list): pushing it again
- * would loop the list and hand b out twice. */
-mw_inline bool mw_heap_free_local(struct mw_heap *h, struct mw_span *s, mw_block_t *b) {
+ * would loop the list and hand b out twice. unhooked as for allocation. */
+mw_inline bool mw_heap_free_local(struct mw_heap *h, struct mw_span *s, mw_block_t *b,
+                                  bool unhooked) {
     if (mw_unlikely(b == s->local_free)) return false;
-    mw_block_set_next(s, b, s->local_free);
+    if (unhooked && !MW_HARDENED)
+        mw_link_store_raw(b, (uintptr_t)s->local_free);
+    else
+        mw_block_set_next(s, b, s->local_free);
     s->local_free = b;
     h->frees[s->cls]++;
     if (mw_unlikely(--s->used == 0 || s->state != MW_SPAN_QUEUED)) mw_heap_span_changed(h, s);

@@ -105,11 +105,14 @@ mw_inline uintptr_t mw_link_load(const mw_block_t *b) {
 mw_inline uintptr_t mw_link_load_raw(const mw_block_t *b) {
     return (uintptr_t)b->next;
 }
+mw_inline void mw_link_store_raw(mw_block_t *b, uintptr_t v) {
+    b->next = (mw_block_t *)v;
+}
 mw_inline void mw_link_store(mw_block_t *b, uintptr_t v) {
     if (mw_vg_hooked())
         mw_vg_poke(&b->next, v);
     else
-        b->next = (mw_block_t *)v;
+        mw_link_store_raw(b, v);
 }
 
 /* Block list links of blocks of span s. The hardened build encodes them with s's keys and
