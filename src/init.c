@@ -90,6 +90,13 @@ void mw_init_slow(void) {
     if (mw_option_get(MW_OPTION_VERBOSE)) mw_options_print(2);
 }
 
+/* At load, so that options (MESHWARD_STATS among them) and the hardened build's checks and
+ * fault handler are in place even in a program that frees before it allocates, or never
+ * allocates at all. */
+__attribute__((constructor)) static void at_load(void) {
+    mw_init();
+}
+
 __attribute__((destructor)) static void at_exit(void) {
     if (mw_init_state == 2 && mw_option_get(MW_OPTION_STATS)) mw_stats_print(2);
 }
