@@ -123,7 +123,7 @@ struct mw_stats {
     uint64_t live_blocks;     /* blocks allocated and not yet freed (all kinds) */
     uint64_t live_bytes;      /* usable bytes of those blocks */
     uint64_t allocations;     /* blocks handed out, ever (all kinds) */
-    uint64_t frees;           /* blocks given back, ever (all kinds) */
+    uint64_t frees;           /* blocks given back, ever (all kinds; quarantined ones included) */
     uint64_t foreign_frees;   /* frees of pointers meshward does not own (ignored) */
     uint64_t arena_reserved;  /* bytes of virtual address space reserved for spans */
     uint64_t arena_committed; /* bytes of spans carved and not purged */

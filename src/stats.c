@@ -42,6 +42,7 @@ int mw_stats_get(struct mw_stats *st) {
     st->foreign_frees = mw_alloc_foreign_frees();
     st->meta_bytes = mw_meta_bytes();
     /* the program freed them: they are not live, whatever the quarantine holds back */
+    st->frees += st->quarantined_blocks;
     st->live_blocks -=
         st->quarantined_blocks < st->live_blocks ? st->quarantined_blocks : st->live_blocks;
     st->live_bytes -=

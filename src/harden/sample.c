@@ -53,14 +53,19 @@ static uint32_t next_gap(void) {
     return 1 + (uint32_t)((x >> 33) % (2 * (uint64_t)mw_sample_rate - 1));
 }
 
+/* Every allocation counts, a thread's first included: the first gap starts there. */
 bool mw_sample_tick(void) {
     if (mw_likely(countdown > 1)) {
         countdown--;
         return false;
     }
-    bool first = countdown == 0; /* a new thread: start its count, sample nothing yet */
+    if (countdown == 0) countdown = next_gap(); /* a new thread */
+    if (countdown > 1) {
+        countdown--;
+        return false;
+    }
     countdown = next_gap();
-    return !first;
+    return true;
 }
 
 bool mw_sample_owns(const void *p) {
