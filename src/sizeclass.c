@@ -28,6 +28,11 @@ const struct mw_class_info mw_classes[MW_CLASS_COUNT] = {
 #define T(i) MW_CLASS_OF_EXPR((size_t)(i)*8u)
 #define T4(i) T(i), T(i + 1), T(i + 2), T(i + 3)
 #define T16(i) T4(i), T4(i + 4), T4(i + 8), T4(i + 12)
+#define T128(i)                                                                                    \
+    T16(i), T16(i + 16), T16(i + 32), T16(i + 48), T16(i + 64), T16(i + 80), T16(i + 96),          \
+        T16(i + 112)
 const uint8_t mw_class_table[MW_CLASS_TABLE_MAX / 8 + 1] = {
-    T16(0), T16(16), T16(32), T16(48), T16(64), T16(80), T16(96), T16(112), T(128),
+    T128(0),    T128(128),  T128(256),  T128(384),  T128(512),  T128(640),
+    T128(768),  T128(896),  T128(1024), T128(1152), T128(1280), T128(1408),
+    T128(1536), T128(1664), T128(1792), T128(1920), T(2048),
 };

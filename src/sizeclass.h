@@ -45,8 +45,10 @@ extern const struct mw_class_info mw_classes[MW_CLASS_COUNT];
                   : 4u + (57u - MW_CLZ_((size)-1)) * 8u +                                          \
                         (unsigned)((((size)-1) >> (60u - MW_CLZ_((size)-1))) - 8u))
 
-#define MW_CLASS_TABLE_MAX 1024
-/* mw_class_table[(size + 7) >> 3] is the class of size, for size <= MW_CLASS_TABLE_MAX. */
+#define MW_CLASS_TABLE_MAX MW_SLAB_MAX
+/* mw_class_table[(size + 7) >> 3] is the class of size, for size <= MW_CLASS_TABLE_MAX: every
+ * slab size in one load (2 KiB of table; class sizes are multiples of 8, so rounding a size
+ * up to 8 never changes its class). */
 extern const uint8_t mw_class_table[MW_CLASS_TABLE_MAX / 8 + 1];
 
 mw_inline unsigned mw_class_of(size_t size) {
