@@ -79,8 +79,15 @@ mw_inline void free_block(void *p) {
         free_large(p);
 }
 
-void mw_free_untraced(void *p) {
+/* Out of line: the paths that may talk to memcheck need a frame the fast one does not. */
+static mw_noinline void free_any(void *p) {
     free_block(p);
+}
+
+void mw_free_untraced(void *p) {
+    if (mw_likely((uintptr_t)p - (uintptr_t)mw_arena_base < mw_free_fast_size))
+        return free_slab(p, true); /* memcheck away: see mw_free_fast_size */
+    free_any(p);
 }
 
 void mw_trace_free(void *ip, void *p) {

@@ -70,8 +70,7 @@ mw_inline void *mw_heap_try_alloc_small(struct mw_heap *h, unsigned cls, bool un
     struct mw_span *s = h->current[cls];
     mw_block_t *b = s->free;
     if (mw_likely(b != NULL)) {
-        s->free =
-            unhooked && !MW_HARDENED ? (mw_block_t *)mw_link_load_raw(b) : mw_block_next(s, b);
+        s->free = mw_block_next_as(s, b, unhooked);
         s->used++;
         h->allocs[cls]++;
     }
@@ -84,10 +83,7 @@ mw_inline void *mw_heap_try_alloc_small(struct mw_heap *h, unsigned cls, bool un
 mw_inline bool mw_heap_free_local(struct mw_heap *h, struct mw_span *s, mw_block_t *b,
                                   bool unhooked) {
     if (mw_unlikely(b == s->local_free)) return false;
-    if (unhooked && !MW_HARDENED)
-        mw_link_store_raw(b, (uintptr_t)s->local_free);
-    else
-        mw_block_set_next(s, b, s->local_free);
+    mw_block_set_next_as(s, b, s->local_free, unhooked);
     s->local_free = b;
     h->frees[s->cls]++;
     if (mw_unlikely(--s->used == 0 || s->state != MW_SPAN_QUEUED)) mw_heap_span_changed(h, s);

@@ -114,25 +114,44 @@ mw_inline void mw_link_store(mw_block_t *b, uintptr_t v) {
     else
         mw_link_store_raw(b, v);
 }
+/* Either, as a constant at each call says: unhooked, the caller knows valgrind is off. */
+mw_inline uintptr_t mw_link_get(const mw_block_t *b, bool unhooked) {
+    return unhooked ? mw_link_load_raw(b) : mw_link_load(b);
+}
+mw_inline void mw_link_put(mw_block_t *b, uintptr_t v, bool unhooked) {
+    if (unhooked)
+        mw_link_store_raw(b, v);
+    else
+        mw_link_store(b, v);
+}
 
 /* Block list links of blocks of span s. The hardened build encodes them with s's keys and
  * checks every decoded link (harden/links.h); production stores them plainly. */
 #if MW_HARDENED
 #include "harden/links.h"
 #else
-mw_inline mw_block_t *mw_block_next(const struct mw_span *s, const mw_block_t *b) {
+mw_inline mw_block_t *mw_block_next_as(const struct mw_span *s, const mw_block_t *b,
+                                       bool unhooked) {
     (void)s;
-    return (mw_block_t *)mw_link_load(b);
+    return (mw_block_t *)mw_link_get(b, unhooked);
 }
 mw_inline mw_block_t *mw_block_next_any(const struct mw_span *s, const mw_block_t *b) {
     (void)s;
     return (mw_block_t *)mw_link_load(b);
 }
-mw_inline void mw_block_set_next(const struct mw_span *s, mw_block_t *b, mw_block_t *next) {
+mw_inline void mw_block_set_next_as(const struct mw_span *s, mw_block_t *b, mw_block_t *next,
+                                    bool unhooked) {
     (void)s;
-    mw_link_store(b, (uintptr_t)next);
+    mw_link_put(b, (uintptr_t)next, unhooked);
 }
 #endif
+/* The same where valgrind may be on. */
+mw_inline mw_block_t *mw_block_next(const struct mw_span *s, const mw_block_t *b) {
+    return mw_block_next_as(s, b, false);
+}
+mw_inline void mw_block_set_next(const struct mw_span *s, mw_block_t *b, mw_block_t *next) {
+    mw_block_set_next_as(s, b, next, false);
+}
 /* The exact live set for the owner: the bitmap minus every slot on the three lists. */
 void mw_span_live_bitmap(const struct mw_span *s, uint64_t out[MW_SPAN_BITMAP_WORDS]);
 /* Pushes b onto thread_free and returns the delay state it found. MW_DELAY_USE: the span

@@ -39,10 +39,10 @@ static size_t huge_length(size_t size) {
     return mw_align_up(size + MW_CANARY_SIZE, MW_PAGE_SIZE) + MW_PAGE_SIZE;
 }
 
-static void *core_alloc(struct mw_heap *h, size_t size, size_t align) {
+mw_inline void *core_alloc(struct mw_heap *h, size_t size, size_t align, bool vg) {
     if (fits_slab(size)) {
         size_t inner = slab_inner(size);
-        return align <= 8 ? mw_alloc_in(h, inner) : mw_alloc_aligned_in(h, align, inner);
+        return align <= 8 ? mw_alloc_sized(h, inner, !vg) : mw_alloc_aligned_in(h, align, inner);
     }
     if (align < MW_MIN_ALIGN) align = MW_MIN_ALIGN;
     if (fits_region(size))
@@ -50,9 +50,9 @@ static void *core_alloc(struct mw_heap *h, size_t size, size_t align) {
     return mw_alloc_large_in(h, huge_length(size), align, false);
 }
 
-static bool arm_slab(struct mw_hd_block *b) {
-    if (!mw_hd_slot_fresh(b)) return false;
-    mw_vg_undefined(b->p, sizeof(void *));
+mw_inline bool arm_slab(struct mw_hd_block *b, bool vg) {
+    if (!mw_hd_slot_fresh(b, vg)) return false;
+    if (vg) mw_vg_undefined(b->p, sizeof(void *));
     memset(b->p, 0, sizeof(void *)); /* the link word */
     return true;
 }
@@ -87,7 +87,9 @@ static void *zero_block(unsigned how, void *ip) {
     return p;
 }
 
-void *mw_hd_alloc(struct mw_heap *h, size_t size, size_t align, unsigned how, void *ip) {
+/* vg: memcheck may be watching; a constant in each of the two instantiations below. */
+mw_inline void *alloc_as(struct mw_heap *h, size_t size, size_t align, unsigned how, void *ip,
+                         bool vg) {
     if (mw_sample_rate && h == mw_tls_heap && mw_sample_tick()) { /* not first-class heaps' */
         void *p = mw_sample_alloc(size, align, how, ip);
         if (p) return p;
@@ -101,21 +103,31 @@ void *mw_hd_alloc(struct mw_heap *h, size_t size, size_t align, unsigned how, vo
         return NULL;
     }
     for (;;) {
-        void *p = core_alloc(h, size, align);
+        void *p = core_alloc(h, size, align, vg);
         if (!p) return NULL;
         struct mw_hd_block b;
         if (mw_likely(mw_arena_owns(p)))
             mw_hd_slab_block(mw_arena_span_of(p), p, &b);
         else
             mw_hd_locate_other(p, &b);
-        if (b.kind == MW_HD_SLAB ? arm_slab(&b) : arm_large(&b, size)) {
+        if (b.kind == MW_HD_SLAB ? arm_slab(&b, vg) : arm_large(&b, size)) {
             if (b.rec) mw_rec_set_live(b.rec, size, how, ip);
             /* the canaries and slack: its redzone; its zeros are no value the program set */
-            mw_vg_alloc(p, size, b.cap, false);
+            if (vg) mw_vg_alloc(p, size, b.cap, false);
             return p;
         }
         /* reported (report mode): the damaged block stays out of use; take another */
     }
+}
+
+static mw_cold void *alloc_watched(struct mw_heap *h, size_t size, size_t align, unsigned how,
+                                   void *ip) {
+    return alloc_as(h, size, align, how, ip, true);
+}
+
+void *mw_hd_alloc(struct mw_heap *h, size_t size, size_t align, unsigned how, void *ip) {
+    if (mw_unlikely(mw_vg_hooked())) return alloc_watched(h, size, align, how, ip);
+    return alloc_as(h, size, align, how, ip, false);
 }
 
 /* ---- free -------------------------------------------------------------------------- */
@@ -141,21 +153,28 @@ static void report_size_mismatch(const struct mw_hd_block *b, enum mw_op op, siz
 }
 
 /* Checks p for release by op; on success its record is QUARANTINED. */
-static bool take(void *p, enum mw_op op, size_t sized, void *ip, struct mw_hd_block *b) {
+mw_inline bool take(void *p, enum mw_op op, size_t sized, void *ip, struct mw_hd_block *b,
+                    bool vg) {
     uint64_t seen;
     if (!mw_hd_check_live(p, mw_hd_locate(p, b), b, op, &seen)) return false;
     if (sized && class_of(sized) != class_of(b->size)) {
         report_size_mismatch(b, op, sized);
         return false;
     }
-    if (!mw_hd_canaries_ok(b)) return false;
+    if (!mw_hd_canaries_ok(b, vg)) return false;
     /* A first-class heap forgets its large block now: destroying the heap while the block
      * waits in a quarantine must not free it twice. */
     if (b->kind != MW_HD_SLAB && mw_heap_large_any()) mw_heap_large_remove(p);
-    mw_hd_scrub(b); /* before the state changes: a QUARANTINED block always reads as zero */
+    mw_hd_scrub(b, vg); /* before the state changes: a QUARANTINED block reads as zero */
     if (mw_rec_set_freed(b->rec, seen, ip)) return true;
     mw_hd_report_race(p, b, op);
     return false;
+}
+
+static mw_cold void free_watched(void *p, enum mw_op op, size_t sized, void *ip) {
+    mw_vg_free(p); /* first: memcheck reports an invalid or double free itself */
+    struct mw_hd_block b;
+    if (take(p, op, sized, ip, &b, true)) mw_quarantine_push(&b);
 }
 
 void mw_hd_free(void *p, unsigned how, size_t sized, void *ip) {
@@ -164,16 +183,16 @@ void mw_hd_free(void *p, unsigned how, size_t sized, void *ip) {
                     : how == MW_HOW_NEW_ARRAY ? MW_OP_DELETE_ARRAY
                                               : MW_OP_FREE;
     if (mw_sample_owns(p)) return mw_sample_free(p, op, ip);
-    mw_vg_free(p); /* first: memcheck reports an invalid or double free itself */
+    if (mw_unlikely(mw_vg_hooked())) return free_watched(p, op, sized, ip);
     struct mw_hd_block b;
-    if (take(p, op, sized, ip, &b)) mw_quarantine_push(&b);
+    if (take(p, op, sized, ip, &b, false)) mw_quarantine_push(&b);
 }
 
 void mw_hd_release_large(void *p) {
     struct mw_hd_block b;
     if (!mw_hd_locate(p, &b) || !b.rec) return mw_free_untraced(p);
     uint64_t seen = atomic_load_explicit(&b.rec->state, memory_order_acquire);
-    mw_hd_scrub(&b);
+    mw_hd_scrub(&b, mw_vg_hooked());
     if (!mw_rec_set_freed(b.rec, seen, NULL)) return;
     mw_rec_release(b.rec);
     mw_hd_give_back(&b);
@@ -224,7 +243,7 @@ void *mw_hd_realloc(struct mw_heap *h, void *p, size_t size, void *ip) {
     struct mw_hd_block b;
     uint64_t seen;
     if (!mw_hd_check_live(p, mw_hd_locate(p, &b), &b, MW_OP_REALLOC, &seen) ||
-        !mw_hd_canaries_ok(&b)) {
+        !mw_hd_canaries_ok(&b, mw_vg_hooked())) {
         mw_vg_free(p); /* memcheck reports the invalid realloc */
         errno = EINVAL;
         return NULL;
@@ -235,7 +254,7 @@ void *mw_hd_realloc(struct mw_heap *h, void *p, size_t size, void *ip) {
     memcpy(q, p, b.size < size ? b.size : size);
     mw_vg_free(p);
     if (b.kind != MW_HD_SLAB && mw_heap_large_any()) mw_heap_large_remove(p);
-    mw_hd_scrub(&b);
+    mw_hd_scrub(&b, mw_vg_hooked());
     if (mw_rec_set_freed(b.rec, seen, ip))
         mw_quarantine_push(&b);
     else

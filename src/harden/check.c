@@ -18,11 +18,11 @@
 static bool check_block(struct mw_hd_block *b) {
     switch (mw_rec_state(atomic_load_explicit(&b->rec->state, memory_order_acquire))) {
     case MW_HS_LIVE:
-        return mw_hd_canaries_ok(b);
+        return mw_hd_canaries_ok(b, mw_vg_hooked());
     case MW_HS_QUARANTINED:
         return mw_hd_still_clean(b);
     case MW_HS_FREED:
-        return b->kind != MW_HD_SLAB || mw_hd_slot_fresh(b);
+        return b->kind != MW_HD_SLAB || mw_hd_slot_fresh(b, mw_vg_hooked());
     default:
         return true;
     }

@@ -17,12 +17,14 @@ mw_inline uintptr_t mw_link_rotl(uintptr_t x, unsigned r) {
 mw_inline uintptr_t mw_link_rotr(uintptr_t x, unsigned r) {
     return (x >> r) | (x << ((64 - r) & 63));
 }
-mw_inline mw_block_t *mw_link_decode(const struct mw_span *s, const mw_block_t *b) {
-    uintptr_t raw = mw_link_load(b);
+/* unhooked: as for mw_link_get (span.h). */
+mw_inline mw_block_t *mw_link_decode(const struct mw_span *s, const mw_block_t *b, bool unhooked) {
+    uintptr_t raw = mw_link_get(b, unhooked);
     return (mw_block_t *)(mw_link_rotr(raw, s->key[1] & 63) ^ s->key[0] ^ (uintptr_t)b);
 }
-mw_inline mw_block_t *mw_block_next(const struct mw_span *s, const mw_block_t *b) {
-    mw_block_t *next = mw_link_decode(s, b);
+mw_inline mw_block_t *mw_block_next_as(const struct mw_span *s, const mw_block_t *b,
+                                       bool unhooked) {
+    mw_block_t *next = mw_link_decode(s, b, unhooked);
     if (mw_unlikely(next && mw_span_slot(s, next) == UINT32_MAX)) {
         mw_hd_bad_link(s, b, next);
         return NULL;
@@ -32,8 +34,10 @@ mw_inline mw_block_t *mw_block_next(const struct mw_span *s, const mw_block_t *b
 /* A link of the heap's delayed list, which chains blocks of different spans: the decoded
  * link must name a built slot of whatever span holds it (links.c). */
 mw_block_t *mw_block_next_any(const struct mw_span *s, const mw_block_t *b);
-mw_inline void mw_block_set_next(const struct mw_span *s, mw_block_t *b, mw_block_t *next) {
-    mw_link_store(b, mw_link_rotl((uintptr_t)next ^ s->key[0] ^ (uintptr_t)b, s->key[1] & 63));
+mw_inline void mw_block_set_next_as(const struct mw_span *s, mw_block_t *b, mw_block_t *next,
+                                    bool unhooked) {
+    uintptr_t word = mw_link_rotl((uintptr_t)next ^ s->key[0] ^ (uintptr_t)b, s->key[1] & 63);
+    mw_link_put(b, word, unhooked);
 }
 
 #endif
