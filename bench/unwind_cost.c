@@ -11,27 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include <unwind.h>
+
+#include "unwind_gcc.h"
 
 enum { MAX_FRAMES = 64 };
-
-struct gcc_walk {
-    void **out;
-    int n, max;
-};
-
-static _Unwind_Reason_Code gcc_frame(struct _Unwind_Context *ctx, void *arg) {
-    struct gcc_walk *w = arg;
-    if (w->n == w->max) return _URC_END_OF_STACK;
-    w->out[w->n++] = (void *)_Unwind_GetIP(ctx);
-    return _URC_NO_REASON;
-}
-
-static int gcc_backtrace(void **out, int max) {
-    struct gcc_walk w = {out, 0, max};
-    _Unwind_Backtrace(gcc_frame, &w);
-    return w.n;
-}
 
 typedef int (*unwinder)(void **out, int max);
 
@@ -65,7 +48,7 @@ static __attribute__((noinline)) void chain(int depth, struct job *j) {
         sink++; /* not a tail call: every level keeps a frame */
         return;
     }
-    j->gcc_ns = measure(gcc_backtrace, j->stacks, &j->gcc_frames);
+    j->gcc_ns = measure(mw_gcc_backtrace, j->stacks, &j->gcc_frames);
     j->unw_ns = measure(unw_backtrace, j->stacks, &j->unw_frames);
 }
 

@@ -28,6 +28,7 @@
 #include "trace_stacks.h"
 #include "os.h"
 #include "trace_sites.h"
+#include "unwind_gcc.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -35,7 +36,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unwind.h>
 
 _Static_assert(sizeof(void *) == sizeof(uint64_t), "frames are recorded as 64-bit addresses");
 
@@ -74,24 +74,6 @@ static __thread struct site_cached site_cache[SITE_CACHE]
 
 /* ---- unwinding ------------------------------------------------------------------------- */
 
-struct gcc_walk {
-    void **out;
-    int n, max;
-};
-
-static _Unwind_Reason_Code gcc_frame(struct _Unwind_Context *ctx, void *arg) {
-    struct gcc_walk *w = arg;
-    if (w->n == w->max) return _URC_END_OF_STACK;
-    w->out[w->n++] = (void *)_Unwind_GetIP(ctx);
-    return _URC_NO_REASON;
-}
-
-static int gcc_backtrace(void **out, int max) {
-    struct gcc_walk w = {out, 0, max};
-    _Unwind_Backtrace(gcc_frame, &w);
-    return w.n;
-}
-
 static void reset_child(void) {
     memset(site_cache, 0, sizeof site_cache); /* the only thread of the child */
     struct slot *t = atomic_load(&table);
@@ -111,7 +93,7 @@ __attribute__((constructor)) static void stacks_setup(void) {
     if (!depth) return;
     void *lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
     unwind = lib ? (unwinder)(uintptr_t)dlsym(lib, "unw_backtrace") : NULL;
-    if (!unwind) unwind = gcc_backtrace;
+    if (!unwind) unwind = mw_gcc_backtrace;
 }
 
 /* Unwinds into buf; *stack is the stack from ip outwards, inside buf. Returns its depth. */

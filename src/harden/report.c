@@ -6,12 +6,12 @@
 #include "os.h"
 #include "span.h"
 #include "trace.h"
+#include "unwind_gcc.h"
 
 #include <meshward.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unwind.h>
 
 #define FRAMES 24
 
@@ -95,25 +95,6 @@ void mw_line_where(struct mw_line *l, const struct mw_hd_block *b) {
 
 /* ---- stack and history ------------------------------------------------------------- */
 
-struct unwind_state {
-    uintptr_t *out;
-    unsigned n, max;
-};
-
-static _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *arg) {
-    struct unwind_state *st = arg;
-    uintptr_t ip = (uintptr_t)_Unwind_GetIP(ctx);
-    if (!ip || st->n == st->max) return _URC_END_OF_STACK;
-    st->out[st->n++] = ip;
-    return _URC_NO_REASON;
-}
-
-unsigned mw_hd_backtrace(uintptr_t *out, unsigned max) {
-    struct unwind_state st = {out, 0, max};
-    _Unwind_Backtrace(on_frame, &st);
-    return st.n;
-}
-
 static void write_line(struct mw_line *l) {
     mw_line_str(l, "\n");
     mw_write_str(2, l->buf);
@@ -121,16 +102,17 @@ static void write_line(struct mw_line *l) {
 
 /* Frames inside meshward itself are left out: the report starts at the program's call. */
 static void write_stack(void) {
-    uintptr_t frames[FRAMES];
-    unsigned n = mw_hd_backtrace(frames, FRAMES), shown = 0;
+    void *frames[FRAMES];
+    int n = mw_gcc_backtrace(frames, FRAMES);
+    unsigned shown = 0;
     mw_write_str(2, "meshward:   detected at:\n");
-    for (unsigned i = 0; i < n; i++) {
-        if (mw_sym_is_self(frames[i])) continue;
+    for (int i = 0; i < n; i++) {
+        if (mw_sym_is_self((uintptr_t)frames[i])) continue;
         struct mw_line l = {.len = 0};
         mw_line_str(&l, "meshward:     #");
         mw_line_u64(&l, shown++);
         mw_line_str(&l, " ");
-        mw_sym_describe(&l, frames[i]);
+        mw_sym_describe(&l, (uintptr_t)frames[i]);
         write_line(&l);
     }
 }

@@ -37,7 +37,5 @@ mw_inline void mw_hd_count_check(void) {
 }
 uint64_t mw_hd_checks(void);
 uint64_t mw_hd_corruptions(void);
-/* The first frames of the calling thread's stack (return addresses), innermost first. */
-unsigned mw_hd_backtrace(uintptr_t *out, unsigned max);
 
 #endif
