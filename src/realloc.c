@@ -93,15 +93,15 @@ static void *resize(struct mw_heap *h, void *p, size_t size, void *ip) {
 }
 
 /* A sampled block (MESHWARD_GUARD_SAMPLE) always moves. */
+static void *alloc_plain(struct mw_heap *h, size_t size, void *ip) {
+    (void)ip;
+    return mw_alloc_in(h, size);
+}
+
+/* A sampled block moves to an ordinary one (sampling is decided at allocation). */
 static void *resize_sampled(struct mw_heap *h, void *p, size_t size, void *ip) {
-    size_t old = mw_sample_size(p);
-    void *q = old ? mw_alloc_in(h, size) : NULL;
-    if (q) {
-        memcpy(q, p, old < size ? old : size);
-        MW_TRACE_REALLOC_AT(ip, p, q, size, mw_trace_class(q), h->id);
-    }
-    if (q || !old) mw_sample_free(p, MW_OP_REALLOC, ip);
-    if (!old) errno = EINVAL;
+    void *q = mw_sample_realloc(h, p, size, ip, alloc_plain);
+    if (q) MW_TRACE_REALLOC_AT(ip, p, q, size, mw_trace_class(q), h->id);
     return q;
 }
 

@@ -225,13 +225,8 @@ static bool resize_in_place(struct mw_hd_block *b, size_t size) {
     return true;
 }
 
-static void *realloc_sampled(struct mw_heap *h, void *p, size_t size, void *ip) {
-    size_t old = mw_sample_size(p);
-    void *q = old ? mw_hd_alloc(h, size, 0, MW_HOW_MALLOC, ip) : NULL;
-    if (q) memcpy(q, p, old < size ? old : size);
-    if (q || !old) mw_sample_free(p, MW_OP_REALLOC, ip);
-    if (!old) errno = EINVAL;
-    return q;
+static void *alloc_plain(struct mw_heap *h, size_t size, void *ip) {
+    return mw_hd_alloc(h, size, 0, MW_HOW_MALLOC, ip);
 }
 
 void *mw_hd_realloc(struct mw_heap *h, void *p, size_t size, void *ip) {
@@ -239,7 +234,7 @@ void *mw_hd_realloc(struct mw_heap *h, void *p, size_t size, void *ip) {
         errno = ENOMEM;
         return NULL;
     }
-    if (mw_sample_owns(p)) return realloc_sampled(h, p, size, ip);
+    if (mw_sample_owns(p)) return mw_sample_realloc(h, p, size, ip, alloc_plain);
     struct mw_hd_block b;
     uint64_t seen;
     if (!mw_hd_check_live(p, mw_hd_locate(p, &b), &b, MW_OP_REALLOC, &seen) ||

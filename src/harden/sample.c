@@ -10,7 +10,9 @@
 #include "mw_valgrind.h"
 #include "os.h"
 
+#include <errno.h>
 #include <meshward.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #define SLOT_BYTES (2 * MW_PAGE_SIZE)
@@ -124,6 +126,16 @@ size_t mw_sample_size(const void *p) {
     struct mw_hd_block b;
     if (!mw_sample_locate(p, &b) || b.p != (const char *)p) return 0;
     return mw_rec_state(b.rec->state) == MW_HS_LIVE ? b.size : 0;
+}
+
+void *mw_sample_realloc(struct mw_heap *h, void *p, size_t size, void *ip,
+                        void *(*alloc)(struct mw_heap *h, size_t size, void *ip)) {
+    size_t old = mw_sample_size(p);
+    void *q = old ? alloc(h, size, ip) : NULL;
+    if (q) memcpy(q, p, old < size ? old : size);
+    if (q || !old) mw_sample_free(p, MW_OP_REALLOC, ip);
+    if (!old) errno = EINVAL;
+    return q;
 }
 
 /* The zero bytes around the block: after it up to the guard, before it from the page start. */

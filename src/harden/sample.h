@@ -25,6 +25,12 @@ bool mw_sample_owns(const void *p);
  * into the page before the block), then protects the page. */
 void mw_sample_free(void *p, enum mw_op op, void *ip);
 size_t mw_sample_size(const void *p); /* requested size of a live sampled block, else 0 */
+/* realloc of a pointer that mw_sample_owns to size (> 0) bytes: a block from alloc(h, size,
+ * ip) receives the contents, then p is freed; NULL when alloc fails (p stays) or when p is
+ * no live sampled block (reported, errno EINVAL). */
+struct mw_heap;
+void *mw_sample_realloc(struct mw_heap *h, void *p, size_t size, void *ip,
+                        void *(*alloc)(struct mw_heap *h, size_t size, void *ip));
 bool mw_sample_locate(const void *addr, struct mw_hd_block *b);
 
 #endif
