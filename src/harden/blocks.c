@@ -94,7 +94,7 @@ bool mw_hd_still_clean(const struct mw_hd_block *b) {
 }
 
 bool mw_hd_region_reopen(const struct mw_hd_block *b) {
-    if (b->cap < PROTECT_MIN) return mw_hd_still_clean(b);
+    if (!protected_while_freed(b)) return zero_from(b, 0);
     mprotect(b->p, b->cap - MW_PAGE_SIZE, PROT_READ | PROT_WRITE);
     return true;
 }

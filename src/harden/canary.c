@@ -10,18 +10,12 @@ void mw_canary_init(void) {
         mw_os_random(&mw_canary_secret, sizeof mw_canary_secret);
 }
 
-/* Compared a page at a time with zeros by libc's vectorised memcmp: the check runs over
- * every byte of every block handed out again. */
-static const unsigned char zeros[4096];
-
+/* 64 bytes at a time with the hot paths' scan (canary.h), then byte by byte. */
 size_t mw_first_nonzero(const void *p, size_t n) {
     const unsigned char *b = p;
     size_t i = 0;
-    while (i < n) {
-        size_t chunk = n - i < sizeof zeros ? n - i : sizeof zeros;
-        if (memcmp(b + i, zeros, chunk) != 0) break;
-        i += chunk;
-    }
+    while (n - i >= 64 && mw_bytes_zero(b + i, 64))
+        i += 64;
     for (; i < n; i++)
         if (b[i]) return i;
     return n;

@@ -40,6 +40,12 @@ unsigned char catalog_peek(const void *p) {
     return *(const volatile unsigned char *)p;
 }
 
+void catalog_overrun(void *p, size_t n) {
+    unsigned char *end = (unsigned char *)catalog_opaque(p) + n;
+    for (size_t i = 0; i < ((size_t)16 << 20); i += 4096)
+        catalog_poke(end + i, 'x');
+}
+
 static int usage(const char *prog, const catalog_case_t *cases, size_t count) {
     fprintf(stderr, "usage: %s CASE REGIME\ncases:", prog);
     for (size_t i = 0; i < count; i++)

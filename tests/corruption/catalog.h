@@ -46,6 +46,9 @@ size_t catalog_opaque_size(size_t n);
 void catalog_poke(void *p, unsigned char value);
 /* Reads one byte through a volatile access. */
 unsigned char catalog_peek(const void *p);
+/* A linear overflow running far past the end of the n-byte block p, as a runaway memset
+ * would: one byte per page, up to 16 MiB past it (a guard page stops it first). */
+void catalog_overrun(void *p, size_t n);
 
 #ifdef __cplusplus
 }

@@ -9,9 +9,6 @@
 
 #include <stdlib.h>
 
-#define FAR_LIMIT (16u << 20)
-#define PAGE 4096u
-
 static int small(size_t n) {
     unsigned char *p = victim_malloc(n);
     size_t end = catalog_opaque_size(n);
@@ -30,9 +27,7 @@ static int underflow(size_t n) {
 
 static int far(size_t n) {
     unsigned char *p = victim_malloc(n);
-    unsigned char *end = (unsigned char *)catalog_opaque(p) + n;
-    for (size_t i = 0; i < FAR_LIMIT; i += PAGE)
-        catalog_poke(end + i, 'x');
+    catalog_overrun(p, n);
     free(p);
     return 0;
 }

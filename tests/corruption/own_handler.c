@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #define PAGE 4096u
-#define FAR_LIMIT (16u << 20)
 #define CHAIN_STATUS 42
 #define MARKER "catalog: own handler ran\n"
 
@@ -71,9 +70,7 @@ static int own_fault(size_t n) {
 static int guard_chain(size_t n) {
     install(exit_chained);
     unsigned char *p = victim_malloc(n);
-    unsigned char *end = (unsigned char *)catalog_opaque(p) + n;
-    for (size_t i = 0; i < FAR_LIMIT; i += PAGE)
-        catalog_poke(end + i, 'x');
+    catalog_overrun(p, n);
     free(p);
     return 0;
 }
