@@ -61,6 +61,12 @@ void mw_heap_reset(mw_heap_t *heap);
  * pool at once, as malloc_trim(0) does. */
 void mw_collect(bool force);
 
+/* Meshes now: the calling thread's sparse spans and those of exited threads, pairwise when
+ * their live blocks do not overlap, onto shared physical pages (no pointer moves). Returns
+ * the bytes of physical memory given back; 0 when meshing is off (MESHWARD_MESH=0, or
+ * under valgrind) or another thread is meshing. mw_collect(true) and malloc_trim mesh too. */
+size_t mw_mesh_now(void);
+
 /* Checks every block of the calling thread's heap and quarantine: canaries of live blocks,
  * zeroes of freed ones (hardened library; the production library checks nothing). Each
  * problem is reported as heap corruption (abort, or with MESHWARD_ON_CORRUPTION=report a
@@ -82,6 +88,8 @@ typedef enum mw_option {
     MW_OPTION_ON_CORRUPTION,     /* string: "abort" (default) or "report" (hardened) */
     MW_OPTION_QUARANTINE,        /* bytes of freed blocks each thread holds back (hardened) */
     MW_OPTION_GUARD_SAMPLE,      /* N: one allocation in about N on a guarded page; 0: off */
+    MW_OPTION_MESH,              /* 1 (default): mesh sparse spans; 0: never */
+    MW_OPTION_MESH_PERIOD_MS,    /* least time between two mesh passes */
     MW_OPTION_COUNT
 } mw_option_t;
 
@@ -141,10 +149,16 @@ struct mw_stats {
     uint32_t region_classes; /* entries used in regions[] */
     struct mw_class_stats classes[MW_STATS_SIZE_CLASSES];
     struct mw_region_class_stats regions[MW_STATS_REGION_CLASSES];
-    uint64_t checks;             /* hardened: block checks made (frees, reuses, heap walks) */
-    uint64_t corruptions;        /* hardened and sampled blocks: corruptions reported */
-    uint64_t quarantined_blocks; /* hardened: freed blocks held back from reuse (not live) */
-    uint64_t quarantined_bytes;  /* their slot or region bytes */
+    uint64_t checks;              /* hardened: block checks made (frees, reuses, heap walks) */
+    uint64_t corruptions;         /* hardened and sampled blocks: corruptions reported */
+    uint64_t quarantined_blocks;  /* hardened: freed blocks held back from reuse (not live) */
+    uint64_t quarantined_bytes;   /* their slot or region bytes */
+    uint64_t meshed_spans;        /* spans whose pages now map another span's (aliases) */
+    uint64_t mesh_passes;         /* mesh passes run, ever */
+    uint64_t meshes;              /* pairs of spans meshed, ever */
+    uint64_t mesh_released_bytes; /* physical memory those meshes gave back, ever */
+    uint64_t mesh_ns;             /* time spent in mesh passes */
+    uint64_t mesh_max_pause_ns;   /* the longest pass */
 };
 
 /* Fills *out with a snapshot (counters of running threads may lag by a few operations).

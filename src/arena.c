@@ -3,6 +3,7 @@
  * it all: only span-level slow paths come here. */
 #include "arena.h"
 #include "lock.h"
+#include "mesh/mesh.h"
 #include "meta.h"
 #include "mw_valgrind.h"
 #include "os.h"
@@ -24,7 +25,7 @@ static struct mw_span *dirty[MW_SPAN_MAX_PAGES + 1]; /* free spans by page count
 static struct mw_span *clean[MW_SPAN_MAX_PAGES + 1];
 static struct mw_span *abandoned[MW_CLASS_COUNT];
 static uint64_t dirty_bytes, committed_bytes, purged_bytes;
-static uint64_t spans_in_use, spans_free, spans_abandoned;
+static uint64_t spans_in_use, spans_free, spans_abandoned, spans_meshed;
 static struct mw_pool span_pool = MW_POOL_INIT(struct mw_span);
 
 bool mw_arena_init(void) {
@@ -152,6 +153,17 @@ static uint64_t span_free_locked(struct mw_span *s) {
     return dirty_bytes > limit ? purge_locked(limit / 2) : 0;
 }
 
+/* Called with arena_lock held: an alias of a span that emptied, fresh private pages now. */
+static void free_alias_locked(struct mw_span *a) {
+    map_span(a, NULL);
+    a->state = MW_SPAN_FREE;
+    a->dirty = 0;
+    push(&clean[a->pages], a);
+    spans_in_use--;
+    spans_meshed--;
+    spans_free++;
+}
+
 void mw_arena_span_free(struct mw_span *s) {
 #if MW_HARDENED
     mw_hd_span_release(s); /* its free slots are checked one last time */
@@ -159,6 +171,10 @@ void mw_arena_span_free(struct mw_span *s) {
     MW_TRACE_SPAN_RELEASE(s->start, s->cls, (size_t)s->pages << 12);
     atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
     mw_lock(&arena_lock);
+    if (mw_unlikely(s->mesh_next || s->in_file) && !mw_mesh_unmesh(s, free_alias_locked)) {
+        mw_unlock(&arena_lock); /* the kernel refused a mapping: s stays out of use */
+        return;
+    }
     uint64_t purged = span_free_locked(s);
     mw_unlock(&arena_lock);
     if (purged) MW_TRACE_PURGE(purged);
@@ -232,6 +248,39 @@ void mw_arena_collect_abandoned(void) {
     }
 }
 
+unsigned mw_arena_take_sparse(unsigned cls, uint32_t max_used, struct mw_span **out, unsigned max) {
+    if (!abandoned[cls]) return 0; /* racy peek, as adoption */
+    unsigned n = 0;
+    mw_lock(&arena_lock);
+    for (struct mw_span *s = abandoned[cls], *next; s && n < max; s = next) {
+        next = s->next;
+        mw_span_collect(s);
+        if (s->used == 0 || s->used > max_used) continue;
+        unlink_span(&abandoned[cls], s);
+        spans_abandoned--;
+        s->state = MW_SPAN_QUEUED; /* so that no remote freer reclaims it meanwhile */
+        out[n++] = s;
+    }
+    mw_unlock(&arena_lock);
+    return n;
+}
+
+void mw_arena_note_meshed(struct mw_span *s) {
+    mw_lock(&arena_lock);
+    committed_bytes -= (uint64_t)s->pages << 12;
+    spans_meshed++;
+    mw_unlock(&arena_lock);
+}
+
+void mw_arena_each_kept(void (*fn)(struct mw_span *)) {
+    for (char *p = mw_arena_base; p < bump; p += MW_PAGE_SIZE) {
+        struct mw_span *s = mw_arena_span_of(p);
+        if (!s || s->start != p) continue;
+        if (s->in_file) fn(s);
+        p += ((size_t)s->pages - 1) << 12;
+    }
+}
+
 void mw_arena_fork_prepare(void) {
     mw_lock(&arena_lock);
 }
@@ -250,5 +299,6 @@ void mw_arena_stats(struct mw_stats *st) {
     st->spans_in_use = spans_in_use;
     st->spans_free = spans_free;
     st->spans_abandoned = spans_abandoned;
+    st->meshed_spans = spans_meshed;
     mw_unlock(&arena_lock);
 }

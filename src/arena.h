@@ -53,6 +53,14 @@ void mw_arena_reclaim_abandoned(struct mw_span *s);
 /* Sweeps every abandoned list: spans emptied by remote frees go back to the free lists. */
 void mw_arena_collect_abandoned(void);
 
+/* Meshing (mesh/): takes out of the abandoned list of cls, for a pass, up to max spans
+ * holding 1 to max_used blocks; the pass owns them until it abandons them again. */
+unsigned mw_arena_take_sparse(unsigned cls, uint32_t max_used, struct mw_span **out, unsigned max);
+/* s's pages now map another span's (s is an alias): they are no longer committed. */
+void mw_arena_note_meshed(struct mw_span *s);
+/* Calls fn on every kept span in the mesh file; the caller holds the arena lock (fork). */
+void mw_arena_each_kept(void (*fn)(struct mw_span *));
+
 void mw_arena_fork_prepare(void);
 void mw_arena_fork_parent(void);
 void mw_arena_fork_child(void);

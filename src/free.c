@@ -37,19 +37,28 @@ uint64_t mw_alloc_foreign_frees(void) {
     return foreign_frees;
 }
 
+static void free_odd_slab(void *p, struct mw_span *s);
+
 /* unhooked: the caller knows valgrind is off (heap.h). */
 mw_inline void free_slab(void *p, bool unhooked) {
     struct mw_span *s = mw_arena_span_of(p);
-    if (mw_unlikely(!s || mw_span_slot(s, p) == UINT32_MAX)) {
-        mw_foreign_free(p, "free");
-        return;
-    }
+    if (mw_unlikely(!s || mw_span_slot(s, p) == UINT32_MAX)) return free_odd_slab(p, s);
     struct mw_heap *h = mw_tls_heap;
     if (mw_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
         if (mw_unlikely(!mw_heap_free_local(h, s, p, unhooked))) mw_foreign_free(p, "double free");
         return;
     }
     mw_heap_free_remote(h, s, p);
+}
+
+/* Not a slot of the span the page map names: a block meshed away, freed through its old
+ * address in an alias span (freed at its address in the kept span), or foreign. */
+static mw_noinline void free_odd_slab(void *p, struct mw_span *s) {
+    void *home = s ? mw_span_home(s, p) : NULL;
+    if (home)
+        free_slab(home, false);
+    else
+        mw_foreign_free(p, "free");
 }
 
 static mw_noinline void free_large(void *p) {
@@ -157,7 +166,8 @@ size_t mw_block_usable(const void *p) {
     switch (mw_kind_of(p)) {
     case MW_KIND_SLAB: {
         const struct mw_span *s = mw_arena_span_of(p);
-        return s && mw_span_slot(s, p) != UINT32_MAX ? s->block_size : 0;
+        if (s && mw_span_slot(s, p) == UINT32_MAX) s = mw_span_home(s, p) ? s->mesh_into : NULL;
+        return s ? s->block_size : 0;
     }
     case MW_KIND_REGION:
         return mw_region_is_live(p) ? mw_region_usable_size(p) : 0;

@@ -4,6 +4,7 @@
 #include "heap.h"
 #include "arena.h"
 #include "lock.h"
+#include "mesh/mesh.h"
 #include "meta.h"
 #include "os.h"
 #include "trace.h"
@@ -222,10 +223,37 @@ void *mw_heap_alloc_slow(struct mw_heap *h, unsigned cls) {
         s->local_free = NULL;
         return pop_block(h, s);
     }
+    mw_mesh_tick(h);
     void *p = from_queue(h, cls);
     if (!p) p = from_abandoned(h, cls);
     if (!p) p = from_new_span(h, cls);
     return p;
+}
+
+/* ---- meshing ------------------------------------------------------------------------ */
+
+unsigned mw_heap_mesh_candidates(struct mw_heap *h, unsigned cls, uint32_t max_used,
+                                 struct mw_span **out, unsigned max) {
+    unsigned n = 0;
+    for (struct mw_span *s = h->queue[cls].first; s && n < max; s = s->next) {
+        if (s == h->current[cls]) continue;
+        mw_span_collect(s);
+        if (s->used != 0 && s->used <= max_used) out[n++] = s;
+    }
+    return n;
+}
+
+void mw_heap_unlink_meshed(struct mw_heap *h, struct mw_span *s) {
+    queue_remove(&h->queue[s->cls], s);
+}
+
+void mw_heap_requeue_unmeshed(struct mw_heap *h, struct mw_span *s) {
+    struct mw_span_queue *q = &h->queue[s->cls];
+    if (q->last == s) return;
+    queue_remove(q, s);
+    s->prev = q->last; /* q is not empty: its allocation span is never a candidate */
+    q->last->next = s;
+    q->last = s;
 }
 
 /* ---- frees from other threads ------------------------------------------------------- */

@@ -49,6 +49,15 @@ void *mw_heap_alloc_slow(struct mw_heap *h, unsigned cls);
 void mw_heap_span_changed(struct mw_heap *h, struct mw_span *s);
 /* Frees a block of span s from a thread (whose heap is me) that does not own the span. */
 void mw_heap_free_remote(struct mw_heap *me, struct mw_span *s, mw_block_t *b);
+/* Meshing (mesh/): up to max spans of h's queue for cls, not its allocation span, holding
+ * 1 to max_used blocks once collected. */
+unsigned mw_heap_mesh_candidates(struct mw_heap *h, unsigned cls, uint32_t max_used,
+                                 struct mw_span **out, unsigned max);
+/* s, a span of h's queue, was meshed away (it is an alias now): h forgets it. */
+void mw_heap_unlink_meshed(struct mw_heap *h, struct mw_span *s);
+/* s, a candidate of h's queue that found no partner, goes to the back of the queue, so that
+ * the next pass looks at other spans first. */
+void mw_heap_requeue_unmeshed(struct mw_heap *h, struct mw_span *s);
 /* Gives up h's spans: blocks still live stay valid (spans are abandoned for adoption).
  * Returns the number of spans abandoned (the others were empty and went back). */
 unsigned mw_heap_abandon(struct mw_heap *h);

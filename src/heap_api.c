@@ -6,8 +6,10 @@
 #include "arena.h"
 #include "heap_large.h"
 #include "init.h"
+#include "mesh/mesh.h"
 #include "mw_valgrind.h"
 #include "region.h"
+#include "thread.h"
 #include "trace.h"
 #include "harden/harden.h"
 
@@ -61,7 +63,10 @@ void mw_heap_reset(mw_heap_t *h) {
 
 void mw_collect(bool force) {
     if (mw_init_state != 2) return;
-    if (force) mw_arena_collect_abandoned();
+    if (force) {
+        mw_arena_collect_abandoned();
+        mw_mesh_pass(mw_tls_heap);
+    }
     mw_region_purge(force);
     mw_arena_purge(force);
 }

@@ -9,6 +9,7 @@
 #include "arena.h"
 #include "heap_large.h"
 #include "huge.h"
+#include "mesh/mesh.h"
 #include "meta.h"
 #include "options.h"
 #include "os.h"
@@ -29,15 +30,18 @@ _Atomic int mw_init_state;
 static _Atomic int init_owner; /* tid of the thread running init */
 
 static void fork_prepare(void) {
+    mw_mesh_fork_prepare();
     mw_heap_fork_prepare();
     mw_heap_large_fork_prepare();
     mw_region_fork_prepare();
     mw_huge_fork_prepare();
     mw_arena_fork_prepare();
     mw_meta_fork_prepare();
+    mw_mesh_fork_freeze();
 }
 
 static void fork_parent(void) {
+    mw_mesh_fork_parent();
     mw_meta_fork_parent();
     mw_arena_fork_parent();
     mw_huge_fork_parent();
@@ -54,6 +58,7 @@ static void fork_child(void) {
     mw_heap_large_fork_child();
     mw_heap_fork_child();
     mw_rec_fork_child();
+    mw_mesh_fork_child();
 }
 
 static void init_fail(const char *what) {

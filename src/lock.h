@@ -6,6 +6,7 @@
 #define MW_LOCK_H
 
 #include <sched.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 
 typedef struct {
@@ -18,6 +19,11 @@ static inline void mw_lock(mw_lock_t *l) {
         for (int spins = 0; atomic_load_explicit(&l->held, memory_order_relaxed); spins++)
             if (spins > 64) sched_yield();
     }
+}
+/* One attempt: true when the lock was taken. */
+static inline bool mw_trylock(mw_lock_t *l) {
+    return !atomic_load_explicit(&l->held, memory_order_relaxed) &&
+           !atomic_exchange_explicit(&l->held, 1, memory_order_acquire);
 }
 static inline void mw_unlock(mw_lock_t *l) {
     atomic_store_explicit(&l->held, 0, memory_order_release);

@@ -31,6 +31,9 @@ static const struct option_def defs[MW_OPTION_COUNT] = {
                                  "abort (default) or report: what a detected corruption does"},
     [MW_OPTION_QUARANTINE] = {"QUARANTINE", 256 << 10, 0, 1L << 40, false,
                               "bytes of freed blocks each thread holds back (hardened)"},
+    [MW_OPTION_MESH] = {"MESH", 1, 0, 1, false, "mesh sparse spans (off under valgrind)"},
+    [MW_OPTION_MESH_PERIOD_MS] = {"MESH_PERIOD_MS", 100, 0, 3600000, false,
+                                  "least time between two mesh passes"},
     [MW_OPTION_GUARD_SAMPLE] = {"GUARD_SAMPLE", MW_HARDENED ? 1000 : 0, 0, 1L << 30, false,
                                 "one allocation in about N on a guarded page (0: off)"},
 };

@@ -92,6 +92,12 @@ uint64_t mw_os_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t mw_os_coarse_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 int mw_os_tid(void) {
     return (int)syscall(SYS_gettid);
 }
@@ -124,6 +130,12 @@ void mw_os_rss(uint64_t *rss, uint64_t *peak) {
     read_status(buf, sizeof buf);
     *rss = status_field_kib(buf, "VmRSS:") * 1024;
     *peak = status_field_kib(buf, "VmHWM:") * 1024;
+}
+
+unsigned mw_os_threads(void) {
+    char buf[4096];
+    read_status(buf, sizeof buf);
+    return (unsigned)status_field_kib(buf, "Threads:");
 }
 
 uint64_t mw_os_vm_size(void) {

@@ -23,13 +23,16 @@ void *mw_os_reserve_upto(size_t *size, size_t min, size_t align);
 size_t mw_os_reserve_share(void);
 /* Virtual size of the process, in bytes, from /proc/self/status (0 if unknown). */
 uint64_t mw_os_vm_size(void);
+/* Threads of the process, from /proc/self/status (0 if unknown). */
+unsigned mw_os_threads(void);
 void mw_os_decommit(void *p, size_t size);
 void mw_os_unmap(void *p, size_t size);
 /* The kernel's page size (0 if it cannot be read). */
 size_t mw_os_page_size(void);
 /* Fills buf with random bytes (getrandom, falling back to a clock-seeded mix). */
 void mw_os_random(void *buf, size_t len);
-uint64_t mw_os_now_ns(void); /* CLOCK_MONOTONIC */
+uint64_t mw_os_now_ns(void);    /* CLOCK_MONOTONIC */
+uint64_t mw_os_coarse_ns(void); /* CLOCK_MONOTONIC_COARSE: cheaper, a few ms coarse */
 int mw_os_tid(void);
 /* Resident set size and its peak, in bytes, read from /proc/self/status (0 if unknown). */
 void mw_os_rss(uint64_t *rss, uint64_t *peak);

@@ -17,6 +17,8 @@ void mw_span_init(struct mw_span *s, unsigned cls) {
     s->cls = (uint8_t)cls;
     s->capacity = ci->count;
     s->built = 0;
+    s->mesh_next = s->mesh_into = NULL;
+    s->mesh_count = 1;
     atomic_store_explicit(&s->thread_free, MW_DELAY_NORMAL, memory_order_relaxed);
     for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++)
         s->bitmap[w] = 0;
@@ -41,25 +43,20 @@ static uint32_t batch_size(const struct mw_span *s) {
     return n < left ? n : left;
 }
 
-uint32_t mw_span_extend(struct mw_span *s, uint64_t *rng) {
-    uint32_t n = batch_size(s);
-    if (n == 0) return 0;
-    uint16_t order[MW_SPAN_MAX_OBJECTS];
-    for (uint32_t i = 0; i < n; i++)
-        order[i] = (uint16_t)(s->built + i);
-    for (uint32_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
+static void shuffle(uint16_t *order, uint32_t n, uint64_t *rng) {
+    for (uint32_t i = n; i-- > 1;) { /* Fisher-Yates */
         uint32_t j = (uint32_t)(((rng_next(rng) >> 32) * (i + 1)) >> 32);
         uint16_t t = order[i];
         order[i] = order[j];
         order[j] = t;
     }
-#if MW_HARDENED
-    mw_hd_span_extend(s, s->built, n);
-#endif
-    /* Slot 0 is never handed out in the hardened build (the canary before slot 1, harden.h)
-     * nor under memcheck: the span descriptor holds its address (start), which would make
-     * a leaked block there look reachable to memcheck's leak check. */
-    bool skip_first = MW_HARDENED || (s->built == 0 && mw_vg_active());
+}
+
+/* Pushes the slots of order onto s->free, marking them in the bitmap. Slot 0 is never handed
+ * out in the hardened build (the canary before slot 1, harden.h) nor under memcheck: the
+ * span descriptor holds its address (start), which would make a leaked block there look
+ * reachable to memcheck's leak check. */
+static void push_slots(struct mw_span *s, const uint16_t *order, uint32_t n, bool skip_first) {
     mw_block_t *head = s->free;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t slot = order[i];
@@ -70,8 +67,31 @@ uint32_t mw_span_extend(struct mw_span *s, uint64_t *rng) {
         head = b;
     }
     s->free = head;
+}
+
+uint32_t mw_span_extend(struct mw_span *s, uint64_t *rng) {
+    uint32_t n = batch_size(s);
+    if (n == 0) return 0;
+    uint16_t order[MW_SPAN_MAX_OBJECTS];
+    for (uint32_t i = 0; i < n; i++)
+        order[i] = (uint16_t)(s->built + i);
+    shuffle(order, n, rng);
+#if MW_HARDENED
+    mw_hd_span_extend(s, s->built, n);
+#endif
+    push_slots(s, order, n, MW_HARDENED || (s->built == 0 && mw_vg_active()));
     s->built += n;
     return n;
+}
+
+void mw_span_rebuild(struct mw_span *s, const uint64_t live[MW_SPAN_BITMAP_WORDS], uint64_t *rng) {
+    uint16_t order[MW_SPAN_MAX_OBJECTS];
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->built; i++)
+        if (!(live[i >> 6] >> (i & 63) & 1)) order[n++] = (uint16_t)i;
+    shuffle(order, n, rng);
+    s->free = s->local_free = NULL;
+    push_slots(s, order, n, MW_HARDENED); /* meshing is off under memcheck */
 }
 
 /* Appends list onto s->free, returning the number of blocks in list. */
@@ -85,6 +105,30 @@ static uint32_t append_to_free(struct mw_span *s, mw_block_t *list) {
     return n;
 }
 
+/* Takes s's remote frees: the blocks on its thread_free, keeping the delay state bits. */
+static mw_block_t *take_remote(struct mw_span *s) {
+    uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
+    while (tf & ~MW_DELAY_MASK)
+        if (atomic_compare_exchange_weak_explicit(&s->thread_free, &tf, tf & MW_DELAY_MASK,
+                                                  memory_order_acquire, memory_order_relaxed))
+            return (mw_block_t *)(tf & ~MW_DELAY_MASK);
+    return NULL;
+}
+
+/* Remote frees that reached the aliases of s (they raced its meshes): each block moves, by
+ * its address in s, onto s->free. */
+static void collect_aliases(struct mw_span *s) {
+    for (struct mw_span *a = s->mesh_next; a; a = a->mesh_next) {
+        for (mw_block_t *b = take_remote(a), *next; b; b = next) {
+            next = mw_block_next(a, b);
+            mw_block_t *home = (mw_block_t *)(s->start + ((char *)b - a->start));
+            mw_block_set_next(s, home, s->free);
+            s->free = home;
+            s->used--;
+        }
+    }
+}
+
 void mw_span_collect(struct mw_span *s) {
     if (s->local_free) {
         if (s->free)
@@ -93,16 +137,13 @@ void mw_span_collect(struct mw_span *s) {
             s->free = s->local_free; /* the usual case: no walk */
         s->local_free = NULL;
     }
-    uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
-    while (tf & ~MW_DELAY_MASK) {
-        if (atomic_compare_exchange_weak_explicit(&s->thread_free, &tf, tf & MW_DELAY_MASK,
-                                                  memory_order_acquire, memory_order_relaxed)) {
-            s->used -= append_to_free(s, (mw_block_t *)(tf & ~MW_DELAY_MASK));
-            break;
-        }
-    }
+    mw_block_t *remote = take_remote(s);
+    if (remote) s->used -= append_to_free(s, remote);
+    if (mw_unlikely(s->mesh_next != NULL)) collect_aliases(s);
 }
 
+/* Clears in out the slots of the blocks on list b of span s (blocks linked with s's keys,
+ * at addresses in s). */
 static void clear_listed(const struct mw_span *s, const mw_block_t *b, uint64_t *out) {
     for (; b; b = mw_block_next(s, b)) {
         uint32_t i = mw_class_index(s->cls, (size_t)((const char *)b - s->start));
@@ -110,13 +151,26 @@ static void clear_listed(const struct mw_span *s, const mw_block_t *b, uint64_t 
     }
 }
 
+static const mw_block_t *remote_list(const struct mw_span *s) {
+    uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_acquire);
+    return (const mw_block_t *)(tf & ~MW_DELAY_MASK);
+}
+
 void mw_span_live_bitmap(const struct mw_span *s, uint64_t out[MW_SPAN_BITMAP_WORDS]) {
     for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++)
         out[w] = s->bitmap[w];
     clear_listed(s, s->free, out);
     clear_listed(s, s->local_free, out);
-    uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_acquire);
-    clear_listed(s, (const mw_block_t *)(tf & ~MW_DELAY_MASK), out);
+    clear_listed(s, remote_list(s), out);
+    for (const struct mw_span *a = s->mesh_next; a; a = a->mesh_next)
+        clear_listed(a, remote_list(a), out); /* an alias's slots are its kept span's */
+}
+
+void *mw_span_home(const struct mw_span *s, const void *p) {
+    const struct mw_span *home = s->mesh_into;
+    if (!home) return NULL;
+    char *q = home->start + ((const char *)p - s->start);
+    return mw_span_slot(home, q) != UINT32_MAX ? q : NULL;
 }
 
 enum mw_delay mw_span_push_remote(struct mw_span *s, mw_block_t *b) {

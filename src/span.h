@@ -40,6 +40,7 @@ enum mw_span_state {
     MW_SPAN_QUEUED,    /* in its heap's queue for its class: may have free slots */
     MW_SPAN_FULL,      /* in its heap's full list: no free slot at last look */
     MW_SPAN_ABANDONED, /* its heap is gone; waiting in the arena's abandoned list */
+    MW_SPAN_MESHED,    /* an alias: its pages map those of `mesh_into` (mesh/README.md) */
 };
 
 /* Delayed-free states, in the low bits of thread_free. */
@@ -75,6 +76,15 @@ struct mw_span {
     uint8_t dirty;               /* free span whose pages may still be resident */
     struct mw_span *next, *prev; /* heap queue, full list, or arena list */
     uint64_t bitmap[MW_SPAN_BITMAP_WORDS];
+    /* Meshing (mesh/README.md). A kept span heads the chain of its aliases (mesh_next);
+     * an alias names its kept span (mesh_into), has built == 0 (so no slot test passes on
+     * it and every pointer into it takes the slow path, which translates it) and keeps its
+     * own start, keys and thread_free (remote frees that raced the mesh land there and are
+     * collected with the kept span). */
+    struct mw_span *mesh_next;
+    struct mw_span *mesh_into;
+    uint16_t mesh_count; /* kept span: virtual spans sharing its pages, itself included */
+    uint8_t in_file;     /* its pages are the mesh file's, at offset start - arena base */
 #if MW_HARDENED
     uint64_t key[2];         /* free-list link encoding (harden/links.h) */
     struct mw_hrec *records; /* one per slot: state, size and history (harden/record.h) */
@@ -94,6 +104,9 @@ mw_inline uint32_t mw_span_slot(const struct mw_span *s, const void *p) {
     uint32_t i = (uint32_t)(((uint64_t)off * s->recip) >> 32);
     return (i < s->built && (size_t)i * s->block_size == off) ? i : UINT32_MAX;
 }
+/* The address in span home of p, a pointer into alias s of home (s->mesh_into == home), when
+ * p starts a slot there; NULL otherwise (span.c). */
+void *mw_span_home(const struct mw_span *s, const void *p);
 /* The raw word of a block's link. A link lives in a free block, which memcheck must see as
  * unaddressable: under valgrind it is read and written through mw_vg_peek/poke (one branch
  * otherwise, see mw_valgrind.h). */
@@ -152,8 +165,13 @@ mw_inline mw_block_t *mw_block_next(const struct mw_span *s, const mw_block_t *b
 mw_inline void mw_block_set_next(const struct mw_span *s, mw_block_t *b, mw_block_t *next) {
     mw_block_set_next_as(s, b, next, false);
 }
-/* The exact live set for the owner: the bitmap minus every slot on the three lists. */
+/* The exact live set for the owner: the bitmap minus every slot on the three lists (and
+ * on its aliases' thread_free lists). */
 void mw_span_live_bitmap(const struct mw_span *s, uint64_t out[MW_SPAN_BITMAP_WORDS]);
+/* For meshing: rebuilds the lists of s (owned by the caller, collected) from its exact live
+ * set: every built slot not in live goes onto `free`, in random order. thread_free is left
+ * as it is (its blocks were live when live was computed). */
+void mw_span_rebuild(struct mw_span *s, const uint64_t live[MW_SPAN_BITMAP_WORDS], uint64_t *rng);
 /* Pushes b onto thread_free and returns the delay state it found. MW_DELAY_USE: the span
  * was full and its owner asked to be told, so b went nowhere yet and the caller must hand
  * it to the owning heap's delayed list. MW_DELAY_NEVER: the span may be abandoned. */

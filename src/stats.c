@@ -4,6 +4,7 @@
  * taken while threads allocate may lag by a few operations; at exit it is exact. */
 #include "alloc.h"
 #include "arena.h"
+#include "mesh/mesh.h"
 #include "heap.h"
 #include "huge.h"
 #include "init.h"
@@ -35,6 +36,7 @@ int mw_stats_get(struct mw_stats *st) {
     if (mw_init_state == 2) {
         mw_heap_stats(st);
         mw_arena_stats(st);
+        mw_mesh_stats(st);
     }
     slab_totals(st);
     mw_region_stats(st);
@@ -121,6 +123,14 @@ void mw_stats_print(int fd) {
     line(fd, "meta_bytes", st.meta_bytes);
     line(fd, "rss_bytes", st.rss_bytes);
     line(fd, "peak_rss_bytes", st.peak_rss_bytes);
+    if (st.mesh_passes) {
+        line(fd, "meshed_spans", st.meshed_spans);
+        line(fd, "mesh_passes", st.mesh_passes);
+        line(fd, "meshes", st.meshes);
+        line(fd, "mesh_released_bytes", st.mesh_released_bytes);
+        line(fd, "mesh_ns", st.mesh_ns);
+        line(fd, "mesh_max_pause_ns", st.mesh_max_pause_ns);
+    }
     if (MW_HARDENED || st.corruptions) {
         line(fd, "checks", st.checks);
         line(fd, "corruptions", st.corruptions);

@@ -77,17 +77,22 @@ void *wl_must(void *p, const char *what) {
     return p;
 }
 
+/* Proportional set size (Pss in /proc/self/smaps_rollup): resident memory with each page
+ * divided among the mappings that share it. For private memory it equals the resident set
+ * size; a page an allocator maps at two addresses (meshing) counts once, where the kernel's
+ * RSS counts it at each. */
 size_t wl_rss(void) {
-    char buf[128];
-    int fd = open("/proc/self/statm", O_RDONLY);
+    char buf[1024];
+    int fd = open("/proc/self/smaps_rollup", O_RDONLY);
     if (fd < 0) return 0;
     ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (n <= 0) return 0;
     buf[n] = '\0';
-    unsigned long size, resident;
-    if (sscanf(buf, "%lu %lu", &size, &resident) != 2) return 0;
-    return resident * (size_t)sysconf(_SC_PAGESIZE);
+    const char *pss = strstr(buf, "\nPss:");
+    unsigned long kib;
+    if (!pss || sscanf(pss, "\nPss: %lu", &kib) != 1) return 0;
+    return kib * 1024;
 }
 
 void wl_report(uint64_t checksum) {

@@ -54,7 +54,7 @@ void wl_unmap(void *p, size_t bytes);
 /* Exits with a message when an allocation the workload needs fails. */
 void *wl_must(void *p, const char *what);
 
-/* Current resident set size in bytes, from /proc/self/statm. */
+/* Resident memory in bytes, as the proportional set size (wl.c says why). */
 size_t wl_rss(void);
 
 /* Prints the final "checksum=N" line. Workloads print any other result as "key=value"

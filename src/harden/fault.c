@@ -3,6 +3,7 @@
 #include "harden/fault.h"
 
 #include "harden/guard.h"
+#include "mesh/mesh.h"
 
 #include <signal.h>
 #include <stdatomic.h>
@@ -47,6 +48,7 @@ static void chain(int sig, siginfo_t *si, void *uctx) {
 }
 
 static void on_segv(int sig, siginfo_t *si, void *uctx) {
+    if (si->si_code > 0 && mw_mesh_fault(si->si_addr)) return; /* retried: mesh/barrier.h */
     struct mw_line detail = {.len = 0};
     struct mw_hd_block b;
     const char *kind =

@@ -13,8 +13,16 @@
 
 static bool locate_slab(const char *addr, struct mw_hd_block *b) {
     struct mw_span *s = mw_arena_span_of(addr);
-    if (!s || !s->records) return false;
+    if (!s || !s->records) return mw_hd_locate_alias(s, addr, b);
     mw_hd_slab_block(s, addr, b);
+    return true;
+}
+
+bool mw_hd_locate_alias(const struct mw_span *s, const char *addr, struct mw_hd_block *b) {
+    struct mw_span *kept = s ? s->mesh_into : NULL;
+    if (!kept) return false;
+    mw_hd_slab_block(kept, kept->start + (addr - s->start), b);
+    b->p = s->start + (b->p - kept->start); /* the same slot, through the program's address */
     return true;
 }
 

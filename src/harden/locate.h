@@ -27,13 +27,16 @@ mw_inline void mw_hd_slab_block(struct mw_span *s, const char *addr, struct mw_h
 
 /* Every kind but slabs (locate.c). */
 bool mw_hd_locate_other(const void *addr, struct mw_hd_block *b);
+/* A slab address whose span has no records: an alias of a meshed span (mesh/README.md),
+ * whose block is found in its kept span (b->p stays in the alias), or nothing of ours. */
+bool mw_hd_locate_alias(const struct mw_span *s, const char *addr, struct mw_hd_block *b);
 
 /* Finds the block at or nearest before addr; false when addr is no memory of ours. */
 mw_inline bool mw_hd_locate(const void *addr, struct mw_hd_block *b) {
     const char *a = addr;
     if (mw_likely(mw_arena_owns(a))) {
         struct mw_span *s = mw_arena_span_of(a);
-        if (mw_unlikely(!s || !s->records)) return false;
+        if (mw_unlikely(!s || !s->records)) return mw_hd_locate_alias(s, a, b);
         mw_hd_slab_block(s, a, b);
         return true;
     }

@@ -61,6 +61,11 @@ void mw_rec_span_init(struct mw_span *s) {
     s->records_cls = s->cls;
 }
 
+void mw_rec_span_drop(struct mw_span *s) {
+    if (s->records) mw_pool_free(&pools[s->records_cls], s->records);
+    s->records = NULL;
+}
+
 static bool large_ready(void) {
     int st = atomic_load_explicit(&large_state, memory_order_acquire);
     if (mw_likely(st == 2)) return true;

@@ -75,6 +75,8 @@ bool mw_rec_release(struct mw_hrec *r);
 struct mw_span;
 /* Gives span s (just carved for its class) zeroed records. */
 void mw_rec_span_init(struct mw_span *s);
+/* s was meshed away: its records (copied to its kept span) go back to their pool. */
+void mw_rec_span_drop(struct mw_span *s);
 /* The record of large block p; NULL when p has none (create: makes one, NULL only when the
  * table is full). */
 struct mw_lrec *mw_rec_large(const void *p, bool create);

@@ -1,0 +1,146 @@
+/* mesh/file.c — the mesh file (see file.h). Raw system calls only: this runs inside malloc
+ * and, at fork, between fork's handlers. */
+#include "mesh/file.h"
+
+#include "arena.h"
+#include "mesh/barrier.h"
+#include "os.h"
+#include "span.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static int fd = -1;
+
+static off_t offset_of(const struct mw_span *s) {
+    return (off_t)(s->start - mw_arena_base);
+}
+static size_t span_bytes(const struct mw_span *s) {
+    return (size_t)s->pages << MW_PAGE_SHIFT;
+}
+/* The part of s that blocks were ever built in: nothing beyond it was ever written. */
+static size_t built_bytes(const struct mw_span *s) {
+    return mw_align_up((size_t)s->built * s->block_size, MW_PAGE_SIZE);
+}
+
+static int new_file(void) {
+    int f = memfd_create("meshward-mesh", MFD_CLOEXEC);
+    if (f < 0) return -1;
+    if (ftruncate(f, (off_t)mw_arena_size) != 0) {
+        close(f);
+        return -1;
+    }
+    return f;
+}
+
+bool mw_mesh_file_open(void) {
+    if (fd >= 0) return true;
+    int saved = errno;
+    fd = new_file();
+    errno = saved;
+    return fd >= 0;
+}
+
+/* populate: fill the page tables now (the caller writes every page next). */
+static bool map_shared(char *start, size_t len, off_t off, bool populate) {
+    int saved = errno;
+    void *p = mmap(start, len, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_FIXED | (populate ? MAP_POPULATE : 0), fd, off);
+    errno = saved;
+    return p == start;
+}
+
+/* Copies [start, start + len) into file f at off; false on a short write. */
+static bool copy_in(int f, const char *start, size_t len, off_t off) {
+    int saved = errno;
+    while (len) {
+        ssize_t n = pwrite(f, start, len, off);
+        if (n <= 0) {
+            errno = saved;
+            return false;
+        }
+        start += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    errno = saved;
+    return true;
+}
+
+bool mw_mesh_file_adopt(struct mw_span *s) {
+    mw_mesh_barrier_begin();
+    mw_mesh_file_freeze(s);
+    bool ok = copy_in(fd, s->start, built_bytes(s), offset_of(s)) &&
+              map_shared(s->start, span_bytes(s), offset_of(s), true);
+    if (!ok) mw_mesh_file_thaw(s); /* still its private pages */
+    mw_mesh_barrier_end();
+    if (ok) s->in_file = 1;
+    return ok;
+}
+
+bool mw_mesh_file_alias(char *start, size_t len, const struct mw_span *kept) {
+    return map_shared(start, len, offset_of(kept), false);
+}
+
+bool mw_mesh_file_unback(char *start, size_t len) {
+    int saved = errno;
+    void *p = mmap(start, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    errno = saved;
+    return p == start;
+}
+
+void mw_mesh_file_punch(const struct mw_span *s) {
+    int saved = errno;
+    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset_of(s), (off_t)span_bytes(s));
+    errno = saved;
+}
+
+static bool solo;
+
+void mw_mesh_file_solo(bool one) {
+    solo = one;
+}
+
+void mw_mesh_file_freeze(struct mw_span *s) {
+    if (!solo) mprotect(s->start, span_bytes(s), PROT_READ);
+}
+
+void mw_mesh_file_thaw(struct mw_span *s) {
+    if (!solo) mprotect(s->start, span_bytes(s), PROT_READ | PROT_WRITE);
+}
+
+/* ---- fork ---------------------------------------------------------------------------- */
+
+static int fork_target = -1;
+static bool fork_ok;
+
+/* Copies kept span s into the new file and maps s and its aliases onto it. */
+static void move_kept(struct mw_span *s) {
+    off_t off = offset_of(s);
+    bool copied = copy_in(fork_target, s->start, built_bytes(s), off);
+    int old = fd;
+    fd = fork_target;
+    for (struct mw_span *a = s; a; a = a->mesh_next)
+        if (!copied || !map_shared(a->start, span_bytes(a), off, false)) {
+            mw_mesh_file_thaw(a); /* still the old file's: shared with the child */
+            fork_ok = false;
+        }
+    fd = old;
+}
+
+bool mw_mesh_file_fork_copy(void (*each_kept)(void (*fn)(struct mw_span *))) {
+    if (fd < 0) return true;
+    int saved = errno;
+    fork_target = new_file();
+    errno = saved;
+    if (fork_target < 0) return false;
+    fork_ok = true;
+    each_kept(move_kept);
+    close(fd);
+    fd = fork_target;
+    fork_target = -1;
+    return fork_ok;
+}

@@ -1,0 +1,34 @@
+/* mesh/mesh.h — what the rest of the core calls of the mesh layer (see mesh/README.md). */
+#ifndef MW_MESH_H
+#define MW_MESH_H
+
+#include "common.h"
+
+#include <meshward.h>
+
+struct mw_heap;
+struct mw_span;
+
+/* From the allocation slow path of h: runs a pass when one is due (MESHWARD_MESH_PERIOD_MS
+ * since the last, longer while passes release little). */
+void mw_mesh_tick(struct mw_heap *h);
+/* Runs a pass now over h's spans (h may be NULL) and the abandoned ones; returns the bytes
+ * of physical memory released. 0 when meshing is off or another pass is running. */
+size_t mw_mesh_pass(struct mw_heap *h);
+/* The SIGSEGV handler asks: is this fault a write that raced a mesh (true: it waited for the
+ * mesh to end, and the access should simply be retried)? */
+bool mw_mesh_fault(const void *addr);
+
+/* The arena gives back an empty span s that is in the mesh file or has aliases: s and every
+ * alias become private anonymous memory again, s's pages leave the file. The aliases are
+ * handed to give_back (they are free spans now). False when the kernel refused a mapping:
+ * s (and any alias not given back) must then never be used again. */
+bool mw_mesh_unmesh(struct mw_span *s, void (*give_back)(struct mw_span *alias));
+
+void mw_mesh_fork_prepare(void); /* first of the prepare handlers */
+void mw_mesh_fork_freeze(void);  /* last of them (the arena lock is held) */
+void mw_mesh_fork_parent(void);  /* first of the parent handlers (arena lock still held) */
+void mw_mesh_fork_child(void);
+void mw_mesh_stats(struct mw_stats *st);
+
+#endif

@@ -1,0 +1,43 @@
+/* mesh/pairs.c — SplitMesher (see pairs.h). */
+#include "mesh/pairs.h"
+
+static uint64_t next_random(uint64_t *state) { /* splitmix64 */
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void shuffle(struct mw_mesh_cand *c, unsigned n, uint64_t *rng) {
+    for (unsigned i = n; i-- > 1;) {
+        unsigned j = (unsigned)(next_random(rng) % (i + 1));
+        struct mw_mesh_cand t = c[i];
+        c[i] = c[j];
+        c[j] = t;
+    }
+}
+
+static bool disjoint(const struct mw_mesh_cand *a, const struct mw_mesh_cand *b) {
+    uint64_t overlap = 0;
+    for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++)
+        overlap |= a->live[w] & b->live[w];
+    return overlap == 0;
+}
+
+size_t mw_mesh_pairs(struct mw_mesh_cand *c, unsigned n, uint64_t *rng,
+                     size_t (*mesh)(struct mw_mesh_cand *, struct mw_mesh_cand *, void *),
+                     void *ctx) {
+    shuffle(c, n, rng);
+    unsigned half = n / 2, right = n - half;
+    unsigned probes = right < MW_MESH_PROBES ? right : MW_MESH_PROBES;
+    size_t released = 0;
+    for (unsigned i = 0; i < half; i++)
+        for (unsigned k = 0; k < probes; k++) {
+            struct mw_mesh_cand *r = &c[half + (i + k) % right];
+            if (r->paired || !disjoint(&c[i], r)) continue;
+            c[i].paired = r->paired = true;
+            released += mesh(&c[i], r, ctx);
+            break;
+        }
+    return released;
+}

@@ -1,0 +1,197 @@
+/* mesh/pass.c — mesh passes: when they run (MESHWARD_MESH_PERIOD_MS, backing off while
+ * passes release little), what takes part (the calling thread's sparse spans and the
+ * abandoned ones, class by class), the cap on meshed mappings, the statistics, and the
+ * fork handlers. One pass at a time (pass_lock); a thread that finds a pass running skips.
+ *
+ * The cap: each meshed range can cost the kernel up to two mappings (it splits the arena's
+ * mapping around it), so at most a third of vm.max_map_count goes to them, as in Mesh. */
+#include "mesh/mesh.h"
+
+#include "arena.h"
+#include "heap.h"
+#include "init.h"
+#include "lock.h"
+#include "mesh/barrier.h"
+#include "mesh/file.h"
+#include "mesh/merge.h"
+#include "mesh/pairs.h"
+#include "mw_valgrind.h"
+#include "options.h"
+#include "os.h"
+#include "thread.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#define MAX_CANDIDATES 1024 /* per class and pass */
+#define BACKOFF_MAX 64      /* a pass that released little delays the next one up to 64 periods */
+#define LITTLE ((size_t)1 << 20)
+
+static mw_lock_t pass_lock;
+static _Atomic uint64_t next_due_ns;
+static uint64_t backoff = 1;
+static uint64_t rng = 0x6d657368; /* under pass_lock */
+static long range_cap;            /* meshed ranges allowed; 0 until read */
+static struct mw_mesh_cand cands[MAX_CANDIDATES];
+static struct mw_span *found[MAX_CANDIDATES];
+static struct {
+    uint64_t passes, meshes, released_bytes, ns, max_pause_ns;
+} totals;
+
+static long read_range_cap(void) {
+    char buf[32];
+    long max = 65530;
+    int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0) close(fd);
+    if (n > 0) {
+        max = 0;
+        for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+            max = max * 10 + (buf[i] - '0');
+    }
+    return max / 3 / 2;
+}
+
+static bool enabled(void) {
+    return mw_option_now(MW_OPTION_MESH) && !mw_vg_active() && mw_mesh_file_open();
+}
+
+/* ---- one pass ------------------------------------------------------------------------ */
+
+static bool under_cap(void) {
+    return (long)(mw_mesh_ranges.aliases + mw_mesh_ranges.files) < range_cap;
+}
+
+/* Which of a and b is kept: a span with aliases or already in the file (no move), then the
+ * pass's own, then the fuller. NULL when neither may be released (both have aliases). */
+static struct mw_mesh_cand *keeper(struct mw_mesh_cand *a, struct mw_mesh_cand *b) {
+    bool a_kept = a->span->mesh_next || a->span->in_file;
+    bool b_kept = b->span->mesh_next || b->span->in_file;
+    if (a->span->mesh_next && b->span->mesh_next) return NULL;
+    if (a_kept != b_kept) return a_kept ? a : b;
+    if (a->ours != b->ours) return a->ours ? a : b;
+    return a->span->used >= b->span->used ? a : b;
+}
+
+static size_t mesh_pair(struct mw_mesh_cand *a, struct mw_mesh_cand *b, void *ctx) {
+    struct mw_heap *h = ctx;
+    struct mw_mesh_cand *k = keeper(a, b), *r = k == a ? b : a;
+    if (!k || !under_cap() || k->span->mesh_count >= MW_MESH_SHARE_MAX ||
+        k->span->used + r->span->used > k->span->capacity)
+        return 0;
+    size_t bytes = mw_mesh_merge(k->span, k->live, r->span, r->live, &rng);
+    if (bytes && r->ours) mw_heap_unlink_meshed(h, r->span);
+    totals.meshes += bytes != 0;
+    return bytes;
+}
+
+/* The candidates of class cls: sparse spans of h, then abandoned ones; their live sets. */
+static unsigned gather(struct mw_heap *h, unsigned cls) {
+    uint32_t max_used = mw_classes[cls].count * 4 / 5; /* as Mesh: fuller spans never pair */
+    unsigned ours = h ? mw_heap_mesh_candidates(h, cls, max_used, found, MAX_CANDIDATES) : 0;
+    unsigned n = ours + mw_arena_take_sparse(cls, max_used, found + ours, MAX_CANDIDATES - ours);
+    for (unsigned i = 0; i < n; i++) {
+        struct mw_mesh_cand *c = &cands[i];
+        c->span = found[i];
+        c->ours = i < ours;
+        c->paired = false;
+        mw_span_live_bitmap(c->span, c->live);
+        if (MW_HARDENED) c->live[0] &= ~1ull; /* slot 0 is never a block (span.c) */
+    }
+    return n;
+}
+
+static size_t pass_class(struct mw_heap *h, unsigned cls) {
+    unsigned n = gather(h, cls);
+    size_t bytes = n >= 2 ? mw_mesh_pairs(cands, n, &rng, mesh_pair, h) : 0;
+    for (unsigned i = 0; i < n; i++) { /* the abandoned ones go back (unless meshed away) */
+        struct mw_span *s = cands[i].span;
+        if (s->state == MW_SPAN_MESHED) continue;
+        if (!cands[i].ours)
+            mw_arena_abandon(s);
+        else if (!cands[i].paired)
+            mw_heap_requeue_unmeshed(h, s);
+    }
+    return bytes;
+}
+
+static size_t run_pass(struct mw_heap *h) {
+    if (!range_cap) range_cap = read_range_cap();
+    uint64_t t0 = mw_os_now_ns();
+    size_t bytes = 0;
+    for (unsigned cls = 0; cls < MW_CLASS_COUNT && under_cap(); cls++)
+        bytes += pass_class(h, cls);
+    uint64_t ns = mw_os_now_ns() - t0;
+    totals.passes++;
+    totals.released_bytes += bytes;
+    totals.ns += ns;
+    if (ns > totals.max_pause_ns) totals.max_pause_ns = ns;
+    backoff = bytes >= LITTLE ? 1 : (backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2);
+    uint64_t period = (uint64_t)mw_option_now(MW_OPTION_MESH_PERIOD_MS) * 1000000u;
+    atomic_store_explicit(&next_due_ns, mw_os_now_ns() + period * backoff, memory_order_relaxed);
+    return bytes;
+}
+
+size_t mw_mesh_pass(struct mw_heap *h) {
+    if (!enabled() || (h && !h->alive) || !mw_trylock(&pass_lock)) return 0;
+    mw_mesh_file_solo(mw_os_threads() == 1);
+    size_t bytes = run_pass(h);
+    mw_mesh_file_solo(false);
+    mw_unlock(&pass_lock);
+    return bytes;
+}
+
+void mw_mesh_tick(struct mw_heap *h) {
+    if (mw_os_coarse_ns() >= atomic_load_explicit(&next_due_ns, memory_order_relaxed))
+        mw_mesh_pass(h);
+}
+
+size_t mw_mesh_now(void) {
+    mw_init();
+    return mw_mesh_pass(mw_tls_heap);
+}
+
+/* ---- fork ---------------------------------------------------------------------------- */
+
+static void freeze_kept(struct mw_span *s) {
+    for (struct mw_span *v = s; v; v = v->mesh_next)
+        mw_mesh_file_freeze(v);
+}
+static void thaw_kept(struct mw_span *s) {
+    for (struct mw_span *v = s; v; v = v->mesh_next)
+        mw_mesh_file_thaw(v);
+}
+
+void mw_mesh_fork_prepare(void) {
+    mw_lock(&pass_lock);
+}
+
+void mw_mesh_fork_freeze(void) {
+    if (!mw_mesh_ranges.files) return;
+    mw_mesh_barrier_begin();
+    mw_arena_each_kept(freeze_kept);
+}
+
+void mw_mesh_fork_parent(void) {
+    if (mw_mesh_ranges.files) {
+        if (!mw_mesh_file_fork_copy(mw_arena_each_kept))
+            mw_write_str(2, "meshward: fork: cannot copy meshed memory; "
+                            "parent and child may share some of it\n");
+        mw_mesh_barrier_end();
+    }
+    mw_unlock(&pass_lock);
+}
+
+void mw_mesh_fork_child(void) {
+    if (mw_mesh_ranges.files) mw_arena_each_kept(thaw_kept);
+    mw_mesh_barrier_reset();
+    mw_lock_reset(&pass_lock);
+}
+
+void mw_mesh_stats(struct mw_stats *st) {
+    st->mesh_passes = totals.passes;
+    st->meshes = totals.meshes;
+    st->mesh_released_bytes = totals.released_bytes;
+    st->mesh_ns = totals.ns;
+    st->mesh_max_pause_ns = totals.max_pause_ns;
+}
