@@ -56,9 +56,9 @@ void mw_heap_destroy(mw_heap_t *heap);
 /* Frees every block allocated from the heap; the heap stays usable. */
 void mw_heap_reset(mw_heap_t *heap);
 
-/* Returns unused memory to the OS: the calling thread's cached spans, empty spans and dirty
- * large regions. force=true also collects abandoned spans of exited threads and purges every
- * pool at once, as malloc_trim(0) does. */
+/* Returns unused memory to the OS: the calling thread's cached spans, its spans emptied by
+ * other threads' frees, empty spans and dirty large regions. force=true also collects abandoned
+ * spans of exited threads and purges every pool at once, as malloc_trim(0) does. */
 void mw_collect(bool force);
 
 /* Meshes now: the calling thread's sparse spans and those of exited threads, pairwise when

@@ -293,6 +293,17 @@ static unsigned each_span(struct mw_heap *h, unsigned (*fn)(struct mw_heap *, st
     return sum;
 }
 
+static unsigned collect_span(struct mw_heap *h, struct mw_span *s) {
+    mw_span_collect(s);
+    mw_heap_span_changed(h, s);
+    return 0;
+}
+
+void mw_heap_collect(struct mw_heap *h) {
+    take_delayed(h, false);
+    each_span(h, collect_span);
+}
+
 static unsigned stop_delayed(struct mw_heap *h, struct mw_span *s) {
     (void)h;
     mw_span_set_delay(s, MW_DELAY_NEVER, false);

@@ -58,6 +58,9 @@ void mw_heap_unlink_meshed(struct mw_heap *h, struct mw_span *s);
 /* s, a candidate of h's queue that found no partner, goes to the back of the queue, so that
  * the next pass looks at other spans first. */
 void mw_heap_requeue_unmeshed(struct mw_heap *h, struct mw_span *s);
+/* Collects the remote frees of every span of h (h's thread) and releases the spans that
+ * leaves empty. */
+void mw_heap_collect(struct mw_heap *h);
 /* Gives up h's spans: blocks still live stay valid (spans are abandoned for adoption).
  * Returns the number of spans abandoned (the others were empty and went back). */
 unsigned mw_heap_abandon(struct mw_heap *h);

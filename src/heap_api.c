@@ -63,9 +63,11 @@ void mw_heap_reset(mw_heap_t *h) {
 
 void mw_collect(bool force) {
     if (mw_init_state != 2) return;
+    struct mw_heap *h = mw_tls_heap;
+    if (h && h->alive) mw_heap_collect(h);
     if (force) {
         mw_arena_collect_abandoned();
-        mw_mesh_pass(mw_tls_heap);
+        mw_mesh_pass(h);
     }
     mw_region_purge(force);
     mw_arena_purge(force);

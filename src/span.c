@@ -115,12 +115,27 @@ static mw_block_t *take_remote(struct mw_span *s) {
     return NULL;
 }
 
+/* The next block of alias a's thread_free: linked with a's keys, at a's addresses, and (in the
+ * hardened build) checked to name a slot of a's kept span. */
+static mw_block_t *alias_next(const struct mw_span *a, const mw_block_t *b) {
+#if MW_HARDENED
+    mw_block_t *next = mw_link_decode(a, b, false);
+    if (next && !mw_span_home(a, next)) {
+        mw_hd_bad_link(a, b, next);
+        return NULL;
+    }
+    return next;
+#else
+    return mw_block_next(a, b);
+#endif
+}
+
 /* Remote frees that reached the aliases of s (they raced its meshes): each block moves, by
  * its address in s, onto s->free. */
 static void collect_aliases(struct mw_span *s) {
     for (struct mw_span *a = s->mesh_next; a; a = a->mesh_next) {
         for (mw_block_t *b = take_remote(a), *next; b; b = next) {
-            next = mw_block_next(a, b);
+            next = alias_next(a, b);
             mw_block_t *home = (mw_block_t *)(s->start + ((char *)b - a->start));
             mw_block_set_next(s, home, s->free);
             s->free = home;
@@ -143,9 +158,9 @@ void mw_span_collect(struct mw_span *s) {
 }
 
 /* Clears in out the slots of the blocks on list b of span s (blocks linked with s's keys,
- * at addresses in s). */
+ * at addresses in s, which may be an alias). */
 static void clear_listed(const struct mw_span *s, const mw_block_t *b, uint64_t *out) {
-    for (; b; b = mw_block_next(s, b)) {
+    for (; b; b = s->mesh_into ? alias_next(s, b) : mw_block_next(s, b)) {
         uint32_t i = mw_class_index(s->cls, (size_t)((const char *)b - s->start));
         out[i >> 6] &= ~(1ull << (i & 63));
     }

@@ -272,7 +272,7 @@ size_t mw_hd_usable(const void *p, void *ip) {
 size_t mw_hd_size_of(const void *p) {
     if (mw_sample_owns(p)) return mw_sample_size(p);
     struct mw_hd_block b;
-    if (!mw_hd_locate(p, &b) || b.p != (const char *)p || !b.rec) return 0;
+    if (!mw_hd_locate(p, &b) || !mw_hd_starts(&b, p) || !b.rec) return 0;
     return mw_rec_state(b.rec->state) == MW_HS_LIVE ? b.size : 0;
 }
 

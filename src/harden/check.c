@@ -53,7 +53,7 @@ static unsigned check_list(struct mw_span *s) {
 
 static unsigned check_quarantined(void *p) {
     struct mw_hd_block b;
-    return mw_hd_locate(p, &b) && b.rec && b.p == (char *)p && !check_block(&b);
+    return mw_hd_locate(p, &b) && b.rec && mw_hd_starts(&b, p) && !check_block(&b);
 }
 
 MW_API int mw_heap_check(void) {

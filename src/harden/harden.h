@@ -36,7 +36,13 @@ struct mw_hd_block {
     size_t cap;           /* bytes of its slot, region or mapping */
     struct mw_span *span; /* slab blocks */
     uint32_t slot;        /* slab blocks: index in the span */
+    ptrdiff_t alias;      /* found through an alias of a meshed span: p minus that address */
 };
+
+/* Whether the program's pointer p is the start of b (directly or through an alias). */
+mw_inline bool mw_hd_starts(const struct mw_hd_block *b, const void *p) {
+    return b->p - b->alias == (const char *)p;
+}
 
 #if MW_HARDENED
 /* A zeroed block of size bytes aligned to align (0: default), allocated the way `how`

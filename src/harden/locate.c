@@ -22,7 +22,7 @@ bool mw_hd_locate_alias(const struct mw_span *s, const char *addr, struct mw_hd_
     struct mw_span *kept = s ? s->mesh_into : NULL;
     if (!kept) return false;
     mw_hd_slab_block(kept, kept->start + (addr - s->start), b);
-    b->p = s->start + (b->p - kept->start); /* the same slot, through the program's address */
+    b->alias = kept->start - s->start;
     return true;
 }
 

@@ -21,6 +21,7 @@ mw_inline void mw_hd_slab_block(struct mw_span *s, const char *addr, struct mw_h
     b->p = s->start + (size_t)i * s->block_size;
     b->rec = &s->records[i];
     b->lrec = NULL;
+    b->alias = 0;
     b->size = (size_t)(b->rec->alloc >> 48);
     b->cap = s->block_size;
 }
@@ -28,7 +29,8 @@ mw_inline void mw_hd_slab_block(struct mw_span *s, const char *addr, struct mw_h
 /* Every kind but slabs (locate.c). */
 bool mw_hd_locate_other(const void *addr, struct mw_hd_block *b);
 /* A slab address whose span has no records: an alias of a meshed span (mesh/README.md),
- * whose block is found in its kept span (b->p stays in the alias), or nothing of ours. */
+ * whose block is found in its kept span (b->p is there, b->alias says how far), or nothing
+ * of ours. Every check then works on the kept span's address, whose canaries they are. */
 bool mw_hd_locate_alias(const struct mw_span *s, const char *addr, struct mw_hd_block *b);
 
 /* Finds the block at or nearest before addr; false when addr is no memory of ours. */

@@ -29,7 +29,7 @@ void mw_quarantine_count(const struct mw_quarantine *q, uint64_t *blocks, uint64
 
 static void release(void *p) {
     struct mw_hd_block b;
-    if (!mw_hd_locate(p, &b) || b.p != (char *)p || !b.rec) return;
+    if (!mw_hd_locate(p, &b) || !mw_hd_starts(&b, p) || !b.rec) return;
     if (mw_rec_state(b.rec->state) != MW_HS_QUARANTINED) return; /* stale: see the header */
     if (!mw_hd_link_word_clean(&b, mw_vg_hooked())) return;      /* reported; it leaks */
     if (mw_rec_release(b.rec)) mw_hd_give_back(&b);

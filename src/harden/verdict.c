@@ -81,7 +81,7 @@ static void report_mismatch(const void *p, const struct mw_hd_block *b, enum mw_
 bool mw_hd_check_live_exact(const void *p, bool found, const struct mw_hd_block *b, enum mw_op op,
                             uint64_t *seen) {
     mw_hd_count_check();
-    if (!found || !b->rec || b->p != (const char *)p) {
+    if (!found || !b->rec || !mw_hd_starts(b, p)) {
         report_not_a_block(p, found, b, op);
         return false;
     }

@@ -112,35 +112,78 @@ void mw_mesh_file_thaw(struct mw_span *s) {
     if (!solo) mprotect(s->start, span_bytes(s), PROT_READ | PROT_WRITE);
 }
 
-/* ---- fork ---------------------------------------------------------------------------- */
+/* ---- fork ----------------------------------------------------------------------------
+ * Before fork, with every meshed range inaccessible (the barrier makes readers and writers
+ * wait), the file is copied file to file; after it, the parent maps the copy and the child
+ * keeps the original, which nobody else maps any more. Both start from the same bytes and
+ * neither ever sees the other's writes, and no process waits for the other. */
 
-static int fork_target = -1;
+static int fork_copy = -1;
 static bool fork_ok;
 
-/* Copies kept span s into the new file and maps s and its aliases onto it. */
-static void move_kept(struct mw_span *s) {
-    off_t off = offset_of(s);
-    bool copied = copy_in(fork_target, s->start, built_bytes(s), off);
-    int old = fd;
-    fd = fork_target;
-    for (struct mw_span *a = s; a; a = a->mesh_next)
-        if (!copied || !map_shared(a->start, span_bytes(a), off, false)) {
-            mw_mesh_file_thaw(a); /* still the old file's: shared with the child */
-            fork_ok = false;
-        }
-    fd = old;
+static void seal(struct mw_span *s) {
+    mprotect(s->start, span_bytes(s), PROT_NONE);
 }
 
-bool mw_mesh_file_fork_copy(void (*each_kept)(void (*fn)(struct mw_span *))) {
-    if (fd < 0) return true;
+/* Seals kept span s and its aliases and copies s's pages into the new file. */
+static void copy_kept(struct mw_span *s) {
+    for (struct mw_span *v = s; v; v = v->mesh_next)
+        seal(v);
+    off64_t in = offset_of(s), out = in;
+    size_t left = built_bytes(s);
+    while (left) {
+        ssize_t n = copy_file_range(fd, &in, fork_copy, &out, left, 0);
+        if (n <= 0) {
+            fork_ok = false;
+            return;
+        }
+        left -= (size_t)n;
+    }
+}
+
+/* The parent's side: kept span s and its aliases map the copy, writable. */
+static void map_copy(struct mw_span *s) {
+    int original = fd;
+    fd = fork_copy;
+    for (struct mw_span *v = s; v; v = v->mesh_next)
+        if (!map_shared(v->start, span_bytes(v), offset_of(s), false)) {
+            fd = original; /* it still maps the original: shared with the child */
+            mw_mesh_file_thaw(v);
+            fd = fork_copy;
+            fork_ok = false;
+        }
+    fd = original;
+}
+
+static void thaw_kept(struct mw_span *s) {
+    for (struct mw_span *v = s; v; v = v->mesh_next)
+        mprotect(v->start, span_bytes(v), PROT_READ | PROT_WRITE);
+}
+
+void mw_mesh_file_fork_prepare(void (*each_kept)(void (*fn)(struct mw_span *))) {
     int saved = errno;
-    fork_target = new_file();
+    fork_copy = new_file();
     errno = saved;
-    if (fork_target < 0) return false;
-    fork_ok = true;
-    each_kept(move_kept);
+    fork_ok = fork_copy >= 0;
+    if (fork_ok) each_kept(copy_kept);
+}
+
+bool mw_mesh_file_fork_parent(void (*each_kept)(void (*fn)(struct mw_span *))) {
+    if (!fork_ok) {
+        each_kept(thaw_kept);
+        if (fork_copy >= 0) close(fork_copy);
+        fork_copy = -1;
+        return false;
+    }
+    each_kept(map_copy);
     close(fd);
-    fd = fork_target;
-    fork_target = -1;
+    fd = fork_copy;
+    fork_copy = -1;
     return fork_ok;
+}
+
+void mw_mesh_file_fork_child(void (*each_kept)(void (*fn)(struct mw_span *))) {
+    each_kept(thaw_kept);
+    if (fork_copy >= 0) close(fork_copy);
+    fork_copy = -1;
 }

@@ -1,6 +1,7 @@
 /* mesh/merge.c — meshing one pair: the kept span moves into the mesh file (once), its lists
  * grow to the released span's extent, the released span's live objects are copied to the
- * same offsets while it is read-only, its range is mapped onto the kept span's pages, and the kept span's lists are rebuilt from the union of both live sets. */
+ * same offsets while it is read-only, its range is mapped onto the kept span's pages, and the kept
+ * span's lists are rebuilt from the union of both live sets. */
 #include "mesh/merge.h"
 
 #include "arena.h"
@@ -9,6 +10,7 @@
 #include "os.h"
 #include "trace.h"
 #if MW_HARDENED
+#include "harden/canary.h"
 #include "harden/harden.h"
 #include "harden/record.h"
 #endif
@@ -29,8 +31,9 @@ static uint64_t copy_live(struct mw_span *kept, const struct mw_span *released,
         for (uint64_t bits = live[w]; bits; bits &= bits - 1) {
             size_t off = (size_t)(w * 64 + (unsigned)__builtin_ctzll(bits)) * kept->block_size;
             memcpy(kept->start + off, released->start + off, kept->block_size);
-#if MW_HARDENED
+#if MW_HARDENED /* its history moves too; its canary is keyed by its new address */
             kept->records[off / kept->block_size] = released->records[off / kept->block_size];
+            mw_canary_put(kept->start + off + kept->block_size - MW_CANARY_SIZE);
 #endif
             moved++;
         }

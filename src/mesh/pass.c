@@ -34,9 +34,7 @@ static uint64_t rng = 0x6d657368; /* under pass_lock */
 static long range_cap;            /* meshed ranges allowed; 0 until read */
 static struct mw_mesh_cand cands[MAX_CANDIDATES];
 static struct mw_span *found[MAX_CANDIDATES];
-static struct {
-    uint64_t passes, meshes, released_bytes, ns, max_pause_ns;
-} totals;
+static struct { uint64_t passes, meshes, released_bytes, ns, max_pause_ns; } totals;
 
 static long read_range_cap(void) {
     char buf[32];
@@ -153,28 +151,22 @@ size_t mw_mesh_now(void) {
 
 /* ---- fork ---------------------------------------------------------------------------- */
 
-static void freeze_kept(struct mw_span *s) {
-    for (struct mw_span *v = s; v; v = v->mesh_next)
-        mw_mesh_file_freeze(v);
-}
-static void thaw_kept(struct mw_span *s) {
-    for (struct mw_span *v = s; v; v = v->mesh_next)
-        mw_mesh_file_thaw(v);
-}
-
 void mw_mesh_fork_prepare(void) {
     mw_lock(&pass_lock);
 }
 
+static bool fork_files; /* meshed memory existed at prepare */
+
 void mw_mesh_fork_freeze(void) {
-    if (!mw_mesh_ranges.files) return;
+    fork_files = mw_mesh_ranges.files != 0;
+    if (!fork_files) return;
     mw_mesh_barrier_begin();
-    mw_arena_each_kept(freeze_kept);
+    mw_mesh_file_fork_prepare(mw_arena_each_kept);
 }
 
 void mw_mesh_fork_parent(void) {
-    if (mw_mesh_ranges.files) {
-        if (!mw_mesh_file_fork_copy(mw_arena_each_kept))
+    if (fork_files) {
+        if (!mw_mesh_file_fork_parent(mw_arena_each_kept))
             mw_write_str(2, "meshward: fork: cannot copy meshed memory; "
                             "parent and child may share some of it\n");
         mw_mesh_barrier_end();
@@ -183,7 +175,7 @@ void mw_mesh_fork_parent(void) {
 }
 
 void mw_mesh_fork_child(void) {
-    if (mw_mesh_ranges.files) mw_arena_each_kept(thaw_kept);
+    if (fork_files) mw_mesh_file_fork_child(mw_arena_each_kept);
     mw_mesh_barrier_reset();
     mw_lock_reset(&pass_lock);
 }
