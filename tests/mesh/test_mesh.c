@@ -87,6 +87,17 @@ static void free_all(struct sparse *h) {
     }
 }
 
+/* Frees everything with the hardened quarantine off, so that every block goes back to its
+ * span now (the quarantine always holds the latest block: one of another class takes its
+ * place), and collects. */
+static void free_all_now(struct sparse *h) {
+    mw_option_set(MW_OPTION_QUARANTINE, 0);
+    free_all(h);
+    free(malloc(3000));
+    mw_collect(true);
+    mw_option_set(MW_OPTION_QUARANTINE, 256 << 10);
+}
+
 static struct mw_stats stats(void) {
     struct mw_stats st;
     assert_int_equal(mw_stats_get(&st), 0);
@@ -177,13 +188,10 @@ static void test_malloc_after_mesh(void **state) {
 
 static void test_free_everything_returns_spans(void **state) {
     (void)state;
-    mw_option_set(MW_OPTION_QUARANTINE, 0); /* hardened: freed blocks go back at once */
-    free_all(&heap_a);
-    mw_collect(true);
+    free_all_now(&heap_a);
     struct mw_stats st = stats();
     assert_int_equal(st.meshed_spans, 0);
     assert_true(st.spans_in_use < 40);
-    mw_option_set(MW_OPTION_QUARANTINE, 256 << 10);
 }
 
 /* ---- memory -------------------------------------------------------------------------- */
@@ -283,11 +291,8 @@ static void test_remote_frees_during_mesh(void **state) {
     mw_mesh_now();
     pthread_join(t, NULL);
     assert_int_equal(count_intact(&h), count_held(&h));
-    mw_option_set(MW_OPTION_QUARANTINE, 0);
-    free_all(&h);
-    mw_collect(true);
+    free_all_now(&h);
     assert_int_equal(stats().meshed_spans, 0); /* every remote free was collected */
-    mw_option_set(MW_OPTION_QUARANTINE, 256 << 10);
 }
 
 /* ---- the program's own SIGSEGV handler ------------------------------------------------- */
