@@ -5,13 +5,14 @@ set -euo pipefail
 
 # libdw-dev: `meshward report` names call sites; liblttng-ctl-dev: `meshward trace` drives
 # LTTng; libunwind8: the call stacks of `meshward trace --stacks` (libgcc's unwinder, ~50x
-# slower, otherwise); chromium: the report's HTML page is tested in it (headless).
+# slower, otherwise); chromium: the report's HTML page is tested in it (headless);
+# redis-server (with redis-tools: redis-cli, redis-benchmark): bench/redis_frag.sh.
 packages=(build-essential cmake pkg-config clang-format valgrind python3 sqlite3 git
           liblttng-ust-dev lttng-tools liblttng-ctl-dev babeltrace2 libbabeltrace2-dev
           libcmocka-dev libdw-dev libunwind8 chromium)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(libmimalloc-dev libjemalloc-dev libtcmalloc-minimal4 libclang-rt-14-dev
-               heaptrack hyperfine libunwind-dev)
+               heaptrack hyperfine libunwind-dev redis-server)
 fi
 
 missing=()
