@@ -33,6 +33,7 @@ struct mw_heap {
     bool thread_heap; /* false for first-class heaps */
     bool alive;
     struct mw_heap *all_next; /* every heap ever made (heap_lock) */
+    uint64_t mesh_mark[2];    /* its allocations and frees at its last mesh pass (mesh/) */
 #if MW_HARDENED
     struct mw_quarantine *quarantine; /* thread heaps: blocks this thread freed lately */
 #endif

@@ -172,6 +172,11 @@ static const mw_block_t *remote_list(const struct mw_span *s) {
 }
 
 void mw_span_live_bitmap(const struct mw_span *s, uint64_t out[MW_SPAN_BITMAP_WORDS]) {
+    /* The lists wander over the span in random order, one dependent miss per block: a
+     * sweep ahead of them lets the hardware fetch the span's lines in parallel first. */
+    size_t bytes = (size_t)s->built * s->block_size;
+    for (size_t off = 0; off < bytes; off += 64)
+        __builtin_prefetch(s->start + off);
     for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++)
         out[w] = s->bitmap[w];
     clear_listed(s, s->free, out);

@@ -17,10 +17,20 @@ static void shuffle(struct mw_mesh_cand *c, unsigned n, uint64_t *rng) {
     }
 }
 
-static bool disjoint(const struct mw_mesh_cand *a, const struct mw_mesh_cand *b) {
+const uint64_t *mw_mesh_live(struct mw_mesh_cand *c) {
+    if (!c->known) {
+        mw_span_live_bitmap(c->span, c->live);
+        if (MW_HARDENED) c->live[0] &= ~1ull; /* slot 0 is never a block (span.c) */
+        c->known = true;
+    }
+    return c->live;
+}
+
+static bool disjoint(struct mw_mesh_cand *a, struct mw_mesh_cand *b) {
+    const uint64_t *la = mw_mesh_live(a), *lb = mw_mesh_live(b);
     uint64_t overlap = 0;
     for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++)
-        overlap |= a->live[w] & b->live[w];
+        overlap |= la[w] & lb[w];
     return overlap == 0;
 }
 
@@ -36,7 +46,9 @@ size_t mw_mesh_pairs(struct mw_mesh_cand *c, unsigned n, uint64_t *rng,
             struct mw_mesh_cand *r = &c[half + (i + k) % right];
             if (r->paired || !disjoint(&c[i], r)) continue;
             c[i].paired = r->paired = true;
-            released += mesh(&c[i], r, ctx);
+            size_t bytes = mesh(&c[i], r, ctx);
+            if (bytes == MW_MESH_STOP) return released;
+            released += bytes;
             break;
         }
     return released;

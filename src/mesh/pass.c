@@ -1,10 +1,13 @@
-/* mesh/pass.c — mesh passes: when they run (MESHWARD_MESH_PERIOD_MS, backing off while
- * passes release little), what takes part (the calling thread's sparse spans and the
- * abandoned ones, class by class), the cap on meshed mappings, the statistics, and the
- * fork handlers. One pass at a time (pass_lock); a thread that finds a pass running skips.
+/* mesh/pass.c — mesh passes: when they run (from an allocation slow path, at most once per
+ * MESHWARD_MESH_PERIOD_MS: when the heap freed more than it allocated since its last pass,
+ * else only every `backoff` periods, a backoff that doubles while passes release little), what
+ * takes part (the calling thread's sparse spans and the abandoned ones, class by class), the cap on
+ * meshed mappings, the statistics, and the fork handlers. One pass at a time (pass_lock); a thread
+ * that finds a pass running skips.
  *
- * The cap: each meshed range can cost the kernel up to two mappings (it splits the arena's
- * mapping around it), so at most a third of vm.max_map_count goes to them, as in Mesh. */
+ * The cap: at most a third of vm.max_map_count meshed ranges (aliases and kept spans in the
+ * file), as in Mesh. Each splits the arena's mapping, but neighbours merge: measured, 440
+ * meshes (880 ranges) added 806 mappings. */
 #include "mesh/mesh.h"
 
 #include "arena.h"
@@ -23,15 +26,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#define MAX_CANDIDATES 1024 /* per class and pass */
-#define BACKOFF_MAX 64      /* a pass that released little delays the next one up to 64 periods */
+#define MAX_CANDIDATES 4096 /* per class and pass */
+#define BACKOFF_MAX 64      /* passes that release little space out, up to 64 periods apart */
 #define LITTLE ((size_t)1 << 20)
 
 static mw_lock_t pass_lock;
-static _Atomic uint64_t next_due_ns;
-static uint64_t backoff = 1;
-static uint64_t rng = 0x6d657368; /* under pass_lock */
-static long range_cap;            /* meshed ranges allowed; 0 until read */
+static _Atomic uint64_t next_due_ns; /* no thread looks before (racy, only a hint) */
+static uint64_t last_pass_ns;        /* these three under pass_lock */
+static uint64_t backoff = 1;         /* in periods: doubles while passes release little */
+static uint64_t rng = 0x6d657368;    /* under pass_lock */
+static long range_cap;               /* meshed ranges allowed; 0 until read */
 static struct mw_mesh_cand cands[MAX_CANDIDATES];
 static struct mw_span *found[MAX_CANDIDATES];
 static struct { uint64_t passes, meshes, released_bytes, ns, max_pause_ns; } totals;
@@ -47,12 +51,14 @@ static long read_range_cap(void) {
         for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
             max = max * 10 + (buf[i] - '0');
     }
-    return max / 3 / 2;
+    return max / 3;
 }
 
 static bool enabled(void) {
     return mw_option_now(MW_OPTION_MESH) && !mw_vg_active() && mw_mesh_file_open();
 }
+
+static size_t run_locked(struct mw_heap *h);
 
 /* ---- one pass ------------------------------------------------------------------------ */
 
@@ -71,30 +77,58 @@ static struct mw_mesh_cand *keeper(struct mw_mesh_cand *a, struct mw_mesh_cand *
     return a->span->used >= b->span->used ? a : b;
 }
 
+/* A pass stops meshing once it ran for a period (at least a millisecond), so that a pause
+ * stays within a period and meshing takes at most half the time; the next pass goes on
+ * from the class it stopped in. A mesh takes about MESH_NS (measured: 30 us with the
+ * search), so a class brings no more candidates than the time left can pair. */
+#define MESH_NS 30000u
+static uint64_t pass_deadline_ns;
+static unsigned next_class;
+
+static bool in_time(void) {
+    return mw_os_now_ns() < pass_deadline_ns;
+}
+
+static unsigned candidates_in_time(void) {
+    uint64_t now = mw_os_now_ns(), left = pass_deadline_ns > now ? pass_deadline_ns - now : 0;
+    uint64_t n = 4 * left / MESH_NS;
+    return n < 64 ? 64 : n > MAX_CANDIDATES ? MAX_CANDIDATES : (unsigned)n;
+}
+
 static size_t mesh_pair(struct mw_mesh_cand *a, struct mw_mesh_cand *b, void *ctx) {
     struct mw_heap *h = ctx;
     struct mw_mesh_cand *k = keeper(a, b), *r = k == a ? b : a;
-    if (!k || !under_cap() || k->span->mesh_count >= MW_MESH_SHARE_MAX ||
+    if (!under_cap() || !in_time()) return MW_MESH_STOP;
+    if (!k || k->span->mesh_count >= MW_MESH_SHARE_MAX ||
         k->span->used + r->span->used > k->span->capacity)
         return 0;
-    size_t bytes = mw_mesh_merge(k->span, k->live, r->span, r->live, &rng);
+    size_t bytes = mw_mesh_merge(k->span, mw_mesh_live(k), r->span, mw_mesh_live(r), &rng);
     if (bytes && r->ours) mw_heap_unlink_meshed(h, r->span);
     totals.meshes += bytes != 0;
     return bytes;
 }
 
 /* The candidates of class cls: sparse spans of h, then abandoned ones; their live sets. */
+/* The fullest span worth a live set: two spans of n slots with k live each are disjoint with
+ * probability about (1 - (k/n)^2)^n, under 1% from k = 3 sqrt(n) up (a span of 256 slots
+ * holding 48 blocks pairs only with much sparser ones); never above 4/5 full (Mesh's cut). */
+static uint32_t max_used_of(unsigned cls) {
+    uint32_t n = mw_classes[cls].count, k = 1;
+    while (k * k <= 9 * n)
+        k++;
+    return k - 1 < n * 4 / 5 ? k - 1 : n * 4 / 5;
+}
+
 static unsigned gather(struct mw_heap *h, unsigned cls) {
-    uint32_t max_used = mw_classes[cls].count * 4 / 5; /* as Mesh: fuller spans never pair */
-    unsigned ours = h ? mw_heap_mesh_candidates(h, cls, max_used, found, MAX_CANDIDATES) : 0;
-    unsigned n = ours + mw_arena_take_sparse(cls, max_used, found + ours, MAX_CANDIDATES - ours);
+    uint32_t max_used = max_used_of(cls);
+    unsigned max = candidates_in_time();
+    unsigned ours = h ? mw_heap_mesh_candidates(h, cls, max_used, found, max) : 0;
+    unsigned n = ours + mw_arena_take_sparse(cls, max_used, found + ours, max - ours);
     for (unsigned i = 0; i < n; i++) {
         struct mw_mesh_cand *c = &cands[i];
         c->span = found[i];
         c->ours = i < ours;
-        c->paired = false;
-        mw_span_live_bitmap(c->span, c->live);
-        if (MW_HARDENED) c->live[0] &= ~1ull; /* slot 0 is never a block (span.c) */
+        c->paired = c->known = false;
     }
     return n;
 }
@@ -113,35 +147,66 @@ static size_t pass_class(struct mw_heap *h, unsigned cls) {
     return bytes;
 }
 
+/* The allocations and frees h made (its counters, summed over its classes). */
+static void heap_counts(const struct mw_heap *h, uint64_t *allocs, uint64_t *frees) {
+    *allocs = *frees = 0;
+    for (unsigned c = 0; h && c < MW_CLASS_COUNT; c++) {
+        *allocs += h->allocs[c];
+        *frees += h->frees[c];
+    }
+}
+
+/* Since h's last pass, did its thread free more than it allocated? Then its spans thinned
+ * out and a pass is worth running whatever the last one released. */
+static bool shrinking(const struct mw_heap *h) {
+    uint64_t allocs, frees;
+    heap_counts(h, &allocs, &frees);
+    return h && frees - h->mesh_mark[1] > allocs - h->mesh_mark[0];
+}
+
 static size_t run_pass(struct mw_heap *h) {
     if (!range_cap) range_cap = read_range_cap();
-    uint64_t t0 = mw_os_now_ns();
+    uint64_t t0 = mw_os_now_ns(), period = (uint64_t)mw_option_now(MW_OPTION_MESH_PERIOD_MS);
+    pass_deadline_ns = t0 + (period ? period : 1) * 1000000u;
     size_t bytes = 0;
-    for (unsigned cls = 0; cls < MW_CLASS_COUNT && under_cap(); cls++)
-        bytes += pass_class(h, cls);
-    uint64_t ns = mw_os_now_ns() - t0;
+    for (unsigned i = 0; i < MW_CLASS_COUNT && under_cap() && in_time(); i++) {
+        bytes += pass_class(h, next_class);
+        next_class = (next_class + 1) % MW_CLASS_COUNT;
+    }
+    uint64_t t1 = mw_os_now_ns();
     totals.passes++;
     totals.released_bytes += bytes;
-    totals.ns += ns;
-    if (ns > totals.max_pause_ns) totals.max_pause_ns = ns;
+    totals.ns += t1 - t0;
+    if (t1 - t0 > totals.max_pause_ns) totals.max_pause_ns = t1 - t0;
+    if (h) heap_counts(h, &h->mesh_mark[0], &h->mesh_mark[1]);
     backoff = bytes >= LITTLE ? 1 : (backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2);
-    uint64_t period = (uint64_t)mw_option_now(MW_OPTION_MESH_PERIOD_MS) * 1000000u;
-    atomic_store_explicit(&next_due_ns, mw_os_now_ns() + period * backoff, memory_order_relaxed);
+    last_pass_ns = t1;
+    return bytes;
+}
+
+/* With pass_lock held. */
+static size_t run_locked(struct mw_heap *h) {
+    mw_mesh_file_solo(mw_os_threads() == 1);
+    size_t bytes = run_pass(h);
+    mw_mesh_file_solo(false);
     return bytes;
 }
 
 size_t mw_mesh_pass(struct mw_heap *h) {
     if (!enabled() || (h && !h->alive) || !mw_trylock(&pass_lock)) return 0;
-    mw_mesh_file_solo(mw_os_threads() == 1);
-    size_t bytes = run_pass(h);
-    mw_mesh_file_solo(false);
+    size_t bytes = run_locked(h);
     mw_unlock(&pass_lock);
     return bytes;
 }
 
 void mw_mesh_tick(struct mw_heap *h) {
-    if (mw_os_coarse_ns() >= atomic_load_explicit(&next_due_ns, memory_order_relaxed))
-        mw_mesh_pass(h);
+    uint64_t now = mw_os_coarse_ns(), period;
+    if (now < atomic_load_explicit(&next_due_ns, memory_order_relaxed)) return;
+    if (!enabled() || !h->alive || !mw_trylock(&pass_lock)) return;
+    period = (uint64_t)mw_option_now(MW_OPTION_MESH_PERIOD_MS) * 1000000u;
+    if (shrinking(h) || now >= last_pass_ns + period * backoff) run_locked(h);
+    atomic_store_explicit(&next_due_ns, now + period, memory_order_relaxed);
+    mw_unlock(&pass_lock);
 }
 
 size_t mw_mesh_now(void) {

@@ -161,8 +161,8 @@ static void test_shared_page(void **state) {
         for (size_t j = i + 1; j < COUNT; j++) {
             unsigned char *q = heap_a.block[j];
             if (!q || frame_of(q) != f || ((uintptr_t)p >> 12) == ((uintptr_t)q >> 12)) continue;
-            unsigned char *p_via_q = (unsigned char *)(((uintptr_t)q & ~(uintptr_t)4095) |
-                                                       ((uintptr_t)p & 4095));
+            unsigned char *p_via_q =
+                (unsigned char *)(((uintptr_t)q & ~(uintptr_t)4095) | ((uintptr_t)p & 4095));
             assert_memory_equal(p_via_q, p, SIZE);
             return;
         }
