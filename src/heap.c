@@ -237,6 +237,9 @@ unsigned mw_heap_mesh_candidates(struct mw_heap *h, unsigned cls, uint32_t max_u
     unsigned n = 0;
     for (struct mw_span *s = h->queue[cls].first; s && n < max; s = s->next) {
         if (s == h->current[cls]) continue;
+        if (s->used > max_used &&
+            !(atomic_load_explicit(&s->thread_free, memory_order_relaxed) & ~MW_DELAY_MASK))
+            continue; /* too full, and no remote frees to collect that could change that */
         mw_span_collect(s);
         if (s->used != 0 && s->used <= max_used) out[n++] = s;
     }

@@ -156,12 +156,15 @@ static void heap_counts(const struct mw_heap *h, uint64_t *allocs, uint64_t *fre
     }
 }
 
-/* Since h's last pass, did its thread free more than it allocated? Then its spans thinned
- * out and a pass is worth running whatever the last one released. */
+/* Since h's last pass, did its thread free clearly more than it allocated (an eighth of
+ * what it holds, and at least 4096 blocks)? Then its spans thinned out and a pass is worth
+ * running whatever the last one released. */
 static bool shrinking(const struct mw_heap *h) {
     uint64_t allocs, frees;
     heap_counts(h, &allocs, &frees);
-    return h && frees - h->mesh_mark[1] > allocs - h->mesh_mark[0];
+    int64_t shrunk = (int64_t)((frees - h->mesh_mark[1]) - (allocs - h->mesh_mark[0]));
+    int64_t held = (int64_t)(allocs - frees); /* other threads' frees make it rough */
+    return shrunk >= 4096 && shrunk >= held / 8;
 }
 
 static size_t run_pass(struct mw_heap *h) {
