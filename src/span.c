@@ -157,18 +157,12 @@ void mw_span_collect(struct mw_span *s) {
     if (mw_unlikely(s->mesh_next != NULL)) collect_aliases(s);
 }
 
-/* Clears in out the slots of the blocks on list b of span s (blocks linked with s's keys,
- * at addresses in s, which may be an alias). */
+/* Clears in out the slots of the blocks on list b of span s. */
 static void clear_listed(const struct mw_span *s, const mw_block_t *b, uint64_t *out) {
-    for (; b; b = s->mesh_into ? alias_next(s, b) : mw_block_next(s, b)) {
+    for (; b; b = mw_block_next(s, b)) {
         uint32_t i = mw_class_index(s->cls, (size_t)((const char *)b - s->start));
         out[i >> 6] &= ~(1ull << (i & 63));
     }
-}
-
-static const mw_block_t *remote_list(const struct mw_span *s) {
-    uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_acquire);
-    return (const mw_block_t *)(tf & ~MW_DELAY_MASK);
 }
 
 void mw_span_live_bitmap(const struct mw_span *s, uint64_t out[MW_SPAN_BITMAP_WORDS]) {
@@ -181,9 +175,6 @@ void mw_span_live_bitmap(const struct mw_span *s, uint64_t out[MW_SPAN_BITMAP_WO
         out[w] = s->bitmap[w];
     clear_listed(s, s->free, out);
     clear_listed(s, s->local_free, out);
-    clear_listed(s, remote_list(s), out);
-    for (const struct mw_span *a = s->mesh_next; a; a = a->mesh_next)
-        clear_listed(a, remote_list(a), out); /* an alias's slots are its kept span's */
 }
 
 void *mw_span_home(const struct mw_span *s, const void *p) {

@@ -165,12 +165,14 @@ mw_inline mw_block_t *mw_block_next(const struct mw_span *s, const mw_block_t *b
 mw_inline void mw_block_set_next(const struct mw_span *s, mw_block_t *b, mw_block_t *next) {
     mw_block_set_next_as(s, b, next, false);
 }
-/* The exact live set for the owner: the bitmap minus every slot on the three lists (and
- * on its aliases' thread_free lists). */
+/* The live set for the owner: the bitmap minus the slots on free and local_free. Blocks other
+ * threads freed and the owner has not collected (on thread_free, its aliases' too) count as
+ * live, as they do in `used`: they can arrive at any moment, and a mesh must carry their
+ * links along with the live objects (mw_span_collect first for the exact set). */
 void mw_span_live_bitmap(const struct mw_span *s, uint64_t out[MW_SPAN_BITMAP_WORDS]);
-/* For meshing: rebuilds the lists of s (owned by the caller, collected) from its exact live
- * set: every built slot not in live goes onto `free`, in random order. thread_free is left
- * as it is (its blocks were live when live was computed). */
+/* For meshing: rebuilds the lists of s (owned by the caller) from its live set: every built
+ * slot not in live goes onto `free`, in random order. thread_free is left as it is (its
+ * blocks count as live, mw_span_live_bitmap). */
 void mw_span_rebuild(struct mw_span *s, const uint64_t live[MW_SPAN_BITMAP_WORDS], uint64_t *rng);
 /* Pushes b onto thread_free and returns the delay state it found. MW_DELAY_USE: the span
  * was full and its owner asked to be told, so b went nowhere yet and the caller must hand

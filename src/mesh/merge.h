@@ -12,10 +12,10 @@
 extern struct mw_mesh_ranges { _Atomic long aliases, files; } mw_mesh_ranges;
 
 /* Meshes released into kept: both of one class, owned by the caller (their lists are the
- * caller's, thread_free collected), their exact live sets disjoint, released without
- * aliases of its own. Afterwards released is an alias of kept, whose lists hold the free slots of
- * both. Returns the bytes of physical memory given back, 0 when a system call failed (nothing
- * changed then). */
+ * caller's), their live sets (mw_span_live_bitmap: uncollected remote frees count as live)
+ * disjoint, released without aliases of its own. Afterwards released is an alias of kept, whose
+ * lists hold the free slots of both. Returns the bytes of physical memory given back, 0 when a
+ * system call failed (nothing changed then). */
 size_t mw_mesh_merge(struct mw_span *kept, const uint64_t live_kept[MW_SPAN_BITMAP_WORDS],
                      struct mw_span *released, const uint64_t live_released[MW_SPAN_BITMAP_WORDS],
                      uint64_t *rng);

@@ -11,7 +11,7 @@
 
 struct mw_mesh_cand {
     struct mw_span *span;
-    uint64_t live[MW_SPAN_BITMAP_WORDS]; /* its exact live set, once known */
+    uint64_t live[MW_SPAN_BITMAP_WORDS]; /* its live set, once known */
     bool known;                          /* live is computed (on first use: it costs a walk) */
     bool ours;                           /* in the pass's heap (else taken from abandoned) */
     bool paired;

@@ -187,9 +187,13 @@ static size_t run_pass(struct mw_heap *h) {
     return bytes;
 }
 
-/* With pass_lock held. */
+/* With pass_lock held. The hardened build meshes single-threaded processes only: a free in
+ * another thread checks a block's canaries and changes its record in several steps, which
+ * a mesh moving that record and re-keying those canaries would tear. */
 static size_t run_locked(struct mw_heap *h) {
-    mw_mesh_file_solo(mw_os_threads() == 1);
+    bool solo = mw_os_threads() == 1;
+    if (MW_HARDENED && !solo) return 0;
+    mw_mesh_file_solo(solo);
     size_t bytes = run_pass(h);
     mw_mesh_file_solo(false);
     return bytes;
@@ -207,7 +211,10 @@ void mw_mesh_tick(struct mw_heap *h) {
     if (now < atomic_load_explicit(&next_due_ns, memory_order_relaxed)) return;
     if (!enabled() || !h->alive || !mw_trylock(&pass_lock)) return;
     period = (uint64_t)mw_option_now(MW_OPTION_MESH_PERIOD_MS) * 1000000u;
-    if (shrinking(h) || now >= last_pass_ns + period * backoff) run_locked(h);
+    if (shrinking(h) || now >= last_pass_ns + period * backoff) {
+        run_locked(h);
+        now = mw_os_coarse_ns(); /* the next pass a period after this one ended */
+    }
     atomic_store_explicit(&next_due_ns, now + period, memory_order_relaxed);
     mw_unlock(&pass_lock);
 }

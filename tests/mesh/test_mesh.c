@@ -223,6 +223,13 @@ static void test_off_means_off(void **state) {
 
 /* ---- races ----------------------------------------------------------------------------- */
 
+/* What a pass run while other threads may exist gave back: something, except in the
+ * hardened build, which meshes only while the process has one thread (mesh/pass.c says
+ * why): nothing then, unless the other thread is already gone. */
+static void assert_meshed_with_threads(size_t released) {
+    if (!MW_HARDENED) assert_true(released > 0);
+}
+
 #define WRITERS 2
 
 struct writer {
@@ -261,7 +268,7 @@ static void test_writers_during_mesh(void **state) {
     stop = true;
     for (unsigned t = 0; t < WRITERS; t++)
         pthread_join(w[t].thread, NULL);
-    assert_true(released > 0);
+    assert_meshed_with_threads(released);
     for (size_t i = 0; i < COUNT; i++)
         if (h.block[i]) assert_true(intact(h.block[i], i + w[i % WRITERS].rounds));
     free_all(&h);
@@ -288,11 +295,11 @@ static void test_remote_frees_during_mesh(void **state) {
     pthread_t t;
     struct freer f = {.heap = &h, .from = 0, .to = COUNT / 2};
     assert_int_equal(pthread_create(&t, NULL, freer_main, &f), 0);
-    mw_mesh_now();
+    assert_meshed_with_threads(mw_mesh_now());
     pthread_join(t, NULL);
     assert_int_equal(count_intact(&h), count_held(&h));
     free_all_now(&h);
-    assert_int_equal(stats().meshed_spans, 0); /* every remote free was collected */
+    if (!MW_HARDENED) assert_int_equal(stats().meshed_spans, 0); /* all remote frees collected */
 }
 
 /* ---- the program's own SIGSEGV handler ------------------------------------------------- */
@@ -317,7 +324,7 @@ static void test_own_segv_handler(void **state) {
     _Atomic bool stop = false;
     struct writer w = {.heap = &h, .index = 0, .stop = &stop};
     assert_int_equal(pthread_create(&w.thread, NULL, writer_main, &w), 0);
-    assert_true(mw_mesh_now() > 0); /* the writer's faults on the barrier are not the program's */
+    assert_meshed_with_threads(mw_mesh_now()); /* the writer's barrier faults are ours */
     stop = true;
     pthread_join(w.thread, NULL);
     assert_int_equal(own_faults, 0);
