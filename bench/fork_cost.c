@@ -5,7 +5,14 @@
  * allocator whose heap is private anonymous memory costs what glibc's does; one whose heap
  * is a shared file mapping makes the child re-back it.
  *
- * usage: mwb-fork-cost [OBJECT_SIZE [RUNS]]   (defaults: 64 and 7) */
+ * With `sparse`, 90% of the objects are then freed at random and malloc_trim(0) is called
+ * before the forks: meshward meshes the sparse heap there (its meshed spans live in a shared
+ * memory file, which fork copies); compare with MESHWARD_MESH=0.
+ *
+ * usage: mwb-fork-cost [OBJECT_SIZE [RUNS [sparse]]]   (defaults: 64, 7, dense) */
+#include <malloc.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +35,7 @@ int main(int argc, char **argv) {
     size_t size = argc > 1 ? strtoul(argv[1], NULL, 10) : 64;
     int runs = argc > 2 ? atoi(argv[2]) : 7;
     if (size == 0 || runs < 1 || runs > 100) {
-        fprintf(stderr, "usage: mwb-fork-cost [OBJECT_SIZE [RUNS]]\n");
+        fprintf(stderr, "usage: mwb-fork-cost [OBJECT_SIZE [RUNS [sparse]]]\n");
         return 2;
     }
     size_t n = ((size_t)1 << 30) / size;
@@ -37,6 +44,20 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) {
         if (!(objects[i] = malloc(size))) return 1;
         memset(objects[i], (int)i, size);
+    }
+    bool sparse = argc > 3 && strcmp(argv[3], "sparse") == 0;
+    if (sparse) {
+        uint64_t rng = 0x9e3779b97f4a7c15ull;
+        for (size_t i = 0; i < n; i++) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            if (rng % 10 && i >= (size_t)runs) { /* the first objects stay: the child writes one */
+                free(objects[i]);
+                objects[i] = NULL;
+            }
+        }
+        malloc_trim(0);
     }
     double ms[100];
     for (int r = 0; r < runs; r++) {
@@ -50,7 +71,7 @@ int main(int argc, char **argv) {
         ms[r] = now_ms() - t0;
     }
     qsort(ms, (size_t)runs, sizeof ms[0], by_value);
-    printf("fork with %zu objects of %zu B (1 GiB): best %.1f ms, median %.1f ms\n", n, size, ms[0],
-           ms[runs / 2]);
+    printf("fork with %zu objects of %zu B (1 GiB%s): best %.1f ms, median %.1f ms\n", n, size,
+           sparse ? ", 90% then freed" : "", ms[0], ms[runs / 2]);
     return 0;
 }
