@@ -9,7 +9,7 @@
 #include <meshward.h>
 
 #define ALL_FLAGS                                                                                  \
-    (MW_ARENA_EXCLUSIVE | MW_ARENA_LARGE_PAGES | MW_ARENA_HUGE_PAGES | MW_ARENA_HUGE_1G |         \
+    (MW_ARENA_EXCLUSIVE | MW_ARENA_LARGE_PAGES | MW_ARENA_HUGE_PAGES | MW_ARENA_HUGE_1G |          \
      MW_ARENA_COMMIT)
 
 static bool flags_valid(unsigned flags) {
