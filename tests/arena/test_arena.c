@@ -222,8 +222,8 @@ static void a_full_arena_gives_enomem_and_destroy_gives_its_space_back(void **st
     static void *blocks[MAX];
     mw_heap_t *h;
     size_t n = fill(id, &h, blocks, MAX);
-    assert_true(n * BLOCK >= MIB); /* at least half of the arena held blocks */
-    void *elsewhere = malloc(BLOCK);     /* the default heaps do not care */
+    assert_true(n * BLOCK >= MIB);   /* at least half of the arena held blocks */
+    void *elsewhere = malloc(BLOCK); /* the default heaps do not care */
     assert_non_null(elsewhere);
     assert_false(arena_holds(id, elsewhere, BLOCK));
     free(elsewhere);
@@ -304,7 +304,8 @@ static void stats_print_a_row_per_arena(void **state) {
     close(fds[0]);
     out[len] = '\0';
     char want[96];
-    snprintf(want, sizeof want, "meshward: arena %d size 2097152 committed 2097152 used 0 pages 4k exclusive\n", id);
+    snprintf(want, sizeof want,
+             "meshward: arena %d size 2097152 committed 2097152 used 0 pages 4k exclusive\n", id);
     assert_non_null(strstr(out, want));
     assert_non_null(strstr(out, "meshward: arena 0 size "));
 }
