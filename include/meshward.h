@@ -56,6 +56,42 @@ void mw_heap_destroy(mw_heap_t *heap);
 /* Frees every block allocated from the heap; the heap stays usable. */
 void mw_heap_reset(mw_heap_t *heap);
 
+/* ---- arenas ---------------------------------------------------------------------------
+ * An arena is a part of meshward's reserved address range that small blocks (up to 16 KiB,
+ * in spans of pages) are carved from. Arena 0 is the default one. mw_arena_reserve carves
+ * another one (at most 15), with its own kind of pages; a heap made with mw_heap_new_in
+ * takes its small blocks from that arena only, and its allocations fail with ENOMEM when the
+ * arena is full, never taking memory from elsewhere. Large blocks (above 16 KiB) cannot come
+ * from an arena: a heap of a reserved arena gives ENOMEM for them. A non-exclusive arena
+ * also serves the default heaps (before arena 0); an exclusive one serves only its own
+ * heaps. Any thread frees any block, as always; mw_heap_destroy gives the heap's spans back
+ * to its arena for reuse. Spans of reserved arenas are never meshed. Arenas last as long as
+ * the process (a forked child inherits them). */
+
+typedef int mw_arena_id_t;
+#define MW_ARENA_EXCLUSIVE 1u   /* only heaps created in it allocate from it */
+#define MW_ARENA_LARGE_PAGES 2u /* transparent huge pages (madvise), 2 MiB aligned */
+#define MW_ARENA_HUGE_PAGES 4u  /* hugetlb pages (MAP_HUGETLB), 2 MiB; ENOMEM when none */
+#define MW_ARENA_HUGE_1G 8u     /* with MW_ARENA_HUGE_PAGES: 1 GiB pages */
+#define MW_ARENA_COMMIT 16u     /* populate now instead of on first touch */
+
+/* Reserves an arena of at least size bytes (rounded up to 2 MiB, or 1 GiB with
+ * MW_ARENA_HUGE_1G) and sets *id. Returns 0; EINVAL for a NULL id, size 0, unknown flags,
+ * MW_ARENA_HUGE_1G without MW_ARENA_HUGE_PAGES or LARGE_PAGES with HUGE_PAGES; ENOMEM when
+ * the reserved range has no room left, 15 arenas exist, or the system has not enough
+ * hugetlb pages free. Pages of LARGE_PAGES, HUGE_PAGES or COMMIT arenas are never purged. */
+int mw_arena_reserve(size_t size, unsigned flags, mw_arena_id_t *id);
+/* Memory the program mapped itself: not supported by this version (spans must lie in the
+ * reserved range, where one page map finds them); returns ENOTSUP, or EINVAL for a NULL
+ * start or id or size 0. */
+int mw_arena_manage(void *start, size_t size, unsigned flags, mw_arena_id_t *id);
+/* The start of arena id and, in *size (when size is not NULL), its size; NULL and 0 for
+ * an id that names no arena. */
+void *mw_arena_area(mw_arena_id_t id, size_t *size);
+/* A heap that takes its spans from arena id only; NULL and errno EINVAL for an id that
+ * names no arena, ENOMEM when metadata is exhausted. mw_heap_new_in(0) is mw_heap_new(). */
+mw_heap_t *mw_heap_new_in(mw_arena_id_t id);
+
 /* Returns unused memory to the OS: the calling thread's cached spans, its spans emptied by
  * other threads' frees, empty spans and dirty large regions. force=true also collects abandoned
  * spans of exited threads and purges every pool at once, as malloc_trim(0) does. */
@@ -79,17 +115,20 @@ int mw_heap_check(void);
  * range. String options are copied (at most 255 bytes). */
 
 typedef enum mw_option {
-    MW_OPTION_STATS,             /* 1: print statistics to stderr at exit */
-    MW_OPTION_VERBOSE,           /* 1: print options at start and notable events */
-    MW_OPTION_PURGE_DELAY_MS,    /* dirty large regions older than this are purged */
-    MW_OPTION_PURGE_INTERVAL_MS, /* >0: a background thread purges at this period */
-    MW_OPTION_REGION_DIR,        /* string: back large regions with files in this directory */
-    MW_OPTION_ARENA_DIRTY_MAX,   /* KiB of free dirty spans the arena keeps before purging */
-    MW_OPTION_ON_CORRUPTION,     /* string: "abort" (default) or "report" (hardened) */
-    MW_OPTION_QUARANTINE,        /* bytes of freed blocks each thread holds back (hardened) */
-    MW_OPTION_GUARD_SAMPLE,      /* N: one allocation in about N on a guarded page; 0: off */
-    MW_OPTION_MESH,              /* 1 (default): mesh sparse spans; 0: never */
-    MW_OPTION_MESH_PERIOD_MS,    /* least time between two mesh passes */
+    MW_OPTION_STATS,              /* 1: print statistics to stderr at exit */
+    MW_OPTION_VERBOSE,            /* 1: print options at start and notable events */
+    MW_OPTION_PURGE_DELAY_MS,     /* dirty large regions older than this are purged */
+    MW_OPTION_PURGE_INTERVAL_MS,  /* >0: a background thread purges at this period */
+    MW_OPTION_REGION_DIR,         /* string: back large regions with files in this directory */
+    MW_OPTION_ARENA_DIRTY_MAX,    /* KiB of free dirty spans the arena keeps before purging */
+    MW_OPTION_ON_CORRUPTION,      /* string: "abort" (default) or "report" (hardened) */
+    MW_OPTION_QUARANTINE,         /* bytes of freed blocks each thread holds back (hardened) */
+    MW_OPTION_GUARD_SAMPLE,       /* N: one allocation in about N on a guarded page; 0: off */
+    MW_OPTION_MESH,               /* 1 (default): mesh sparse spans; 0: never */
+    MW_OPTION_MESH_PERIOD_MS,     /* least time between two mesh passes */
+    MW_OPTION_RESERVE,            /* bytes reserved (and committed) at start in an arena */
+    MW_OPTION_LARGE_PAGES,        /* 1: transparent huge pages for the default arena */
+    MW_OPTION_RESERVE_HUGE_PAGES, /* N: an arena of N 2 MiB hugetlb pages at start */
     MW_OPTION_COUNT
 } mw_option_t;
 
@@ -159,7 +198,19 @@ struct mw_stats {
     uint64_t mesh_released_bytes; /* physical memory those meshes gave back, ever */
     uint64_t mesh_ns;             /* time spent in mesh passes */
     uint64_t mesh_max_pause_ns;   /* the longest pass */
+    uint64_t arenas;              /* arenas, the default one included (ids 0 to arenas-1) */
 };
+
+struct mw_arena_stats {
+    uint64_t size;      /* bytes of the arena's part of the range */
+    uint64_t page_size; /* 4096; 2 MiB for transparent or hugetlb pages; 1 GiB */
+    uint64_t committed; /* bytes of memory it holds now (carved and not purged, or all) */
+    uint64_t used;      /* bytes of spans in use (attached to a heap, or abandoned) */
+    uint32_t flags;     /* MW_ARENA_* it was made with */
+};
+
+/* Fills *out for arena id; 0, or EINVAL when out is NULL or id names no arena. */
+int mw_arena_stats(mw_arena_id_t id, struct mw_arena_stats *out);
 
 /* Fills *out with a snapshot (counters of running threads may lag by a few operations).
  * Returns 0, or EINVAL when out is NULL. */

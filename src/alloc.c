@@ -53,13 +53,16 @@ void *mw_alloc_small_slow(struct mw_heap *h, unsigned cls) {
     return p;
 }
 
-/* First-class heaps register their large blocks so that destroy and reset find them. With
+/* First-class heaps register their large blocks so that destroy and reset find them; heaps
+ * of reserved arenas have none (their arena holds spans only). With
  * zero, the block reads as zero: huge maps are always fresh, and the region layer clears
  * only a recycled dirty region, so a large calloc does not touch clean pages. */
 void *mw_alloc_large_in(struct mw_heap *h, size_t size, size_t align, bool zero) {
     mw_init();
     void *p;
-    if (size > MW_REGION_MAX || align > MW_REGION_MAX)
+    if (h->arena != 0) /* large blocks come from no arena (meshward.h): never elsewhere */
+        p = NULL;
+    else if (size > MW_REGION_MAX || align > MW_REGION_MAX)
         p = mw_huge_alloc(size, align);
     else
         p = zero ? mw_region_calloc(size, align) : mw_region_alloc(size, align);

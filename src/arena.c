@@ -1,6 +1,6 @@
-/* arena.c — carving spans from the reserved range, the page map, free-span reuse and
- * purging, and the abandoned-span lists (see arena.h for the invariants). One lock guards
- * it all: only span-level slow paths come here. */
+/* arena.c — the arena table, carving arenas and spans from the reserved range, the page
+ * map, free-span reuse and purging, and the abandoned-span lists (see arena.h for the
+ * invariants). One lock guards it all: only span-level slow paths come here. */
 #include "arena.h"
 #include "lock.h"
 #include "mesh/mesh.h"
@@ -13,6 +13,7 @@
 #include "harden/harden.h"
 #endif
 
+#include <errno.h>
 #include <meshward.h>
 
 char *mw_arena_base = (char *)(uintptr_t)(0 - MW_ARENA_SIZE_MAX);
@@ -20,11 +21,8 @@ size_t mw_arena_size = MW_ARENA_SIZE_MAX;
 struct mw_span **mw_page_map;
 
 static mw_lock_t arena_lock;
-static char *bump;                                   /* next never-carved byte */
-static struct mw_span *dirty[MW_SPAN_MAX_PAGES + 1]; /* free spans by page count */
-static struct mw_span *clean[MW_SPAN_MAX_PAGES + 1];
-static struct mw_span *abandoned[MW_CLASS_COUNT];
-static uint64_t dirty_bytes, committed_bytes, purged_bytes;
+static struct mw_arena arenas[MW_ARENA_MAX];
+static _Atomic unsigned arena_count; /* arenas [0, arena_count) exist; 0 until init */
 static uint64_t spans_in_use, spans_free, spans_abandoned, spans_meshed;
 static struct mw_pool span_pool = MW_POOL_INIT(struct mw_span);
 
@@ -39,10 +37,63 @@ bool mw_arena_init(void) {
         mw_os_unmap(base, size);
         return false;
     }
-    bump = base;
+    arenas[0].start = arenas[0].bump = base;
+    arenas[0].end = base + size;
+    if (mw_option_get(MW_OPTION_LARGE_PAGES)) { /* never purged from now on (keeps_pages) */
+        bool lost;
+        arenas[0].flags = MW_ARENA_LARGE_PAGES;
+        mw_arena_pages_setup(base, size, MW_ARENA_LARGE_PAGES, &lost);
+    }
+    arena_count = 1;
     mw_arena_size = size;
     mw_arena_base = base;
     return true;
+}
+
+/* Called with arena_lock held: the start of a range of size bytes, aligned, carved off the
+ * top of arena 0 above what it carved so far; NULL when there is no room. */
+static char *carve_top(size_t size, size_t align) {
+    struct mw_arena *a = &arenas[0];
+    if ((size_t)(a->end - a->bump) < size) return NULL;
+    char *start = (char *)((uintptr_t)(a->end - size) & ~(uintptr_t)(align - 1));
+    return start >= a->bump ? start : NULL;
+}
+
+int mw_arena_add(size_t size, size_t align, unsigned flags, mw_arena_id_t *id) {
+    int err = ENOMEM;
+    bool lost = false;
+    mw_lock(&arena_lock);
+    char *start = arena_count && arena_count < MW_ARENA_MAX ? carve_top(size, align) : NULL;
+    if (start) err = mw_arena_pages_setup(start, size, flags, &lost);
+    if (lost) arenas[0].end = start;
+    if (start && !err) {
+        struct mw_arena *a = &arenas[arena_count];
+        a->start = a->bump = start;
+        a->end = start + size;
+        a->flags = flags;
+        arenas[0].end = start;
+        *id = (mw_arena_id_t)arena_count++;
+    }
+    mw_unlock(&arena_lock);
+    return err;
+}
+
+bool mw_arena_valid(mw_arena_id_t id) {
+    return id >= 0 && (unsigned)id < atomic_load_explicit(&arena_count, memory_order_acquire);
+}
+
+char *mw_arena_range(mw_arena_id_t id, size_t *size) {
+    mw_lock(&arena_lock);
+    struct mw_arena *a = &arenas[id];
+    *size = (size_t)(a->end - a->start);
+    mw_unlock(&arena_lock);
+    return a->start;
+}
+
+/* Pages already committed when the arena was made, never purged: hugetlb pages, populated
+ * or transparent huge pages (purging a page would split a huge one). */
+static bool keeps_pages(const struct mw_arena *a) {
+    return a->flags & (MW_ARENA_LARGE_PAGES | MW_ARENA_HUGE_PAGES | MW_ARENA_COMMIT);
 }
 
 static void unlink_span(struct mw_span **list, struct mw_span *s) {
@@ -75,41 +126,59 @@ static void map_span(struct mw_span *s, struct mw_span *value) {
         mw_page_map[first + i] = value;
 }
 
-/* Called with arena_lock held: a free span of exactly `pages`, or a newly carved one. */
-static struct mw_span *take_span(unsigned pages) {
-    struct mw_span *s = pop(&dirty[pages]);
+/* Called with arena_lock held: a free span of a of exactly `pages`, or a newly carved one. */
+static struct mw_span *take_span(struct mw_arena *a, unsigned pages) {
+    struct mw_span *s = pop(&a->dirty[pages]);
     if (s) {
-        dirty_bytes -= (uint64_t)pages << 12;
+        a->dirty_bytes -= (uint64_t)pages << 12;
         spans_free--;
         return s;
     }
-    s = pop(&clean[pages]);
+    s = pop(&a->clean[pages]);
     if (s) {
-        committed_bytes += (uint64_t)pages << 12;
+        a->committed_bytes += (uint64_t)pages << 12;
         spans_free--;
         return s;
     }
 #if MW_HARDENED
-    if (bump) bump = mw_guard_carve(mw_arena_base, bump, pages);
+    if (a->bump < a->end) mw_guard_carve(a, pages);
 #endif
-    if (!bump || bump > mw_arena_base + mw_arena_size ||
-        (size_t)(mw_arena_base + mw_arena_size - bump) < ((size_t)pages << 12))
-        return NULL;
+    if (a->bump > a->end || (size_t)(a->end - a->bump) < ((size_t)pages << 12)) return NULL;
     s = mw_pool_alloc(&span_pool);
     if (!s) return NULL;
-    s->start = bump;
+    s->start = a->bump;
     s->pages = (uint16_t)pages;
-    bump += (size_t)pages << 12;
-    committed_bytes += (uint64_t)pages << 12;
+    s->arena = (uint8_t)(a - arenas);
+    a->bump += (size_t)pages << 12;
+    a->committed_bytes += (uint64_t)pages << 12;
     return s;
 }
 
-struct mw_span *mw_arena_span_alloc(unsigned pages, unsigned cls) {
+/* Called with arena_lock held: the arenas serving heaps of arena id, in the order they are
+ * tried (arena.h); returns how many went into out. */
+static unsigned serving(mw_arena_id_t id, struct mw_arena **out) {
+    if (id != 0) {
+        out[0] = &arenas[id];
+        return 1;
+    }
+    unsigned n = 0;
+    for (unsigned i = 1; i < arena_count; i++)
+        if (!(arenas[i].flags & MW_ARENA_EXCLUSIVE)) out[n++] = &arenas[i];
+    out[n++] = &arenas[0];
+    return n;
+}
+
+struct mw_span *mw_arena_span_alloc(mw_arena_id_t id, unsigned pages, unsigned cls) {
     mw_assert(pages >= 1 && pages <= MW_SPAN_MAX_PAGES);
+    struct mw_arena *order[MW_ARENA_MAX];
+    struct mw_span *s = NULL;
     mw_lock(&arena_lock);
-    struct mw_span *s = take_span(pages);
+    unsigned n = arena_count ? serving(id, order) : 0;
+    for (unsigned i = 0; i < n && !s; i++)
+        s = take_span(order[i], pages);
     if (s) {
         spans_in_use++;
+        arenas[s->arena].used_bytes += (uint64_t)pages << 12;
         mw_span_init(s, cls);
         s->state = MW_SPAN_QUEUED;
         map_span(s, s);
@@ -122,46 +191,53 @@ static uint64_t dirty_limit(void) {
     return (uint64_t)mw_option_get(MW_OPTION_ARENA_DIRTY_MAX) << 10;
 }
 
-/* Called with arena_lock held: purges dirty spans until at most `keep` bytes stay dirty. */
-static uint64_t purge_locked(uint64_t keep) {
+/* Called with arena_lock held: purges dirty spans of a until at most `keep` bytes stay
+ * dirty (none of an arena that keeps its pages). */
+static uint64_t purge_locked(struct mw_arena *a, uint64_t keep) {
     uint64_t purged = 0;
-    for (unsigned p = 1; p <= MW_SPAN_MAX_PAGES && dirty_bytes > keep; p++) {
+    if (keeps_pages(a)) return 0;
+    for (unsigned p = 1; p <= MW_SPAN_MAX_PAGES && a->dirty_bytes > keep; p++) {
         struct mw_span *s;
-        while (dirty_bytes > keep && (s = pop(&dirty[p])) != NULL) {
+        while (a->dirty_bytes > keep && (s = pop(&a->dirty[p])) != NULL) {
             mw_os_decommit(s->start, (size_t)p << 12);
             s->dirty = 0;
-            push(&clean[p], s);
-            dirty_bytes -= (uint64_t)p << 12;
-            committed_bytes -= (uint64_t)p << 12;
+            push(&a->clean[p], s);
+            a->dirty_bytes -= (uint64_t)p << 12;
+            a->committed_bytes -= (uint64_t)p << 12;
             purged += (uint64_t)p << 12;
         }
     }
-    purged_bytes += purged;
+    a->purged_bytes += purged;
     return purged;
+}
+
+/* Called with arena_lock held: s leaves use (map, count); its arena. */
+static struct mw_arena *unuse(struct mw_span *s) {
+    struct mw_arena *a = &arenas[s->arena];
+    map_span(s, NULL);
+    s->state = MW_SPAN_FREE;
+    a->used_bytes -= (uint64_t)s->pages << 12;
+    spans_in_use--;
+    spans_free++;
+    return a;
 }
 
 /* Called with arena_lock held; returns the bytes purged to keep under the dirty limit. */
 static uint64_t span_free_locked(struct mw_span *s) {
-    map_span(s, NULL);
-    s->state = MW_SPAN_FREE;
+    struct mw_arena *a = unuse(s);
     s->dirty = 1;
-    push(&dirty[s->pages], s);
-    dirty_bytes += (uint64_t)s->pages << 12;
-    spans_in_use--;
-    spans_free++;
+    push(&a->dirty[s->pages], s);
+    a->dirty_bytes += (uint64_t)s->pages << 12;
     uint64_t limit = dirty_limit();
-    return dirty_bytes > limit ? purge_locked(limit / 2) : 0;
+    return a->dirty_bytes > limit ? purge_locked(a, limit / 2) : 0;
 }
 
 /* Called with arena_lock held: an alias of a span that emptied, fresh private pages now. */
-static void free_alias_locked(struct mw_span *a) {
-    map_span(a, NULL);
-    a->state = MW_SPAN_FREE;
-    a->dirty = 0;
-    push(&clean[a->pages], a);
-    spans_in_use--;
+static void free_alias_locked(struct mw_span *s) {
+    struct mw_arena *a = unuse(s);
+    s->dirty = 0;
+    push(&a->clean[s->pages], s);
     spans_meshed--;
-    spans_free++;
 }
 
 void mw_arena_span_free(struct mw_span *s) {
@@ -181,8 +257,10 @@ void mw_arena_span_free(struct mw_span *s) {
 }
 
 void mw_arena_purge(bool force) {
+    uint64_t purged = 0;
     mw_lock(&arena_lock);
-    uint64_t purged = purge_locked(force ? 0 : dirty_limit() / 2);
+    for (unsigned i = 0; i < arena_count; i++)
+        purged += purge_locked(&arenas[i], force ? 0 : dirty_limit() / 2);
     mw_unlock(&arena_lock);
     if (purged) MW_TRACE_PURGE(purged);
 }
@@ -190,15 +268,27 @@ void mw_arena_purge(bool force) {
 void mw_arena_abandon(struct mw_span *s) {
     mw_lock(&arena_lock);
     s->state = MW_SPAN_ABANDONED;
-    push(&abandoned[s->cls], s);
+    push(&arenas[s->arena].abandoned[s->cls], s);
     spans_abandoned++;
     mw_unlock(&arena_lock);
 }
 
-struct mw_span *mw_arena_adopt(unsigned cls) {
-    if (!abandoned[cls]) return NULL; /* racy peek: adoption is opportunistic */
+/* Racy peek (adoption is opportunistic): may a heap of arena id find a span of cls to
+ * adopt? */
+static bool may_adopt(mw_arena_id_t id, unsigned cls) {
+    for (unsigned i = 0; i < arena_count; i++)
+        if (arenas[i].abandoned[cls] && (id == 0 || (unsigned)id == i)) return true;
+    return false;
+}
+
+struct mw_span *mw_arena_adopt(mw_arena_id_t id, unsigned cls) {
+    if (!may_adopt(id, cls)) return NULL;
+    struct mw_arena *order[MW_ARENA_MAX];
+    struct mw_span *s = NULL;
     mw_lock(&arena_lock);
-    struct mw_span *s = pop(&abandoned[cls]);
+    unsigned n = serving(id, order);
+    for (unsigned i = 0; i < n && !s; i++)
+        s = pop(&order[i]->abandoned[cls]);
     if (s) {
         spans_abandoned--;
         s->state = MW_SPAN_QUEUED; /* the adopter owns it from here */
@@ -214,7 +304,7 @@ struct mw_span *mw_arena_adopt(unsigned cls) {
 static bool take_if_empty(struct mw_span *s) {
     mw_span_collect(s);
     if (s->used != 0) return false;
-    unlink_span(&abandoned[s->cls], s);
+    unlink_span(&arenas[s->arena].abandoned[s->cls], s);
     spans_abandoned--;
     s->state = MW_SPAN_QUEUED;
     return true;
@@ -231,15 +321,15 @@ void mw_arena_reclaim_abandoned(struct mw_span *s) {
 void mw_arena_collect_abandoned(void) {
     struct mw_span *empty = NULL;
     mw_lock(&arena_lock);
-    for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
-        for (struct mw_span *s = abandoned[c], *next; s; s = next) {
-            next = s->next;
-            if (take_if_empty(s)) {
-                s->next = empty;
-                empty = s;
+    for (unsigned i = 0; i < arena_count; i++)
+        for (unsigned c = 0; c < MW_CLASS_COUNT; c++)
+            for (struct mw_span *s = arenas[i].abandoned[c], *next; s; s = next) {
+                next = s->next;
+                if (take_if_empty(s)) {
+                    s->next = empty;
+                    empty = s;
+                }
             }
-        }
-    }
     mw_unlock(&arena_lock);
     while (empty) {
         struct mw_span *s = empty;
@@ -249,14 +339,15 @@ void mw_arena_collect_abandoned(void) {
 }
 
 unsigned mw_arena_take_sparse(unsigned cls, uint32_t max_used, struct mw_span **out, unsigned max) {
-    if (!abandoned[cls]) return 0; /* racy peek, as adoption */
+    struct mw_span **list = &arenas[0].abandoned[cls];
+    if (!*list) return 0; /* racy peek, as adoption */
     unsigned n = 0;
     mw_lock(&arena_lock);
-    for (struct mw_span *s = abandoned[cls], *next; s && n < max; s = next) {
+    for (struct mw_span *s = *list, *next; s && n < max; s = next) {
         next = s->next;
         mw_span_collect(s);
         if (s->used == 0 || s->used > max_used) continue;
-        unlink_span(&abandoned[cls], s);
+        unlink_span(list, s);
         spans_abandoned--;
         s->state = MW_SPAN_QUEUED; /* so that no remote freer reclaims it meanwhile */
         out[n++] = s;
@@ -267,13 +358,13 @@ unsigned mw_arena_take_sparse(unsigned cls, uint32_t max_used, struct mw_span **
 
 void mw_arena_note_meshed(struct mw_span *s) {
     mw_lock(&arena_lock);
-    committed_bytes -= (uint64_t)s->pages << 12;
+    arenas[s->arena].committed_bytes -= (uint64_t)s->pages << 12;
     spans_meshed++;
     mw_unlock(&arena_lock);
 }
 
 void mw_arena_each_kept(void (*fn)(struct mw_span *)) {
-    for (char *p = mw_arena_base; p < bump; p += MW_PAGE_SIZE) {
+    for (char *p = mw_arena_base; p < arenas[0].bump; p += MW_PAGE_SIZE) {
         struct mw_span *s = mw_arena_span_of(p);
         if (!s || s->start != p) continue;
         if (s->in_file) fn(s);
@@ -291,14 +382,43 @@ void mw_arena_fork_child(void) {
     mw_lock_reset(&arena_lock);
 }
 
-void mw_arena_stats(struct mw_stats *st) {
+/* Called with arena_lock held: the bytes of a committed now (all of it once populated or
+ * backed by hugetlb pages, which are reserved when mapped). */
+static uint64_t committed_of(const struct mw_arena *a) {
+    if (a->flags & (MW_ARENA_HUGE_PAGES | MW_ARENA_COMMIT)) return (uint64_t)(a->end - a->start);
+    return a->committed_bytes;
+}
+
+void mw_arena_totals(struct mw_stats *st) {
     mw_lock(&arena_lock);
     st->arena_reserved = mw_arena_size;
-    st->arena_committed = committed_bytes;
-    st->arena_purged = purged_bytes;
+    for (unsigned i = 0; i < arena_count; i++) {
+        st->arena_committed += committed_of(&arenas[i]);
+        st->arena_purged += arenas[i].purged_bytes;
+    }
+    st->arenas = arena_count;
     st->spans_in_use = spans_in_use;
     st->spans_free = spans_free;
     st->spans_abandoned = spans_abandoned;
     st->meshed_spans = spans_meshed;
     mw_unlock(&arena_lock);
+}
+
+/* The pages kind of a, as mw_arena_stats reports it. */
+static uint64_t page_size_of(const struct mw_arena *a) {
+    if (a->flags & MW_ARENA_HUGE_PAGES) return mw_arena_pages_align(a->flags);
+    return a->flags & MW_ARENA_LARGE_PAGES ? (uint64_t)2 << 20 : MW_PAGE_SIZE;
+}
+
+int mw_arena_stats(mw_arena_id_t id, struct mw_arena_stats *out) {
+    if (!out || !mw_arena_valid(id)) return EINVAL;
+    mw_lock(&arena_lock);
+    const struct mw_arena *a = &arenas[id];
+    out->size = (uint64_t)(a->end - a->start);
+    out->page_size = page_size_of(a);
+    out->committed = committed_of(a);
+    out->used = a->used_bytes;
+    out->flags = a->flags;
+    mw_unlock(&arena_lock);
+    return 0;
 }

@@ -57,7 +57,7 @@ static struct mw_span_queue *list_of(struct mw_heap *h, struct mw_span *s) {
 
 /* ---- creation ----------------------------------------------------------------------- */
 
-struct mw_heap *mw_heap_create(bool thread_heap) {
+struct mw_heap *mw_heap_create(bool thread_heap, mw_arena_id_t arena) {
     struct mw_heap *h = NULL;
     mw_lock(&heap_lock);
     for (struct mw_heap *it = all_heaps; it; it = it->all_next)
@@ -87,6 +87,7 @@ struct mw_heap *mw_heap_create(bool thread_heap) {
     h->full.first = h->full.last = NULL;
     atomic_store(&h->delayed, NULL);
     h->thread_heap = thread_heap;
+    h->arena = (uint8_t)arena;
     mw_os_random(&h->rng, sizeof h->rng);
     return h;
 }
@@ -186,7 +187,7 @@ static void *from_queue(struct mw_heap *h, unsigned cls) {
 
 static void *from_abandoned(struct mw_heap *h, unsigned cls) {
     struct mw_span *s;
-    while ((s = mw_arena_adopt(cls)) != NULL) {
+    while ((s = mw_arena_adopt(h->arena, cls)) != NULL) {
         atomic_store_explicit(&s->owner, h, memory_order_release);
         mw_span_collect(s);
         s->state = MW_SPAN_QUEUED;
@@ -204,7 +205,7 @@ static void *from_abandoned(struct mw_heap *h, unsigned cls) {
 }
 
 static void *from_new_span(struct mw_heap *h, unsigned cls) {
-    struct mw_span *s = mw_arena_span_alloc(mw_classes[cls].pages, cls);
+    struct mw_span *s = mw_arena_span_alloc(h->arena, mw_classes[cls].pages, cls);
     if (!s) return NULL;
     atomic_store_explicit(&s->owner, h, memory_order_release);
     queue_push_front(&h->queue[cls], s);
@@ -236,7 +237,7 @@ unsigned mw_heap_mesh_candidates(struct mw_heap *h, unsigned cls, uint32_t max_u
                                  struct mw_span **out, unsigned max) {
     unsigned n = 0;
     for (struct mw_span *s = h->queue[cls].first; s && n < max; s = s->next) {
-        if (s == h->current[cls]) continue;
+        if (s == h->current[cls] || s->arena != 0) continue; /* reserved arenas: never */
         if (s->used > max_used &&
             !(atomic_load_explicit(&s->thread_free, memory_order_relaxed) & ~MW_DELAY_MASK))
             continue; /* too full, and no remote frees to collect that could change that */

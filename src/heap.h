@@ -31,6 +31,7 @@ struct mw_heap {
     uint64_t rng;
     uint32_t id;
     bool thread_heap; /* false for first-class heaps */
+    uint8_t arena;    /* spans come from the arenas serving this arena id (arena.h) */
     bool alive;
     struct mw_heap *all_next; /* every heap ever made (heap_lock) */
     uint64_t mesh_mark[2];    /* its allocations and frees at its last mesh pass (mesh/) */
@@ -42,8 +43,9 @@ struct mw_heap {
 /* The empty sentinel: a span with no free blocks, so the fast path needs no NULL test. */
 extern struct mw_span mw_empty_span;
 
-/* Creates a heap (thread or first-class); NULL when metadata is exhausted. */
-struct mw_heap *mw_heap_create(bool thread_heap);
+/* Creates a heap (thread or first-class) of arena id (valid); NULL when metadata is
+ * exhausted. */
+struct mw_heap *mw_heap_create(bool thread_heap, mw_arena_id_t arena);
 /* Slow path of allocation from class cls: finds or makes a span with a free block. */
 void *mw_heap_alloc_slow(struct mw_heap *h, unsigned cls);
 /* A local free made a span empty or un-full: requeue or release it. */

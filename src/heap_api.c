@@ -1,4 +1,5 @@
-/* heap_api.c — first-class heaps (mw_heap_new, delete, destroy, reset) and mw_collect.
+/* heap_api.c — first-class heaps (mw_heap_new, mw_heap_new_in, delete, destroy, reset) and
+ * mw_collect.
  * Deleting gives the heap's spans up for adoption, so live blocks stay valid; destroying
  * and resetting release its spans at once and free its large blocks one by one; memcheck is
  * told of each live block freed (FREELIKE, so that a later use names the destroy). */
@@ -16,14 +17,28 @@
 #include <errno.h>
 #include <meshward.h>
 
-mw_heap_t *mw_heap_new(void) {
-    mw_init();
-    struct mw_heap *h = mw_heap_create(false);
+/* A first-class heap of arena id (valid), created at ip. */
+static mw_heap_t *heap_new(mw_arena_id_t id, void *ip) {
+    struct mw_heap *h = mw_heap_create(false, id);
     if (!h)
         errno = ENOMEM;
     else
-        MW_TRACE_HEAP_CREATE_AT(MW_TRACE_CALLER, h->id);
+        MW_TRACE_HEAP_CREATE_AT(ip, h->id, id);
     return h;
+}
+
+mw_heap_t *mw_heap_new(void) {
+    mw_init();
+    return heap_new(0, MW_TRACE_CALLER);
+}
+
+mw_heap_t *mw_heap_new_in(mw_arena_id_t id) {
+    mw_init();
+    if (!mw_arena_valid(id)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return heap_new(id, MW_TRACE_CALLER);
 }
 
 void mw_heap_delete(mw_heap_t *h) {

@@ -83,6 +83,7 @@ void mw_init_slow(void) {
     if (!mw_arena_init() && mw_option_get(MW_OPTION_VERBOSE))
         mw_write_str(2, "meshward: notice: no address space for slabs; small allocations "
                         "will fail with ENOMEM\n");
+    mw_arena_options_init();
 #if MW_HARDENED
     mw_hd_init();
 #endif

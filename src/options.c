@@ -34,6 +34,12 @@ static const struct option_def defs[MW_OPTION_COUNT] = {
     [MW_OPTION_MESH] = {"MESH", 1, 0, 1, false, "mesh sparse spans (off under valgrind)"},
     [MW_OPTION_MESH_PERIOD_MS] = {"MESH_PERIOD_MS", 100, 0, 3600000, false,
                                   "least time between two mesh passes"},
+    [MW_OPTION_RESERVE] = {"RESERVE", 0, 0, 1L << 40, false,
+                           "bytes reserved and committed at start, in an arena"},
+    [MW_OPTION_LARGE_PAGES] = {"LARGE_PAGES", 0, 0, 1, false,
+                               "transparent huge pages for the default arena"},
+    [MW_OPTION_RESERVE_HUGE_PAGES] = {"RESERVE_HUGE_PAGES", 0, 0, 1L << 20, false,
+                                      "2 MiB hugetlb pages reserved at start, in an arena"},
     [MW_OPTION_GUARD_SAMPLE] = {"GUARD_SAMPLE", MW_HARDENED ? 1000 : 0, 0, 1L << 30, false,
                                 "one allocation in about N on a guarded page (0: off)"},
 };

@@ -74,6 +74,7 @@ struct mw_span {
     /* line 1: remote frees and slow paths */
     _Atomic uintptr_t thread_free __attribute__((aligned(64))); /* mw_block_t * | mw_delay */
     uint8_t dirty;               /* free span whose pages may still be resident */
+    uint8_t arena;               /* the arena it was carved from, and goes back to */
     struct mw_span *next, *prev; /* heap queue, full list, or arena list */
     uint64_t bitmap[MW_SPAN_BITMAP_WORDS];
     /* Meshing (mesh/README.md). A kept span heads the chain of its aliases (mesh_next);

@@ -35,7 +35,7 @@ int mw_stats_get(struct mw_stats *st) {
     memset(st, 0, sizeof *st);
     if (mw_init_state == 2) {
         mw_heap_stats(st);
-        mw_arena_stats(st);
+        mw_arena_totals(st);
         mw_mesh_stats(st);
     }
     slab_totals(st);
@@ -104,6 +104,32 @@ static void region_rows(int fd, const struct mw_stats *st) {
     }
 }
 
+static const char *pages_name(const struct mw_arena_stats *a) {
+    if (a->flags & MW_ARENA_HUGE_PAGES)
+        return a->page_size > (2u << 20) ? "hugetlb-1g" : "hugetlb-2m";
+    return a->flags & MW_ARENA_LARGE_PAGES ? "thp" : "4k";
+}
+
+/* One row per arena: "meshward: arena ID size N committed N used N pages KIND". */
+static void arena_rows(int fd, const struct mw_stats *st) {
+    static const char *names[] = {" size ", " committed ", " used "};
+    char buf[24];
+    for (mw_arena_id_t id = 0; id < (mw_arena_id_t)st->arenas; id++) {
+        struct mw_arena_stats a;
+        if (mw_arena_stats(id, &a)) continue;
+        const uint64_t v[] = {a.size, a.committed, a.used};
+        mw_write_str(fd, "meshward: arena ");
+        mw_write_str(fd, mw_fmt_u64(buf, (uint64_t)id));
+        for (unsigned i = 0; i < sizeof v / sizeof v[0]; i++) {
+            mw_write_str(fd, names[i]);
+            mw_write_str(fd, mw_fmt_u64(buf, v[i]));
+        }
+        mw_write_str(fd, " pages ");
+        mw_write_str(fd, pages_name(&a));
+        mw_write_str(fd, a.flags & MW_ARENA_EXCLUSIVE ? " exclusive\n" : "\n");
+    }
+}
+
 void mw_stats_print(int fd) {
     struct mw_stats st;
     mw_stats_get(&st);
@@ -137,6 +163,7 @@ void mw_stats_print(int fd) {
         line(fd, "quarantined_blocks", st.quarantined_blocks);
         line(fd, "quarantined_bytes", st.quarantined_bytes);
     }
+    arena_rows(fd, &st);
     class_rows(fd, &st);
     region_rows(fd, &st);
 }

@@ -34,10 +34,10 @@ struct mw_heap *mw_thread_heap_init(void) {
     mw_init();
     struct mw_heap *h = mw_tls_heap;
     if (h != &mw_heap_empty) return h; /* init allocated on this thread meanwhile */
-    h = mw_heap_create(true);
+    h = mw_heap_create(true, 0);
     if (!h) return &mw_heap_empty;
     mw_tls_heap = h;
-    MW_TRACE_HEAP_CREATE(h->id);
+    MW_TRACE_HEAP_CREATE(h->id, 0);
     /* May allocate (pthread's second-level key table): served by h, already in place. */
     if (key_ready) pthread_setspecific(heap_key, h);
     return h;

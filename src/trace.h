@@ -55,11 +55,11 @@
     MW_TRACE_OFF6(ip, old, new, size, cls, heap)
 #define MW_TRACE_ALIGNED_AT(ip, ptr, align, size)                                                  \
     (MW_TRACE_OFF1(ip), MW_TRACE_OFF3(ptr, align, size))
-#define MW_TRACE_HEAP_CREATE_AT(ip, heap) MW_TRACE_OFF2(ip, heap)
+#define MW_TRACE_HEAP_CREATE_AT(ip, heap, arena) MW_TRACE_OFF3(ip, heap, arena)
 #define MW_TRACE_HEAP_DESTROY_AT(ip, heap) MW_TRACE_OFF2(ip, heap)
 #define MW_TRACE_HEAP_RESET_AT(ip, heap) MW_TRACE_OFF2(ip, heap)
 #define MW_TRACE_HEAP_DELETE_AT(ip, heap) MW_TRACE_OFF2(ip, heap)
-#define MW_TRACE_HEAP_CREATE(heap) MW_TRACE_OFF1(heap)
+#define MW_TRACE_HEAP_CREATE(heap, arena) MW_TRACE_OFF2(heap, arena)
 #define MW_TRACE_REFILL(heap, cls, span, slots) MW_TRACE_OFF6(heap, cls, span, slots, 0, 0)
 #define MW_TRACE_SPAN_RELEASE(span, cls, bytes) MW_TRACE_OFF3(span, cls, bytes)
 #define MW_TRACE_REGION_REFILL(cls, area_bytes) MW_TRACE_OFF2(cls, area_bytes)

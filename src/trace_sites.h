@@ -54,7 +54,7 @@
       (old_ptr, new_ptr, size, cls, heap, mw_trace_stack(ip), ip), 1)                        \
     X(aligned_alloc, (uint64_t ptr, uint64_t alignment, uint64_t size, void *ip),            \
       (ptr, alignment, size, ip), ptr != 0)                                                  \
-    X(heap_create, (uint64_t heap, void *ip), (heap, ip), 1)                                 \
+    X(heap_create, (uint64_t heap, int32_t arena, void *ip), (heap, arena, ip), 1)           \
     X(heap_destroy, (uint64_t heap, void *ip), (heap, ip), 1)                                \
     X(heap_reset, (uint64_t heap, void *ip), (heap, ip), 1)                                  \
     X(heap_delete, (uint64_t heap, void *ip), (heap, ip), 1)                                 \
@@ -105,12 +105,13 @@ on:
     MW_TP_AT(ip, realloc, MW_TP_U64(old), MW_TP_U64(new), (size), (int32_t)(cls), MW_TP_U64(heap))
 #define MW_TRACE_ALIGNED_AT(ip, ptr, align, size)                                                  \
     MW_TP_AT(ip, aligned_alloc, MW_TP_U64(ptr), (align), (size))
-#define MW_TRACE_HEAP_CREATE_AT(ip, heap) MW_TP_AT(ip, heap_create, MW_TP_U64(heap))
+#define MW_TRACE_HEAP_CREATE_AT(ip, heap, arena)                                                   \
+    MW_TP_AT(ip, heap_create, MW_TP_U64(heap), (int32_t)(arena))
 #define MW_TRACE_HEAP_DESTROY_AT(ip, heap) MW_TP_AT(ip, heap_destroy, MW_TP_U64(heap))
 #define MW_TRACE_HEAP_RESET_AT(ip, heap) MW_TP_AT(ip, heap_reset, MW_TP_U64(heap))
 #define MW_TRACE_HEAP_DELETE_AT(ip, heap) MW_TP_AT(ip, heap_delete, MW_TP_U64(heap))
 
-#define MW_TRACE_HEAP_CREATE(heap) MW_TRACE_HEAP_CREATE_AT(MW_TRACE_CALLER, heap)
+#define MW_TRACE_HEAP_CREATE(heap, arena) MW_TRACE_HEAP_CREATE_AT(MW_TRACE_CALLER, heap, arena)
 #define MW_TRACE_REFILL(heap, cls, span, slots)                                                    \
     MW_TP(refill, MW_TP_U64(heap), (int32_t)(cls), MW_TP_U64(span), (slots))
 #define MW_TRACE_SPAN_RELEASE(span, cls, bytes)                                                    \

@@ -78,14 +78,18 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, aligned_alloc,
         lttng_ust_field_integer(uint64_t, alignment, alignment)
         lttng_ust_field_integer(uint64_t, size, size)))
 
-/* Heap life cycle: create; destroy (every live block of the heap is freed with it); reset
- * (the same, and the heap stays usable); delete (the heap goes, its blocks stay live). */
+/* Heap life cycle: create (in arena `arena`, 0 the default one); destroy (every live block
+ * of the heap is freed with it); reset (the same, and the heap stays usable); delete (the
+ * heap goes, its blocks stay live). */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, heap_create,
+    LTTNG_UST_TP_ARGS(uint64_t, heap, int32_t, arena, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer(uint32_t, heap, heap)
+        lttng_ust_field_integer(int32_t, arena, arena)))
 LTTNG_UST_TRACEPOINT_EVENT_CLASS(meshward, heap_event,
     LTTNG_UST_TP_ARGS(uint64_t, heap, void *, ip),
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_integer(uint32_t, heap, heap)))
-LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(meshward, heap_event, meshward, heap_create,
-    LTTNG_UST_TP_ARGS(uint64_t, heap, void *, ip))
 LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(meshward, heap_event, meshward, heap_destroy,
     LTTNG_UST_TP_ARGS(uint64_t, heap, void *, ip))
 LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(meshward, heap_event, meshward, heap_reset,

@@ -59,23 +59,20 @@ const char *mw_guard_explain(const void *addr, bool write, struct mw_line *detai
 
 #if MW_HARDENED
 
-static char *last_guard; /* the highest guard page protected so far (arena lock) */
-
-/* Protects the guard page ending the group that holds page `at`, once. */
-static void guard_group_of(char *base, char *at) {
-    size_t group = (size_t)(at - base) / ((size_t)MW_GUARD_GROUP_PAGES << MW_PAGE_SHIFT);
-    char *guard = base + ((group + 1) * MW_GUARD_GROUP_PAGES - 1) * MW_PAGE_SIZE;
-    if (guard <= last_guard || guard + MW_PAGE_SIZE > base + mw_arena_size) return;
+/* Protects the guard page ending the group of a that holds page `at`, once. */
+static void guard_group_of(struct mw_arena *a, char *at) {
+    size_t group = (size_t)(at - a->start) / ((size_t)MW_GUARD_GROUP_PAGES << MW_PAGE_SHIFT);
+    char *guard = a->start + ((group + 1) * MW_GUARD_GROUP_PAGES - 1) * MW_PAGE_SIZE;
+    if (guard <= a->last_guard || guard + MW_PAGE_SIZE > a->end) return;
     mprotect(guard, MW_PAGE_SIZE, PROT_NONE);
-    last_guard = guard;
+    a->last_guard = guard;
 }
 
-char *mw_guard_carve(char *base, char *bump, unsigned pages) {
-    size_t in_group = ((size_t)(bump - base) >> MW_PAGE_SHIFT) % MW_GUARD_GROUP_PAGES;
+void mw_guard_carve(struct mw_arena *a, unsigned pages) {
+    size_t in_group = ((size_t)(a->bump - a->start) >> MW_PAGE_SHIFT) % MW_GUARD_GROUP_PAGES;
     if (in_group + pages >= MW_GUARD_GROUP_PAGES) /* would cross the guard: next group */
-        bump += (MW_GUARD_GROUP_PAGES - in_group) << MW_PAGE_SHIFT;
-    guard_group_of(base, bump);
-    return bump;
+        a->bump += (MW_GUARD_GROUP_PAGES - in_group) << MW_PAGE_SHIFT;
+    guard_group_of(a, a->bump);
 }
 
 void mw_guard_tail(char *start, size_t size) {

@@ -1,7 +1,7 @@
 /* harden/guard.h — guard pages (hardened build) and what a fault on protected memory means
  * (both builds: sampled blocks fault too).
  *
- * Slabs: the last page of every 64-page group of the arena is PROT_NONE and spans are
+ * Slabs: the last page of every 64-page group of each arena is PROT_NONE and spans are
  * carved so that none crosses one (address space is skipped, not memory), so a linear
  * overflow of a slab block meets a guard within 256 KiB; a guard costs two mappings for
  * every 256 KiB of slabs carved (vm.max_map_count). Regions: the last page of every region
@@ -15,9 +15,11 @@
 
 #define MW_GUARD_GROUP_PAGES 64
 
-/* Where a span of `pages` pages may be carved at or after bump (in the arena starting at
- * base), protecting the guard pages it passes; the span ends before the next guard. */
-char *mw_guard_carve(char *base, char *bump, unsigned pages);
+struct mw_arena;
+/* Moves arena a's bump to where a span of `pages` pages may be carved, protecting the
+ * guard page of the group it lands in; the span ends before the next guard. Groups count
+ * from the arena's start (2 MiB aligned, so from the range's base too). */
+void mw_guard_carve(struct mw_arena *a, unsigned pages);
 /* Protects the last page of [start, start + size): the guard that ends a region or a huge
  * block's mapping. */
 void mw_guard_tail(char *start, size_t size);

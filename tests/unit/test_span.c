@@ -11,7 +11,7 @@
 
 static struct mw_span *new_span(unsigned cls) {
     mw_init();
-    struct mw_span *s = mw_arena_span_alloc(mw_classes[cls].pages, cls);
+    struct mw_span *s = mw_arena_span_alloc(0, mw_classes[cls].pages, cls);
     assert_non_null(s);
     return s;
 }
