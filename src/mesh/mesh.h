@@ -12,8 +12,9 @@ struct mw_span;
 /* From the allocation slow path of h: runs a pass when one is due (MESHWARD_MESH_PERIOD_MS
  * since the last, longer while passes release little). */
 void mw_mesh_tick(struct mw_heap *h);
-/* Runs a pass now over h's spans (h may be NULL) and the abandoned ones; returns the bytes
- * of physical memory released. 0 when meshing is off or another pass is running. */
+/* Runs a whole pass now (no time limit: the program asked) over h's spans (h may be NULL)
+ * and the abandoned ones; returns the bytes of physical memory released. 0 when meshing is
+ * off or another pass is running. */
 size_t mw_mesh_pass(struct mw_heap *h);
 /* The SIGSEGV handler asks: is this fault a write that raced a mesh (true: it waited for the
  * mesh to end, and the access should simply be retried)? */

@@ -58,7 +58,7 @@ static bool enabled(void) {
     return mw_option_now(MW_OPTION_MESH) && !mw_vg_active() && mw_mesh_file_open();
 }
 
-static size_t run_locked(struct mw_heap *h);
+static size_t run_locked(struct mw_heap *h, bool timed);
 
 /* ---- one pass ------------------------------------------------------------------------ */
 
@@ -167,13 +167,18 @@ static bool shrinking(const struct mw_heap *h) {
     return shrunk >= 4096 && shrunk >= held / 8;
 }
 
-static size_t run_pass(struct mw_heap *h) {
+/* timed: a pass from a slow path, which stops after a period; an explicit one (mw_mesh_now,
+ * mw_collect, malloc_trim) goes through every class. */
+static size_t run_pass(struct mw_heap *h, bool timed) {
     if (!range_cap) range_cap = read_range_cap();
     uint64_t t0 = mw_os_now_ns(), period = (uint64_t)mw_option_now(MW_OPTION_MESH_PERIOD_MS);
-    pass_deadline_ns = t0 + (period ? period : 1) * 1000000u;
+    pass_deadline_ns = timed ? t0 + (period ? period : 1) * 1000000u : UINT64_MAX;
     size_t bytes = 0;
     for (unsigned i = 0; i < MW_CLASS_COUNT && under_cap() && in_time(); i++) {
-        bytes += pass_class(h, next_class);
+        size_t got;
+        do /* an explicit pass takes the class again while it yields (candidates are capped) */
+            bytes += got = pass_class(h, next_class);
+        while (!timed && got && under_cap());
         next_class = (next_class + 1) % MW_CLASS_COUNT;
     }
     uint64_t t1 = mw_os_now_ns();
@@ -190,18 +195,18 @@ static size_t run_pass(struct mw_heap *h) {
 /* With pass_lock held. The hardened build meshes single-threaded processes only: a free in
  * another thread checks a block's canaries and changes its record in several steps, which
  * a mesh moving that record and re-keying those canaries would tear. */
-static size_t run_locked(struct mw_heap *h) {
+static size_t run_locked(struct mw_heap *h, bool timed) {
     bool solo = mw_os_threads() == 1;
     if (MW_HARDENED && !solo) return 0;
     mw_mesh_file_solo(solo);
-    size_t bytes = run_pass(h);
+    size_t bytes = run_pass(h, timed);
     mw_mesh_file_solo(false);
     return bytes;
 }
 
 size_t mw_mesh_pass(struct mw_heap *h) {
     if (!enabled() || (h && !h->alive) || !mw_trylock(&pass_lock)) return 0;
-    size_t bytes = run_locked(h);
+    size_t bytes = run_locked(h, false);
     mw_unlock(&pass_lock);
     return bytes;
 }
@@ -212,7 +217,7 @@ void mw_mesh_tick(struct mw_heap *h) {
     if (!enabled() || !h->alive || !mw_trylock(&pass_lock)) return;
     period = (uint64_t)mw_option_now(MW_OPTION_MESH_PERIOD_MS) * 1000000u;
     if (shrinking(h) || now >= last_pass_ns + period * backoff) {
-        run_locked(h);
+        run_locked(h, true);
         now = mw_os_coarse_ns(); /* the next pass a period after this one ended */
     }
     atomic_store_explicit(&next_due_ns, now + period, memory_order_relaxed);
