@@ -114,50 +114,75 @@ void mw_mesh_file_thaw(struct mw_span *s) {
 
 /* ---- fork ----------------------------------------------------------------------------
  * Before fork, with every meshed range inaccessible (the barrier makes readers and writers
- * wait), the file is copied file to file; after it, the parent maps the copy and the child
- * keeps the original, which nobody else maps any more. Both start from the same bytes and
- * neither ever sees the other's writes, and no process waits for the other. */
+ * wait; a single-threaded process has no other writer and skips that), the file is copied
+ * file to file; after it, the parent maps the copy and the child keeps the original, which
+ * nobody else maps any more. Both start from the same bytes, neither ever sees the other's
+ * writes, and no process waits for the other. Kept spans come in address order, so that
+ * neighbours (neighbours in the file too) are copied and mapped as one run. */
 
 static int fork_copy = -1;
 static bool fork_ok;
 
+/* A run of neighbouring kept spans: [start, start + len), at the same offset in the file. */
+static struct run {
+    char *start;
+    size_t len;
+} pending;
+
 static void seal(struct mw_span *s) {
-    mprotect(s->start, span_bytes(s), PROT_NONE);
+    if (!solo) mprotect(s->start, span_bytes(s), PROT_NONE);
+}
+
+/* Adds [start, start + len) to the pending run; returns the run it ended, if any. */
+static struct run extend(char *start, size_t len) {
+    struct run ended = {NULL, 0};
+    if (pending.len && pending.start + pending.len == start) {
+        pending.len += len;
+        return ended;
+    }
+    ended = pending;
+    pending = (struct run){start, len};
+    return ended;
+}
+
+static void copy_run(struct run r) {
+    off64_t in = r.start - mw_arena_base, out = in;
+    while (r.len && fork_ok) {
+        ssize_t n = copy_file_range(fd, &in, fork_copy, &out, r.len, 0);
+        if (n <= 0) fork_ok = false;
+        r.len -= n > 0 ? (size_t)n : 0;
+    }
 }
 
 /* Seals kept span s and its aliases and copies s's pages into the new file. */
 static void copy_kept(struct mw_span *s) {
     for (struct mw_span *v = s; v; v = v->mesh_next)
         seal(v);
-    off64_t in = offset_of(s), out = in;
-    size_t left = built_bytes(s);
-    while (left) {
-        ssize_t n = copy_file_range(fd, &in, fork_copy, &out, left, 0);
-        if (n <= 0) {
-            fork_ok = false;
-            return;
-        }
-        left -= (size_t)n;
-    }
+    copy_run(extend(s->start, span_bytes(s)));
 }
 
-/* The parent's side: kept span s and its aliases map the copy, writable. */
+static bool map_run(struct run r) {
+    return !r.len || map_shared(r.start, r.len, r.start - mw_arena_base, false);
+}
+
+/* The parent's side: kept span s (in a run with its neighbours) and its aliases map the
+ * copy, writable. What cannot be mapped stays the original's: shared with the child. */
 static void map_copy(struct mw_span *s) {
     int original = fd;
     fd = fork_copy;
-    for (struct mw_span *v = s; v; v = v->mesh_next)
+    for (struct mw_span *v = s->mesh_next; v; v = v->mesh_next)
         if (!map_shared(v->start, span_bytes(v), offset_of(s), false)) {
-            fd = original; /* it still maps the original: shared with the child */
             mw_mesh_file_thaw(v);
-            fd = fork_copy;
             fork_ok = false;
         }
+    struct run ended = extend(s->start, span_bytes(s));
+    if (!map_run(ended)) fork_ok = false;
     fd = original;
 }
 
 static void thaw_kept(struct mw_span *s) {
     for (struct mw_span *v = s; v; v = v->mesh_next)
-        mprotect(v->start, span_bytes(v), PROT_READ | PROT_WRITE);
+        mw_mesh_file_thaw(v);
 }
 
 void mw_mesh_file_fork_prepare(void (*each_kept)(void (*fn)(struct mw_span *))) {
@@ -165,7 +190,10 @@ void mw_mesh_file_fork_prepare(void (*each_kept)(void (*fn)(struct mw_span *))) 
     fork_copy = new_file();
     errno = saved;
     fork_ok = fork_copy >= 0;
-    if (fork_ok) each_kept(copy_kept);
+    if (!fork_ok) return;
+    pending.len = 0;
+    each_kept(copy_kept);
+    copy_run(extend(NULL, 0));
 }
 
 bool mw_mesh_file_fork_parent(void (*each_kept)(void (*fn)(struct mw_span *))) {
@@ -175,9 +203,12 @@ bool mw_mesh_file_fork_parent(void (*each_kept)(void (*fn)(struct mw_span *))) {
         fork_copy = -1;
         return false;
     }
+    pending.len = 0;
     each_kept(map_copy);
-    close(fd);
+    int original = fd;
     fd = fork_copy;
+    if (!map_run(extend(NULL, 0))) fork_ok = false;
+    close(original);
     fork_copy = -1;
     return fork_ok;
 }

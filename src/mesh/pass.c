@@ -241,6 +241,7 @@ void mw_mesh_fork_freeze(void) {
     fork_files = mw_mesh_ranges.files != 0;
     if (!fork_files) return;
     mw_mesh_barrier_begin();
+    mw_mesh_file_solo(mw_os_threads() == 1);
     mw_mesh_file_fork_prepare(mw_arena_each_kept);
 }
 
@@ -249,6 +250,7 @@ void mw_mesh_fork_parent(void) {
         if (!mw_mesh_file_fork_parent(mw_arena_each_kept))
             mw_write_str(2, "meshward: fork: cannot copy meshed memory; "
                             "parent and child may share some of it\n");
+        mw_mesh_file_solo(false);
         mw_mesh_barrier_end();
     }
     mw_unlock(&pass_lock);
@@ -256,6 +258,7 @@ void mw_mesh_fork_parent(void) {
 
 void mw_mesh_fork_child(void) {
     if (fork_files) mw_mesh_file_fork_child(mw_arena_each_kept);
+    mw_mesh_file_solo(false);
     mw_mesh_barrier_reset();
     mw_lock_reset(&pass_lock);
 }

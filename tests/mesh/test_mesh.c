@@ -343,7 +343,7 @@ static void test_fork_after_mesh(void **state) {
     (void)state;
     static struct sparse h;
     make_sparse(&h);
-    assert_true(mw_mesh_now() > 0);
+    assert_meshed_with_threads(mw_mesh_now());
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -368,6 +368,25 @@ static void test_fork_after_mesh(void **state) {
     for (size_t i = 0; i < COUNT; i++)
         if (h.block[i]) assert_true(intact(h.block[i], i + 5));
     free_all(&h);
+}
+
+static void *wait_on_pipe(void *arg) {
+    char c;
+    return read(*(int *)arg, &c, 1) == 1 ? NULL : arg;
+}
+
+/* The same with a second thread alive at fork: the meshed memory is sealed while it is
+ * copied (a lone thread skips that). */
+static void test_fork_with_threads(void **state) {
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, wait_on_pipe, &fds[0]), 0);
+    test_fork_after_mesh(state);
+    assert_int_equal(write(fds[1], "x", 1), 1);
+    pthread_join(t, NULL);
+    close(fds[0]);
+    close(fds[1]);
 }
 
 /* ---- hardened ------------------------------------------------------------------------ */
@@ -415,6 +434,7 @@ int main(void) {
         cmocka_unit_test(test_remote_frees_during_mesh),
         cmocka_unit_test(test_own_segv_handler),
         cmocka_unit_test(test_fork_after_mesh),
+        cmocka_unit_test(test_fork_with_threads),
         cmocka_unit_test(test_checks_hold_after_mesh),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
