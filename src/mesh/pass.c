@@ -1,9 +1,13 @@
-/* mesh/pass.c — mesh passes: when they run (from an allocation slow path, at most once per
- * MESHWARD_MESH_PERIOD_MS: when the heap freed more than it allocated since its last pass,
- * else only every `backoff` periods, a backoff that doubles while passes release little), what
- * takes part (the calling thread's sparse spans and the abandoned ones, class by class), the cap on
- * meshed mappings, the statistics, and the fork handlers. One pass at a time (pass_lock); a thread
- * that finds a pass running skips.
+/* mesh/pass.c — mesh passes: when they run, what takes part, the cap on meshed mappings,
+ * the statistics and the fork handlers. One pass at a time (pass_lock); a thread that finds
+ * a pass running skips.
+ *
+ * When: from an allocation slow path, at most once per MESHWARD_MESH_PERIOD_MS, if the
+ * heap shrank since its last pass (shrinking()), else once every `backoff` periods, a
+ * backoff that doubles while passes release little. Such a pass stops after a period and
+ * the next resumes at the class it stopped in; an explicit pass (mw_mesh_now, mw_collect,
+ * malloc_trim) has no limit. What: class by class, the calling thread's sparse spans and
+ * the abandoned ones.
  *
  * The cap: at most a third of vm.max_map_count meshed ranges (aliases and kept spans in the
  * file), as in Mesh. Each splits the arena's mapping, but neighbours merge: measured, 440
