@@ -100,7 +100,8 @@ struct rep_proc {
     bool forked, exec_image; /* started from its parent's heap; replaced an earlier image */
     uint64_t first_ts, last_ts;
     uint64_t events, allocations, frees, reallocs, bytes_allocated, bytes_freed;
-    uint64_t unknown_frees; /* of blocks allocated before tracing began */
+    uint64_t unknown_frees;      /* of blocks allocated before tracing began */
+    uint64_t meshes, mesh_bytes; /* `mesh` events, and the physical memory they gave back */
     uint64_t live_blocks, live_bytes, peak_bytes, peak_blocks, peak_ts;
     uint64_t inherited_blocks, inherited_bytes;
     bool peak_pending; /* a new peak whose per-site figures are not yet copied */
@@ -237,7 +238,7 @@ uint64_t rep_fig_temporaries(const struct rep_site *s);
 struct rep_totals {
     uint64_t allocations, frees, reallocs, bytes_allocated, temporaries, short_lived;
     uint64_t leaked_blocks, leaked_bytes, live_blocks, live_bytes, threads, processes;
-    uint64_t unknown_frees;
+    uint64_t unknown_frees, meshes, mesh_bytes;
 };
 void rep_totals(const struct rep *r, struct rep_totals *t);
 

@@ -110,7 +110,9 @@ static void summary_json(const struct rep *r, FILE *out) {
     key_u(out, "temporaries", t.temporaries, true);
     key_u(out, "short_lived", t.short_lived, true);
     key_u(out, "short_lived_threshold_ns", REP_SHORT_LIVED_NS, true);
-    key_u(out, "unknown_frees", t.unknown_frees, false);
+    key_u(out, "unknown_frees", t.unknown_frees, true);
+    key_u(out, "meshes", t.meshes, true);
+    key_u(out, "mesh_bytes", t.mesh_bytes, false);
     fputs("},\"tracer\":{", out);
     key_u(out, "allocations", r->tracer.allocations, true);
     key_u(out, "frees", r->tracer.frees, true);

@@ -55,6 +55,8 @@ void rep_totals(const struct rep *r, struct rep_totals *t) {
         t->live_blocks += p->live_blocks;
         t->live_bytes += p->live_bytes;
         t->unknown_frees += p->unknown_frees;
+        t->meshes += p->meshes;
+        t->mesh_bytes += p->mesh_bytes;
     }
     for (size_t i = 0; i < r->n_sites; i++) {
         t->temporaries += r->sites[i].temporaries;

@@ -592,6 +592,8 @@ static void allocator_event(struct rep *r, struct rep_proc *p, const struct rep_
     case REP_MESH:
         b->meshes++;
         b->mesh_bytes += ev->f[4];
+        p->meshes++;
+        p->mesh_bytes += ev->f[4];
         break;
     }
 }

@@ -62,6 +62,9 @@ static void summary(const struct rep *r, FILE *out) {
     if (t.unknown_frees)
         fprintf(out, "  frees of blocks allocated before tracing began: %" PRIu64 "\n",
                 t.unknown_frees);
+    if (t.meshes)
+        fprintf(out, "  meshes %" PRIu64 ", physical memory given back %s\n", t.meshes,
+                bytes_str(t.mesh_bytes, b1));
     fprintf(out,
             "  tracer (LTTng's own allocations, in no figure above): %" PRIu64
             " allocations, %s, %s live in %" PRIu64 " blocks\n",

@@ -8,10 +8,13 @@
  *   heap_destroy BLOCKS BYTES   a first-class heap destroyed with that many live blocks
  *   plugin LINE             the line of the call in rp_plugin_alloc (argv[2], dlopen'ed),
  *                           whose block is leaked
+ * It also leaves a sparse heap (90% of 20000 blocks freed) and calls malloc_trim(0), which
+ * meshes it on meshward: the report must count those meshes.
  * Each call site is alone in a function of its own (noinline), so that its line is exact.
  * The first-class heap API is looked up at run time (the program links only libc). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +84,21 @@ static int plugin_part(const char *path) {
     return 0;
 }
 
+static void mesh_part(void) {
+    enum { SPARSE = 20000 };
+    static void *blocks[SPARSE];
+    for (int i = 0; i < SPARSE; i++)
+        blocks[i] = malloc(64);
+    for (int i = 0; i < SPARSE; i++)
+        if (i % 10) {
+            free(blocks[i]);
+            blocks[i] = NULL;
+        }
+    malloc_trim(0);
+    for (int i = 0; i < SPARSE; i++)
+        free(blocks[i]);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3 || !(out = fopen(argv[1], "w"))) return 2;
     setvbuf(out, NULL, _IOFBF, 1 << 16);
@@ -102,6 +120,7 @@ int main(int argc, char **argv) {
     if (pthread_create(&t, NULL, free_all, blocks) != 0 || pthread_join(t, NULL) != 0) return 2;
     free(grow(malloc(10)));
     if (heap_part() != 0 || plugin_part(argv[2]) != 0) return 3;
+    mesh_part();
     fprintf(out,
             "site leak_a %d\nsite leak_b %d\nsite temp_alloc %d\nsite peak_alloc %d\n"
             "site xalloc %d\nsite grow %d\n",

@@ -173,6 +173,9 @@ def check_known(j, exp, prog):
                   for s in j["sites"]), "a site inside LTTng has program figures")
     check(all(not s["tracer"] or "lttng-ust" in s["library"] for s in j["sites"]),
           "a site outside LTTng's libraries counted as the tracer's")
+    meshes, mesh_bytes = j["summary"]["meshes"], j["summary"]["mesh_bytes"]
+    check(meshes > 0 and mesh_bytes >= 4096 * meshes,
+          f"malloc_trim meshed nothing the report saw: {meshes} meshes, {mesh_bytes} B")
     proc = j["processes"][0]
     check(proc["stats_check"] and proc["stats_check"]["consistent"],
           f"the replay disagrees with the allocator's counters: {proc['stats_check']}")
