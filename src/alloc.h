@@ -14,10 +14,10 @@
 
 /* Whether allocations take the hooked path for memcheck or sampled guard pages (one test
  * for both): on until start-up has settled it (mw_alloc_settle_hooks). */
-extern int mw_alloc_hooked;
+MW_HIDDEN extern int mw_alloc_hooked;
 /* The part of the arena's range (from its base) that free's fast path takes for slab blocks:
  * all of it, or nothing while memcheck watches and until start-up has settled it (free.c). */
-extern size_t mw_free_fast_size;
+MW_HIDDEN extern size_t mw_free_fast_size;
 void mw_alloc_settle_hooks(void);
 
 /* Classifies p by address alone. */

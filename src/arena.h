@@ -31,9 +31,9 @@
 #define MW_SPAN_MAX_PAGES 64
 #define MW_ARENA_MAX 16 /* arenas, the default one included */
 
-extern char *mw_arena_base; /* before init: an address range no user pointer falls in */
-extern size_t mw_arena_size;
-extern struct mw_span **mw_page_map;
+MW_HIDDEN extern char *mw_arena_base; /* before init: an address range no user pointer falls in */
+MW_HIDDEN extern size_t mw_arena_size;
+MW_HIDDEN extern struct mw_span **mw_page_map;
 
 mw_inline bool mw_arena_owns(const void *p) {
     return (uintptr_t)p - (uintptr_t)mw_arena_base < mw_arena_size;

@@ -13,6 +13,9 @@
 #define mw_cold __attribute__((cold, noinline))
 #define mw_inline static inline __attribute__((always_inline))
 #define MW_API __attribute__((visibility("default")))
+/* On declarations of the library's own globals: the compiler then addresses them directly,
+ * without a load from the GOT (-fvisibility=hidden hides definitions only). */
+#define MW_HIDDEN __attribute__((visibility("hidden")))
 
 #ifndef MW_HARDENED
 #define MW_HARDENED 0

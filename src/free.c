@@ -42,7 +42,7 @@ static void free_odd_slab(void *p, struct mw_span *s);
 /* unhooked: the caller knows valgrind is off (heap.h). */
 mw_inline void free_slab(void *p, bool unhooked) {
     struct mw_span *s = mw_arena_span_of(p);
-    if (mw_unlikely(!s || mw_span_slot(s, p) == UINT32_MAX)) return free_odd_slab(p, s);
+    if (mw_unlikely(!s || !mw_span_has_slot(s, p))) return free_odd_slab(p, s);
     struct mw_heap *h = mw_tls_heap;
     if (mw_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
         if (mw_unlikely(!mw_heap_free_local(h, s, p, unhooked))) mw_foreign_free(p, "double free");
@@ -166,7 +166,7 @@ size_t mw_block_usable(const void *p) {
     switch (mw_kind_of(p)) {
     case MW_KIND_SLAB: {
         const struct mw_span *s = mw_arena_span_of(p);
-        if (s && mw_span_slot(s, p) == UINT32_MAX) s = mw_span_home(s, p) ? s->mesh_into : NULL;
+        if (s && !mw_span_has_slot(s, p)) s = mw_span_home(s, p) ? s->mesh_into : NULL;
         return s ? s->block_size : 0;
     }
     case MW_KIND_REGION:

@@ -41,7 +41,7 @@ struct mw_heap {
 };
 
 /* The empty sentinel: a span with no free blocks, so the fast path needs no NULL test. */
-extern struct mw_span mw_empty_span;
+MW_HIDDEN extern struct mw_span mw_empty_span;
 
 /* Creates a heap (thread or first-class) of arena id (valid); NULL when metadata is
  * exhausted. */

@@ -12,7 +12,7 @@
 
 #include <stdatomic.h>
 
-extern _Atomic size_t mw_heap_large_count; /* blocks registered now */
+MW_HIDDEN extern _Atomic size_t mw_heap_large_count; /* blocks registered now */
 
 mw_inline bool mw_heap_large_any(void) {
     return atomic_load_explicit(&mw_heap_large_count, memory_order_relaxed) != 0;

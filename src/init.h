@@ -7,7 +7,7 @@
 
 #include "common.h"
 
-extern _Atomic int mw_init_state; /* 0 not started, 1 running, 2 done */
+MW_HIDDEN extern _Atomic int mw_init_state; /* 0 not started, 1 running, 2 done */
 
 void mw_init_slow(void);
 mw_inline void mw_init(void) {

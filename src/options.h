@@ -13,7 +13,7 @@ void mw_options_print(int fd); /* one line per option, without allocating */
 
 /* A numeric option's value on a hot path: one load (valid once mw_options_init ran, which
  * mw_init does before any heap exists). */
-extern long mw_option_values[MW_OPTION_COUNT];
+MW_HIDDEN extern long mw_option_values[MW_OPTION_COUNT];
 mw_inline long mw_option_now(mw_option_t o) {
     return mw_option_values[o];
 }

@@ -73,7 +73,7 @@ struct mw_region_range {
     struct mw_area *areas;
     atomic_bool ready; /* set once the fields above and the pools are initialized */
 };
-extern struct mw_region_range mw_region_range;
+MW_HIDDEN extern struct mw_region_range mw_region_range;
 
 /* Per class: the global pools, the area being handed out, and the metrics. */
 struct mw_region_class {
@@ -86,8 +86,8 @@ struct mw_region_class {
     _Atomic unsigned delay_shift; /* this class's purge delay: the base delay << shift */
     _Atomic uint64_t areas, refills, allocations, frees, slow_allocations, steals, purged_bytes;
 };
-extern struct mw_region_class mw_region_classes[MW_REGION_CLASSES];
-extern _Atomic size_t mw_region_dirty_bytes; /* class bytes of all dirty pools */
+MW_HIDDEN extern struct mw_region_class mw_region_classes[MW_REGION_CLASSES];
+MW_HIDDEN extern _Atomic size_t mw_region_dirty_bytes; /* class bytes of all dirty pools */
 
 /* The clock of dirty stamps and purge checks: CLOCK_MONOTONIC_COARSE, a few milliseconds
  * of resolution (one tick, 4 ms at HZ=250) that purge delays can live with, read in ~3 ns

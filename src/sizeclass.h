@@ -35,7 +35,7 @@ struct mw_class_info {
     uint32_t recip; /* offset * recip >> 32 == offset / size for offsets within a span */
 };
 
-extern const struct mw_class_info mw_classes[MW_CLASS_COUNT];
+MW_HIDDEN extern const struct mw_class_info mw_classes[MW_CLASS_COUNT];
 
 /* The class of a request of size bytes, computed (0 < size <= MW_SLAB_MAX; 0 is 1). A
  * constant expression for constant sizes, which builds the lookup table below. */
@@ -49,7 +49,7 @@ extern const struct mw_class_info mw_classes[MW_CLASS_COUNT];
 /* mw_class_table[(size + 7) >> 3] is the class of size, for size <= MW_CLASS_TABLE_MAX: every
  * slab size in one load (2 KiB of table; class sizes are multiples of 8, so rounding a size
  * up to 8 never changes its class). */
-extern const uint8_t mw_class_table[MW_CLASS_TABLE_MAX / 8 + 1];
+MW_HIDDEN extern const uint8_t mw_class_table[MW_CLASS_TABLE_MAX / 8 + 1];
 
 mw_inline unsigned mw_class_of(size_t size) {
     if (mw_likely(size <= MW_CLASS_TABLE_MAX)) return mw_class_table[(size + 7) >> 3];

@@ -13,10 +13,10 @@ void mw_span_init(struct mw_span *s, unsigned cls) {
     s->free = s->local_free = NULL;
     s->used = 0;
     s->block_size = ci->size;
-    s->recip = ci->recip;
+    s->div_magic = UINT64_MAX / ci->size + 1;
     s->cls = (uint8_t)cls;
     s->capacity = ci->count;
-    s->built = 0;
+    s->built = s->built_bytes = 0;
     s->mesh_next = s->mesh_into = NULL;
     s->mesh_count = 1;
     atomic_store_explicit(&s->thread_free, MW_DELAY_NORMAL, memory_order_relaxed);
@@ -81,6 +81,7 @@ uint32_t mw_span_extend(struct mw_span *s, uint64_t *rng) {
 #endif
     push_slots(s, order, n, MW_HARDENED || (s->built == 0 && mw_vg_active()));
     s->built += n;
+    s->built_bytes = s->built * s->block_size;
     return n;
 }
 
@@ -181,7 +182,7 @@ void *mw_span_home(const struct mw_span *s, const void *p) {
     const struct mw_span *home = s->mesh_into;
     if (!home) return NULL;
     char *q = home->start + ((const char *)p - s->start);
-    return mw_span_slot(home, q) != UINT32_MAX ? q : NULL;
+    return mw_span_has_slot(home, q) ? q : NULL;
 }
 
 enum mw_delay mw_span_push_remote(struct mw_span *s, mw_block_t *b) {

@@ -8,8 +8,8 @@
 
 #include "heap.h"
 
-extern struct mw_heap mw_heap_empty;
-extern __thread struct mw_heap *mw_tls_heap;
+MW_HIDDEN extern struct mw_heap mw_heap_empty;
+MW_HIDDEN extern __thread struct mw_heap *mw_tls_heap;
 
 /* The calling thread's heap, created if needed; the empty heap when creation fails. */
 struct mw_heap *mw_thread_heap_init(void);

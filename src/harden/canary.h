@@ -13,7 +13,7 @@
 
 #define MW_CANARY_SIZE 8
 
-extern uint64_t mw_canary_secret;
+MW_HIDDEN extern uint64_t mw_canary_secret;
 
 void mw_canary_init(void); /* draws the secret */
 

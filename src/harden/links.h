@@ -25,7 +25,7 @@ mw_inline mw_block_t *mw_link_decode(const struct mw_span *s, const mw_block_t *
 mw_inline mw_block_t *mw_block_next_as(const struct mw_span *s, const mw_block_t *b,
                                        bool unhooked) {
     mw_block_t *next = mw_link_decode(s, b, unhooked);
-    if (mw_unlikely(next && mw_span_slot(s, next) == UINT32_MAX)) {
+    if (mw_unlikely(next && !mw_span_has_slot(s, next))) {
         mw_hd_bad_link(s, b, next);
         return NULL;
     }

@@ -53,7 +53,7 @@ mw_inline uintptr_t mw_rec_ip(uint64_t word) {
 }
 
 /* The calling thread's id, cached (gettid is a system call). */
-extern __thread uint32_t mw_rec_tls_tid;
+MW_HIDDEN extern __thread uint32_t mw_rec_tls_tid;
 uint32_t mw_rec_tid_slow(void);
 mw_inline uint32_t mw_rec_tid(void) {
     uint32_t t = mw_rec_tls_tid;

@@ -30,7 +30,7 @@ void mw_hd_report(const char *kind, const void *ptr, struct mw_line *detail,
                   const struct mw_hd_block *b, bool fatal);
 /* Counters printed with the statistics. Checks are counted per thread and summed in
  * batches: a thread's last batch is added when it exits or reads the statistics. */
-extern __thread uint32_t mw_hd_checks_pending;
+MW_HIDDEN extern __thread uint32_t mw_hd_checks_pending;
 void mw_hd_checks_flush(void);
 mw_inline void mw_hd_count_check(void) {
     if (mw_unlikely(++mw_hd_checks_pending == 4096)) mw_hd_checks_flush();

@@ -13,7 +13,7 @@
 #define MW_SAMPLE_SLOTS 512
 #define MW_SAMPLE_MAX (4096 - 64)
 
-extern int mw_sample_rate; /* N, or 0: off */
+MW_HIDDEN extern int mw_sample_rate; /* N, or 0: off */
 
 void mw_sample_init(void); /* reads the option (off under valgrind) */
 bool mw_sample_tick(void); /* true for the one allocation in about N to sample */

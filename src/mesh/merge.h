@@ -9,7 +9,7 @@
 #define MW_MESH_SHARE_MAX 64 /* virtual spans sharing one physical span, at most */
 
 /* Meshed ranges mapped now: aliases, and kept spans in the mesh file. */
-extern struct mw_mesh_ranges { _Atomic long aliases, files; } mw_mesh_ranges;
+MW_HIDDEN extern struct mw_mesh_ranges { _Atomic long aliases, files; } mw_mesh_ranges;
 
 /* Meshes released into kept: both of one class, owned by the caller (their lists are the
  * caller's), their live sets (mw_span_live_bitmap: uncollected remote frees count as live)

@@ -70,10 +70,20 @@ static void slot_rejects_interior_and_unbuilt_pointers(void **state) {
     struct mw_span *s = new_span(mw_class_of(100));
     uint64_t rng = 1;
     mw_span_extend(s, &rng);
-    assert_int_equal(mw_span_slot(s, s->start), 0);
-    assert_int_equal(mw_span_slot(s, s->start + s->block_size * 3), 3);
-    assert_int_equal(mw_span_slot(s, s->start + 8), UINT32_MAX);
-    assert_int_equal(mw_span_slot(s, s->start + (size_t)s->block_size * s->built), UINT32_MAX);
+    assert_true(mw_span_has_slot(s, s->start));
+    assert_true(mw_span_has_slot(s, s->start + s->block_size * 3));
+    assert_false(mw_span_has_slot(s, s->start + 8));
+    assert_false(mw_span_has_slot(s, s->start - s->block_size));
+    assert_false(mw_span_has_slot(s, s->start + (size_t)s->block_size * s->built));
+    /* every offset of every class: exactly the multiples of the block size below built */
+    for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
+        struct mw_span t = {.start = s->start, .block_size = mw_classes[c].size};
+        t.div_magic = UINT64_MAX / t.block_size + 1;
+        t.built_bytes = mw_classes[c].count * t.block_size;
+        for (size_t off = 0; off <= t.built_bytes + 64; off++)
+            assert_int_equal(mw_span_has_slot(&t, t.start + off),
+                             off < t.built_bytes && off % t.block_size == 0);
+    }
     mw_arena_span_free(s);
 }
 
