@@ -140,7 +140,7 @@ void mw_heap_span_changed(struct mw_heap *h, struct mw_span *s) {
 static void take_delayed(struct mw_heap *h, bool teardown) {
     mw_block_t *b = atomic_exchange_explicit(&h->delayed, NULL, memory_order_acquire);
     while (b) {
-        struct mw_span *s = mw_arena_span_of(b);
+        struct mw_span *s = mw_arena_span_of_any(b);
         mw_block_t *next = mw_block_next_any(s, b);
         mw_block_set_next(s, b, s->local_free);
         s->local_free = b;
