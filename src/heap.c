@@ -237,7 +237,7 @@ unsigned mw_heap_mesh_candidates(struct mw_heap *h, unsigned cls, uint32_t max_u
                                  struct mw_span **out, unsigned max) {
     unsigned n = 0;
     for (struct mw_span *s = h->queue[cls].first; s && n < max; s = s->next) {
-        if (s == h->current[cls] || s->arena != 0) continue; /* reserved arenas: never */
+        if (s == h->current[cls] || s->arena != 0) continue; /* other arenas: never */
         if (s->used > max_used &&
             !(atomic_load_explicit(&s->thread_free, memory_order_relaxed) & ~MW_DELAY_MASK))
             continue; /* too full, and no remote frees to collect that could change that */
