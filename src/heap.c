@@ -367,7 +367,7 @@ unsigned mw_heap_abandon(struct mw_heap *h) {
 
 void mw_heap_release_all(struct mw_heap *h) {
     each_span(h, stop_delayed);
-    atomic_store(&h->delayed, NULL);
+    take_delayed(h, true); /* blocks freed already: not live for memcheck's accounting */
     each_span(h, free_span);
     reset_queues(h);
 }
