@@ -57,16 +57,18 @@ void mw_heap_destroy(mw_heap_t *heap);
 void mw_heap_reset(mw_heap_t *heap);
 
 /* ---- arenas ---------------------------------------------------------------------------
- * An arena is a part of meshward's reserved address range that small blocks (up to 16 KiB,
- * in spans of pages) are carved from. Arena 0 is the default one. mw_arena_reserve carves
- * another one (at most 15), with its own kind of pages; a heap made with mw_heap_new_in
+ * An arena is a part of meshward's reserved address range, or of memory the program mapped
+ * itself (mw_arena_manage), that small blocks (up to 16 KiB, in spans of pages) are carved
+ * from. Arena 0 is the default one. mw_arena_reserve carves another one and
+ * mw_arena_manage makes one of the program's memory (at most 15 of both together), with
+ * its own kind of pages; a heap made with mw_heap_new_in
  * takes its small blocks from that arena only, and its allocations fail with ENOMEM when the
  * arena is full, never taking memory from elsewhere. Large blocks (above 16 KiB) cannot come
- * from an arena: a heap of a reserved arena gives ENOMEM for them. A non-exclusive arena
+ * from an arena: a heap of an arena other than 0 gives ENOMEM for them. A non-exclusive arena
  * also serves the default heaps (before arena 0); an exclusive one serves only its own
  * heaps. Any thread frees any block, as always; mw_heap_destroy gives the heap's spans back
- * to its arena for reuse. Spans of reserved arenas are never meshed. Arenas last as long as
- * the process (a forked child inherits them). */
+ * to its arena for reuse. Spans of arenas other than 0 are never meshed. Arenas last as long
+ * as the process (a forked child inherits them). */
 
 typedef int mw_arena_id_t;
 #define MW_ARENA_EXCLUSIVE 1u   /* only heaps created in it allocate from it */
@@ -81,9 +83,18 @@ typedef int mw_arena_id_t;
  * the reserved range has no room left, 15 arenas exist, or the system has not enough
  * hugetlb pages free. Pages of LARGE_PAGES, HUGE_PAGES or COMMIT arenas are never purged. */
 int mw_arena_reserve(size_t size, unsigned flags, mw_arena_id_t *id);
-/* Memory the program mapped itself: not supported by this version (spans must lie in the
- * reserved range, where one page map finds them); returns ENOTSUP, or EINVAL for a NULL
- * start or id or size 0. */
+/* Makes [start, start + size), memory the program mapped itself (a file mapping, a shared
+ * memory segment, anonymous memory), arena *id: spans of the heaps made in it (and of
+ * default heaps, unless MW_ARENA_EXCLUSIVE) come from it. meshward never unmaps it nor
+ * gives its pages back; the program must keep it mapped, readable and writable, for the
+ * life of the process. Pages are cleared as spans are first carved; the hardened build
+ * makes a guard page of the last page of every 256 KiB (mprotect PROT_NONE, never undone).
+ * A MAP_SHARED mapping stays shared with a forked child: after fork, only one of the two
+ * may allocate from it or free blocks of it. flags: MW_ARENA_EXCLUSIVE, MW_ARENA_LARGE_PAGES
+ * (madvise only), MW_ARENA_COMMIT. Returns 0; EINVAL for a NULL start or id, start or size
+ * not a multiple of 4 KiB, size under 256 KiB, unknown flags or MW_ARENA_HUGE_PAGES, or a
+ * range that overlaps meshward's own ranges or another managed arena; ENOMEM when 15
+ * arenas exist or metadata (its page map: 2 bytes per KiB) is exhausted. */
 int mw_arena_manage(void *start, size_t size, unsigned flags, mw_arena_id_t *id);
 /* The start of arena id and, in *size (when size is not NULL), its size; NULL and 0 for
  * an id that names no arena. */

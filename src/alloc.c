@@ -29,7 +29,7 @@ enum mw_kind mw_kind_of(const void *p) {
     if (mw_likely(mw_arena_owns(p))) return MW_KIND_SLAB;
     if (mw_region_owns(p)) return MW_KIND_REGION;
     if (mw_huge_owns(p)) return MW_KIND_HUGE;
-    return MW_KIND_FOREIGN;
+    return mw_arena_managed_slot(p) ? MW_KIND_SLAB : MW_KIND_FOREIGN; /* arena.h */
 }
 
 int mw_alloc_hooked = 1;
@@ -97,7 +97,7 @@ void *mw_alloc_aligned_in(struct mw_heap *h, size_t align, size_t size) {
 int mw_trace_class(const void *p) {
     switch (mw_kind_of(p)) {
     case MW_KIND_SLAB:
-        return mw_arena_span_of(p)->cls;
+        return mw_arena_span_of_any(p)->cls;
     case MW_KIND_REGION: /* negative: the class tells slabs and regions apart */
         return -(int)(63 - __builtin_clzll(mw_region_usable_size(p)));
     default:
@@ -125,7 +125,7 @@ static mw_noinline void *hd_alloc(struct mw_heap *h, size_t size, size_t align, 
  * span outside live blocks so): only larger blocks, whose pages may have been mapped anew,
  * need it said (usable 0: nothing to say). */
 #define VG_ALLOC(p, size, zeroed)                                                                  \
-    mw_vg_alloc(p, size, mw_arena_owns(p) ? 0 : mw_block_usable(p), zeroed)
+    mw_vg_alloc(p, size, mw_kind_of(p) == MW_KIND_SLAB ? 0 : mw_block_usable(p), zeroed)
 
 /* Allocates n bytes for a request of size bytes (or, one time in MESHWARD_GUARD_SAMPLE, a
  * sampled guarded block), records it and tells memcheck. */

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <meshward.h>
+#include <string.h>
 
 char *mw_arena_base = (char *)(uintptr_t)(0 - MW_ARENA_SIZE_MAX);
 size_t mw_arena_size = MW_ARENA_SIZE_MAX;
@@ -59,6 +60,17 @@ static char *carve_top(size_t size, size_t align) {
     return start >= a->bump ? start : NULL;
 }
 
+/* Called with arena_lock held, a free slot in the table: the id of a new arena over
+ * [start, start + size). */
+static mw_arena_id_t new_arena(char *start, size_t size, unsigned flags, bool managed) {
+    struct mw_arena *a = &arenas[arena_count];
+    a->start = a->bump = start;
+    a->end = start + size;
+    a->flags = flags;
+    a->managed = managed;
+    return (mw_arena_id_t)arena_count++;
+}
+
 int mw_arena_add(size_t size, size_t align, unsigned flags, mw_arena_id_t *id) {
     int err = ENOMEM;
     bool lost = false;
@@ -67,13 +79,20 @@ int mw_arena_add(size_t size, size_t align, unsigned flags, mw_arena_id_t *id) {
     if (start) err = mw_arena_pages_setup(start, size, flags, &lost);
     if (lost) arenas[0].end = start;
     if (start && !err) {
-        struct mw_arena *a = &arenas[arena_count];
-        a->start = a->bump = start;
-        a->end = start + size;
-        a->flags = flags;
         arenas[0].end = start;
-        *id = (mw_arena_id_t)arena_count++;
+        *id = new_arena(start, size, flags, false);
     }
+    mw_unlock(&arena_lock);
+    return err;
+}
+
+int mw_arena_add_managed(char *start, size_t size, unsigned flags, mw_arena_id_t *id) {
+    int err = ENOMEM;
+    mw_lock(&arena_lock);
+    bool lost; /* never: without MW_ARENA_HUGE_PAGES, pages are only advised or populated */
+    if (arena_count && arena_count < MW_ARENA_MAX) err = mw_arena_managed_add(start, size);
+    if (!err) mw_arena_pages_setup(start, size, flags, &lost);
+    if (!err) *id = new_arena(start, size, flags, true);
     mw_unlock(&arena_lock);
     return err;
 }
@@ -90,10 +109,11 @@ char *mw_arena_range(mw_arena_id_t id, size_t *size) {
     return a->start;
 }
 
-/* Pages already committed when the arena was made, never purged: hugetlb pages, populated
- * or transparent huge pages (purging a page would split a huge one). */
+/* Pages never purged: those committed when the arena was made (hugetlb pages, populated or
+ * transparent huge pages: purging a page would split a huge one) and the program's own
+ * (discarding a file mapping's pages gives no memory back). */
 static bool keeps_pages(const struct mw_arena *a) {
-    return a->flags & (MW_ARENA_LARGE_PAGES | MW_ARENA_HUGE_PAGES | MW_ARENA_COMMIT);
+    return a->managed || a->flags & (MW_ARENA_LARGE_PAGES | MW_ARENA_HUGE_PAGES | MW_ARENA_COMMIT);
 }
 
 static void unlink_span(struct mw_span **list, struct mw_span *s) {
@@ -121,9 +141,17 @@ static struct mw_span *pop(struct mw_span **list) {
 }
 
 static void map_span(struct mw_span *s, struct mw_span *value) {
-    size_t first = (size_t)(s->start - mw_arena_base) >> 12;
+    struct mw_span **slot = mw_arena_map_slot(s->start);
     for (unsigned i = 0; i < s->pages; i++)
-        mw_page_map[first + i] = value;
+        slot[i] = value;
+}
+
+/* A span first carved from a managed arena: its pages held the program's bytes, and a span
+ * is carved reading as zero (the hardened build checks its fresh slots are). */
+static void clear_fresh(const struct mw_arena *a, struct mw_span *s) {
+    if (!a->managed) return;
+    mw_vg_undefined(s->start, (size_t)s->pages << 12);
+    memset(s->start, 0, (size_t)s->pages << 12);
 }
 
 /* Called with arena_lock held: a free span of a of exactly `pages`, or a newly carved one. */
@@ -151,6 +179,7 @@ static struct mw_span *take_span(struct mw_arena *a, unsigned pages) {
     s->arena = (uint8_t)(a - arenas);
     a->bump += (size_t)pages << 12;
     a->committed_bytes += (uint64_t)pages << 12;
+    clear_fresh(a, s);
     return s;
 }
 

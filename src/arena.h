@@ -14,6 +14,13 @@
  * a default heap takes them from the non-exclusive reserved arenas first, then arena 0.
  * Only arena 0's spans are meshed (the others may be on large or huge pages).
  *
+ * Managed arenas (mw_arena_manage, arena_manage.c) are memory the program mapped itself,
+ * outside the range: each has its own page map, and mw_arena_map_slot / mw_arena_span_of_any
+ * find a span in the range or in any of them. The free fast path tests the range alone, so
+ * every pointer of a managed arena goes to the slow path, which asks mw_arena_span_of_any.
+ * Their spans are cleared when first carved (the memory held the program's bytes), never
+ * purged and never meshed, and meshward never unmaps them.
+ *
  * Invariants: page_map[i] is the descriptor of the in-use span covering page i of the
  * range, or NULL when that page belongs to no span in use (free, never carved), so a
  * pointer's span is never trusted unless the map names it. Free spans keep their
@@ -43,6 +50,26 @@ mw_inline struct mw_span *mw_arena_span_of(const void *p) {
     return mw_page_map[((uintptr_t)p - (uintptr_t)mw_arena_base) >> 12];
 }
 
+/* arena_manage.c: the page-map slot of p's page in a managed arena, or NULL when p lies in
+ * none. Lock-free: managed ranges are published once, complete, and last for the process. */
+struct mw_span **mw_arena_managed_slot(const void *p);
+/* Called with the arena lock held: checks [start, start + size) (page-aligned) against
+ * meshward's ranges and the managed ones and records it with a page map of its own; 0,
+ * EINVAL on an overlap, ENOMEM when metadata is exhausted. */
+int mw_arena_managed_add(char *start, size_t size);
+
+/* The page-map slot of p's page: in the range, or in a managed arena; NULL elsewhere. */
+mw_inline struct mw_span **mw_arena_map_slot(const void *p) {
+    if (mw_likely(mw_arena_owns(p)))
+        return &mw_page_map[((uintptr_t)p - (uintptr_t)mw_arena_base) >> 12];
+    return mw_arena_managed_slot(p);
+}
+/* The in-use span holding p, for any address (the slow paths' lookup), or NULL. */
+mw_inline struct mw_span *mw_arena_span_of_any(const void *p) {
+    struct mw_span **slot = mw_arena_map_slot(p);
+    return slot ? *slot : NULL;
+}
+
 /* One arena: [start, end) of the range (arena 0's end moves down as arenas are reserved).
  * Guarded by the arena lock. */
 struct mw_arena {
@@ -52,6 +79,7 @@ struct mw_arena {
     char *last_guard; /* the highest guard page protected so far (harden/guard.c) */
 #endif
     unsigned flags;                               /* MW_ARENA_*, as the pages are */
+    bool managed;                                 /* the program's memory (arena_manage.c) */
     struct mw_span *dirty[MW_SPAN_MAX_PAGES + 1]; /* free spans by page count */
     struct mw_span *clean[MW_SPAN_MAX_PAGES + 1];
     struct mw_span *abandoned[MW_CLASS_COUNT];
@@ -65,6 +93,10 @@ bool mw_arena_init(void);
  * range and gives it its kind of pages (flags); 0, ENOMEM when there is no room or the
  * pages cannot be had. */
 int mw_arena_add(size_t size, size_t align, unsigned flags, mw_arena_id_t *id);
+/* Makes [start, start + size), memory the program mapped (page-aligned, checked by the
+ * caller), arena *id; 0, EINVAL when it overlaps meshward's ranges or a managed arena,
+ * ENOMEM when 15 arenas exist or metadata is exhausted. */
+int mw_arena_add_managed(char *start, size_t size, unsigned flags, mw_arena_id_t *id);
 /* True when id names an arena. */
 bool mw_arena_valid(mw_arena_id_t id);
 /* The start of arena id (valid) and its size. */

@@ -1,8 +1,10 @@
 /* arena_api.c — the public arena calls (mw_arena_reserve, mw_arena_manage, mw_arena_area)
  * and the options that reserve arenas at start-up. Arguments are checked here; arena.c
- * carves, arena_pages.c gives the pages their kind. */
+ * carves, arena_manage.c records the program's ranges, arena_pages.c gives the pages their
+ * kind. */
 #include "arena.h"
 #include "init.h"
+#include "os.h"
 #include "options.h"
 
 #include <errno.h>
@@ -31,10 +33,18 @@ int mw_arena_reserve(size_t size, unsigned flags, mw_arena_id_t *id) {
     return reserve(size, flags, id);
 }
 
+/* The program's memory is mapped already: hugetlb pages cannot be asked of it. */
+static bool manage_args_valid(const void *start, size_t size, unsigned flags,
+                              const mw_arena_id_t *id) {
+    if (!start || !id || !flags_valid(flags) || (flags & MW_ARENA_HUGE_PAGES)) return false;
+    if (((uintptr_t)start | size) & (MW_PAGE_SIZE - 1)) return false;
+    return size >= ((size_t)MW_SPAN_MAX_PAGES << 12) && (uintptr_t)start + size > (uintptr_t)start;
+}
+
 int mw_arena_manage(void *start, size_t size, unsigned flags, mw_arena_id_t *id) {
-    (void)flags;
-    if (!start || !id || size == 0) return EINVAL;
-    return ENOTSUP; /* see meshward.h: spans outside the reserved range are not supported */
+    mw_init();
+    if (!manage_args_valid(start, size, flags, id)) return EINVAL;
+    return mw_arena_add_managed(start, size, flags, id);
 }
 
 void *mw_arena_area(mw_arena_id_t id, size_t *size) {

@@ -44,6 +44,10 @@ enum mw_kind { MW_KIND_SLAB = 0, MW_KIND_REGION = 1, MW_KIND_HUGE = 2, MW_KIND_F
 mw_inline size_t mw_align_up(size_t x, size_t a) {
     return (x + a - 1) & ~(a - 1);
 }
+/* Whether [a, a + an) and [b, b + bn) share a byte. */
+mw_inline bool mw_ranges_overlap(uintptr_t a, size_t an, uintptr_t b, size_t bn) {
+    return an && bn && a < b + bn && b < a + an;
+}
 mw_inline bool mw_is_pow2(size_t x) {
     return x != 0 && (x & (x - 1)) == 0;
 }

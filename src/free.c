@@ -39,9 +39,9 @@ uint64_t mw_alloc_foreign_frees(void) {
 
 static void free_odd_slab(void *p, struct mw_span *s);
 
-/* unhooked: the caller knows valgrind is off (heap.h). */
-mw_inline void free_slab(void *p, bool unhooked) {
-    struct mw_span *s = mw_arena_span_of(p);
+/* p in span s (as the page map names it); unhooked: the caller knows valgrind is off
+ * (heap.h). */
+mw_inline void free_slab_in(void *p, struct mw_span *s, bool unhooked) {
     if (mw_unlikely(!s || !mw_span_has_slot(s, p))) return free_odd_slab(p, s);
     struct mw_heap *h = mw_tls_heap;
     if (mw_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
@@ -49,6 +49,10 @@ mw_inline void free_slab(void *p, bool unhooked) {
         return;
     }
     mw_heap_free_remote(h, s, p);
+}
+
+mw_inline void free_slab(void *p, bool unhooked) {
+    free_slab_in(p, mw_arena_span_of(p), unhooked);
 }
 
 /* Not a slot of the span the page map names: a block meshed away, freed through its old
@@ -61,9 +65,13 @@ static mw_noinline void free_odd_slab(void *p, struct mw_span *s) {
         mw_foreign_free(p, "free");
 }
 
+/* Everything outside the reserved range: large, sampled, foreign, and the slab blocks of
+ * managed arenas (arena.h). */
 static mw_noinline void free_large(void *p) {
+    enum mw_kind kind = mw_kind_of(p);
+    if (kind == MW_KIND_SLAB) return free_slab_in(p, mw_arena_span_of_any(p), false);
     if (mw_heap_large_any()) mw_heap_large_remove(p);
-    switch (mw_kind_of(p)) {
+    switch (kind) {
     case MW_KIND_REGION: /* a free that loses a race with another free of p is a double free */
         if (!mw_region_is_live(p) || !mw_region_free(p)) mw_foreign_free(p, "free");
         return;
@@ -165,7 +173,7 @@ void mw_free_sized(void *p, size_t size) {
 size_t mw_block_usable(const void *p) {
     switch (mw_kind_of(p)) {
     case MW_KIND_SLAB: {
-        const struct mw_span *s = mw_arena_span_of(p);
+        const struct mw_span *s = mw_arena_span_of_any(p);
         if (s && !mw_span_has_slot(s, p)) s = mw_span_home(s, p) ? s->mesh_into : NULL;
         return s ? s->block_size : 0;
     }

@@ -140,7 +140,7 @@ void mw_heap_span_changed(struct mw_heap *h, struct mw_span *s) {
 static void take_delayed(struct mw_heap *h, bool teardown) {
     mw_block_t *b = atomic_exchange_explicit(&h->delayed, NULL, memory_order_acquire);
     while (b) {
-        struct mw_span *s = mw_arena_span_of(b);
+        struct mw_span *s = mw_arena_span_of_any(b);
         mw_block_t *next = mw_block_next_any(s, b);
         mw_block_set_next(s, b, s->local_free);
         s->local_free = b;
@@ -237,7 +237,7 @@ unsigned mw_heap_mesh_candidates(struct mw_heap *h, unsigned cls, uint32_t max_u
                                  struct mw_span **out, unsigned max) {
     unsigned n = 0;
     for (struct mw_span *s = h->queue[cls].first; s && n < max; s = s->next) {
-        if (s == h->current[cls] || s->arena != 0) continue; /* reserved arenas: never */
+        if (s == h->current[cls] || s->arena != 0) continue; /* other arenas: never */
         if (s->used > max_used &&
             !(atomic_load_explicit(&s->thread_free, memory_order_relaxed) & ~MW_DELAY_MASK))
             continue; /* too full, and no remote frees to collect that could change that */
@@ -367,7 +367,7 @@ unsigned mw_heap_abandon(struct mw_heap *h) {
 
 void mw_heap_release_all(struct mw_heap *h) {
     each_span(h, stop_delayed);
-    atomic_store(&h->delayed, NULL);
+    take_delayed(h, true); /* blocks freed already: not live for memcheck's accounting */
     each_span(h, free_span);
     reset_queues(h);
 }

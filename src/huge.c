@@ -153,6 +153,11 @@ bool mw_huge_owns(const void *p) {
     return (uintptr_t)p - huge.base < size;
 }
 
+bool mw_huge_overlaps(const void *p, size_t size) {
+    size_t n = atomic_load_explicit(&huge.size, memory_order_acquire);
+    return mw_ranges_overlap((uintptr_t)p, size, huge.base, n);
+}
+
 bool mw_huge_is_live(const void *p) {
     if (!mw_huge_owns(p) || ((uintptr_t)p & (GRANULE - 1))) return false;
     return atomic_load_explicit(&huge.len[index_of(p)], memory_order_acquire) != 0;

@@ -9,8 +9,9 @@
 
 void *mw_huge_alloc(size_t size, size_t align); /* NULL on failure; caller sets errno */
 void mw_huge_free(void *p);
-bool mw_huge_owns(const void *p);    /* by address range alone */
-bool mw_huge_is_live(const void *p); /* p is the start of a live huge object */
+bool mw_huge_owns(const void *p);                  /* by address range alone */
+bool mw_huge_overlaps(const void *p, size_t size); /* [p, p + size) meets the huge range */
+bool mw_huge_is_live(const void *p);               /* p is the start of a live huge object */
 size_t mw_huge_usable_size(const void *p);
 /* The start of the live huge object whose granules hold p, or NULL (hardened reports). */
 void *mw_huge_start_of(const void *p);

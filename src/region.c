@@ -93,6 +93,11 @@ bool mw_region_owns(const void *p) {
     return (uintptr_t)p - mw_region_range.base < size;
 }
 
+bool mw_region_overlaps(const void *p, size_t size) {
+    size_t n = atomic_load_explicit(&mw_region_range.size, memory_order_acquire);
+    return mw_ranges_overlap((uintptr_t)p, size, mw_region_range.base, n);
+}
+
 void *mw_region_start_of(const void *p) {
     if (!mw_region_owns(p)) return NULL;
     uintptr_t off = (uintptr_t)p - mw_region_range.base;

@@ -25,6 +25,8 @@ void *mw_region_calloc(size_t size, size_t align);
 bool mw_region_free(void *p);
 /* True when p lies in the region range (live or not); O(1), trusts no metadata. */
 bool mw_region_owns(const void *p);
+/* True when [p, p + size) shares a byte with the region range (once it is reserved). */
+bool mw_region_overlaps(const void *p, size_t size);
 /* True when p is the start of a region handed out and not freed: the check for free(). */
 bool mw_region_is_live(const void *p);
 /* The start of the region (live or not) holding p, or NULL outside taken areas. */

@@ -28,7 +28,7 @@ void mw_hd_bad_link(const struct mw_span *s, const void *block, const void *deco
 mw_block_t *mw_block_next_any(const struct mw_span *s, const mw_block_t *b) {
     mw_block_t *next = mw_link_decode(s, b, false);
     if (!next) return NULL;
-    const struct mw_span *ns = mw_arena_owns(next) ? mw_arena_span_of(next) : NULL;
+    const struct mw_span *ns = mw_arena_span_of_any(next);
     if (mw_unlikely(!ns || !mw_span_has_slot(ns, next))) {
         mw_hd_bad_link(s, b, next);
         return NULL;

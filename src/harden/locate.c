@@ -11,8 +11,9 @@
 
 #if MW_HARDENED
 
+/* addr in the reserved range or a managed arena (arena.h). */
 static bool locate_slab(const char *addr, struct mw_hd_block *b) {
-    struct mw_span *s = mw_arena_span_of(addr);
+    struct mw_span *s = mw_arena_span_of_any(addr);
     if (!s || !s->records) return mw_hd_locate_alias(s, addr, b);
     mw_hd_slab_block(s, addr, b);
     return true;
@@ -38,6 +39,7 @@ static void from_lrec(struct mw_hd_block *b, enum mw_hd_kind kind, char *start, 
 bool mw_hd_locate_other(const void *addr, struct mw_hd_block *b) {
     *b = (struct mw_hd_block){0};
     const char *a = addr;
+    if (mw_arena_managed_slot(a)) return locate_slab(a, b);
     if (mw_region_owns(a)) {
         char *start = mw_region_start_of(a);
         if (!start) return false;
@@ -76,16 +78,15 @@ static bool last_live(struct mw_span *s, struct mw_hd_block *b) {
     return locate_slab(s->start + (size_t)(s->capacity - 1) * s->block_size, b);
 }
 
-/* A slab guard page: the nearest span below it (within its group), else slot 1 of the
- * span just above it (an underflow). */
+/* A slab guard page (in the reserved range or a managed arena): the nearest span below it
+ * (within its group), else slot 1 of the span just above it (an underflow). */
 static bool fault_slab(const char *a, struct mw_hd_block *b) {
     const char *page = (const char *)((uintptr_t)a & ~(uintptr_t)(MW_PAGE_SIZE - 1));
-    for (unsigned i = 1; i <= 64 && page - (size_t)i * MW_PAGE_SIZE >= mw_arena_base; i++) {
-        struct mw_span *s = mw_arena_span_of(page - (size_t)i * MW_PAGE_SIZE);
+    for (unsigned i = 1; i <= 64; i++) {
+        struct mw_span *s = mw_arena_span_of_any(page - (size_t)i * MW_PAGE_SIZE);
         if (s && s->records) return last_live(s, b);
     }
-    const char *next = page + MW_PAGE_SIZE;
-    struct mw_span *s = mw_arena_owns(next) ? mw_arena_span_of(next) : NULL;
+    struct mw_span *s = mw_arena_span_of_any(page + MW_PAGE_SIZE);
     return s && locate_slab(s->start + s->block_size, b);
 }
 
@@ -125,7 +126,7 @@ static bool fault_huge(const char *a, struct mw_hd_block *b) {
 bool mw_hd_locate_fault(const void *addr, struct mw_hd_block *b) {
     const char *a = addr;
     *b = (struct mw_hd_block){0};
-    if (mw_arena_owns(a)) return fault_slab(a, b);
+    if (mw_arena_map_slot(a)) return fault_slab(a, b);
     if (mw_region_owns(a)) return fault_region(a, b);
     if (mw_region_owns(a + MW_PAGE_SIZE)) return mw_hd_locate(a + MW_PAGE_SIZE, b); /* below */
     if (mw_huge_owns(a)) return fault_huge(a, b);
