@@ -4,10 +4,11 @@
  *
  * When: from an allocation slow path, at most once per MESHWARD_MESH_PERIOD_MS, if the
  * heap shrank since its last pass (shrinking()), else once every `backoff` periods, a
- * backoff that doubles while passes release little. Such a pass stops after a period and
- * the next resumes at the class it stopped in; an explicit pass (mw_mesh_now, mw_collect,
- * malloc_trim) has no limit. What: class by class, the calling thread's sparse spans and
- * the abandoned ones.
+ * backoff that doubles while passes release little. Such a pass stops after a period, or
+ * after SHRINK_PERIODS when the heap shrank (the program just freed much: the one moment
+ * meshing has most to give back, worth a longer pause), and the next resumes at the class
+ * it stopped in; an explicit pass (mw_mesh_now, mw_collect, malloc_trim) has no limit. What: class
+ * by class, the calling thread's sparse spans and the abandoned ones.
  *
  * The cap: at most a third of vm.max_map_count meshed ranges (aliases and kept spans in the
  * file), as in Mesh. Each splits the arena's mapping, but neighbours merge: measured, 440
@@ -33,6 +34,7 @@
 #define MAX_CANDIDATES 4096 /* per class and pass */
 #define BACKOFF_MAX 64      /* passes that release little space out, up to 64 periods apart */
 #define LITTLE ((size_t)1 << 20)
+#define SHRINK_PERIODS 8 /* a pass after the heap shrank may run that many periods */
 
 static mw_lock_t pass_lock;
 static _Atomic uint64_t next_due_ns; /* no thread looks before (racy, only a hint) */
@@ -62,7 +64,7 @@ static bool enabled(void) {
     return mw_option_now(MW_OPTION_MESH) && !mw_vg_active() && mw_mesh_file_open();
 }
 
-static size_t run_locked(struct mw_heap *h, bool timed);
+static size_t run_locked(struct mw_heap *h, unsigned periods);
 
 /* ---- one pass ------------------------------------------------------------------------ */
 
@@ -171,12 +173,13 @@ static bool shrinking(const struct mw_heap *h) {
     return shrunk >= 4096 && shrunk >= held / 8;
 }
 
-/* timed: a pass from a slow path, which stops after a period; an explicit one (mw_mesh_now,
- * mw_collect, malloc_trim) goes through every class. */
-static size_t run_pass(struct mw_heap *h, bool timed) {
+/* periods: a pass from a slow path stops after that many periods; an explicit one (0:
+ * mw_mesh_now, mw_collect, malloc_trim) goes through every class. */
+static size_t run_pass(struct mw_heap *h, unsigned periods) {
     if (!range_cap) range_cap = read_range_cap();
     uint64_t t0 = mw_os_now_ns(), period = (uint64_t)mw_option_now(MW_OPTION_MESH_PERIOD_MS);
-    pass_deadline_ns = timed ? t0 + (period ? period : 1) * 1000000u : UINT64_MAX;
+    bool timed = periods != 0;
+    pass_deadline_ns = timed ? t0 + (period ? period : 1) * periods * 1000000u : UINT64_MAX;
     size_t bytes = 0;
     for (unsigned i = 0; i < MW_CLASS_COUNT && under_cap() && in_time(); i++) {
         size_t got;
@@ -199,18 +202,18 @@ static size_t run_pass(struct mw_heap *h, bool timed) {
 /* With pass_lock held. The hardened build meshes single-threaded processes only: a free in
  * another thread checks a block's canaries and changes its record in several steps, which
  * a mesh moving that record and re-keying those canaries would tear. */
-static size_t run_locked(struct mw_heap *h, bool timed) {
+static size_t run_locked(struct mw_heap *h, unsigned periods) {
     bool solo = mw_os_threads() == 1;
     if (MW_HARDENED && !solo) return 0;
     mw_mesh_file_solo(solo);
-    size_t bytes = run_pass(h, timed);
+    size_t bytes = run_pass(h, periods);
     mw_mesh_file_solo(false);
     return bytes;
 }
 
 size_t mw_mesh_pass(struct mw_heap *h) {
     if (!enabled() || (h && !h->alive) || !mw_trylock(&pass_lock)) return 0;
-    size_t bytes = run_locked(h, false);
+    size_t bytes = run_locked(h, 0);
     mw_unlock(&pass_lock);
     return bytes;
 }
@@ -220,8 +223,9 @@ void mw_mesh_tick(struct mw_heap *h) {
     if (now < atomic_load_explicit(&next_due_ns, memory_order_relaxed)) return;
     if (!enabled() || !h->alive || !mw_trylock(&pass_lock)) return;
     period = (uint64_t)mw_option_now(MW_OPTION_MESH_PERIOD_MS) * 1000000u;
-    if (shrinking(h) || now >= last_pass_ns + period * backoff) {
-        run_locked(h, true);
+    bool shrunk = shrinking(h);
+    if (shrunk || now >= last_pass_ns + period * backoff) {
+        run_locked(h, shrunk ? SHRINK_PERIODS : 1);
         now = mw_os_coarse_ns(); /* the next pass a period after this one ended */
     }
     atomic_store_explicit(&next_due_ns, now + period, memory_order_relaxed);
