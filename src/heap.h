@@ -34,7 +34,7 @@ struct mw_heap {
     uint8_t arena;    /* spans come from the arenas serving this arena id (arena.h) */
     bool alive;
     struct mw_heap *all_next; /* every heap ever made (heap_lock) */
-    uint64_t mesh_mark[2];    /* its allocations and frees at its last mesh pass (mesh/) */
+    int64_t mesh_peak;        /* blocks held at its fullest since its last mesh pass (mesh/) */
 #if MW_HARDENED
     struct mw_quarantine *quarantine; /* thread heaps: blocks this thread freed lately */
 #endif

@@ -153,24 +153,24 @@ static size_t pass_class(struct mw_heap *h, unsigned cls) {
     return bytes;
 }
 
-/* The allocations and frees h made (its counters, summed over its classes). */
-static void heap_counts(const struct mw_heap *h, uint64_t *allocs, uint64_t *frees) {
-    *allocs = *frees = 0;
-    for (unsigned c = 0; h && c < MW_CLASS_COUNT; c++) {
-        *allocs += h->allocs[c];
-        *frees += h->frees[c];
+/* The blocks h holds: its thread's allocations minus its frees, summed over its classes
+ * (rough: other threads' frees count where they are made). */
+static int64_t heap_held(const struct mw_heap *h) {
+    uint64_t allocs = 0, frees = 0;
+    for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
+        allocs += h->allocs[c];
+        frees += h->frees[c];
     }
+    return (int64_t)(allocs - frees);
 }
 
-/* Since h's last pass, did its thread free clearly more than it allocated (an eighth of
- * what it holds, and at least 4096 blocks)? Then its spans thinned out and a pass is worth
- * running whatever the last one released. */
-static bool shrinking(const struct mw_heap *h) {
-    uint64_t allocs, frees;
-    heap_counts(h, &allocs, &frees);
-    int64_t shrunk = (int64_t)((frees - h->mesh_mark[1]) - (allocs - h->mesh_mark[0]));
-    int64_t held = (int64_t)(allocs - frees); /* other threads' frees make it rough */
-    return shrunk >= 4096 && shrunk >= held / 8;
+/* Looked at once per period: does h hold clearly fewer blocks than at its fullest since its
+ * last pass (an eighth fewer, and at least 4096)? Then its spans thinned out, and a pass is
+ * worth running whatever the last one released. */
+static bool shrinking(struct mw_heap *h) {
+    int64_t held = heap_held(h), drop = h->mesh_peak - held;
+    if (held > h->mesh_peak) h->mesh_peak = held;
+    return drop >= 4096 && drop >= h->mesh_peak / 8;
 }
 
 /* periods: a pass from a slow path stops after that many periods; an explicit one (0:
@@ -193,7 +193,7 @@ static size_t run_pass(struct mw_heap *h, unsigned periods) {
     totals.released_bytes += bytes;
     totals.ns += t1 - t0;
     if (t1 - t0 > totals.max_pause_ns) totals.max_pause_ns = t1 - t0;
-    if (h) heap_counts(h, &h->mesh_mark[0], &h->mesh_mark[1]);
+    if (h) h->mesh_peak = heap_held(h);
     backoff = bytes >= LITTLE ? 1 : (backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2);
     last_pass_ns = t1;
     return bytes;
