@@ -88,6 +88,7 @@ struct mw_heap *mw_heap_create(bool thread_heap, mw_arena_id_t arena) {
     atomic_store(&h->delayed, NULL);
     h->thread_heap = thread_heap;
     h->arena = (uint8_t)arena;
+    h->mesh_peak = 0;
     mw_os_random(&h->rng, sizeof h->rng);
     return h;
 }

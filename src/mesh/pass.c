@@ -3,7 +3,7 @@
  * a pass running skips.
  *
  * When: from an allocation slow path, at most once per MESHWARD_MESH_PERIOD_MS, if the
- * heap shrank since its last pass (shrinking()), else once every `backoff` periods, a
+ * heap shrank since its fullest (shrinking()), else once every `backoff` periods, a
  * backoff that doubles while passes release little. Such a pass stops after a period, or
  * after SHRINK_PERIODS when the heap shrank (the program just freed much: the one moment
  * meshing has most to give back, worth a longer pause), and the next resumes at the class
