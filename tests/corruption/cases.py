@@ -55,9 +55,12 @@ NOT_OURS = report("invalid free", block=False, history=None)
 LINK = report("free list corrupted", block=False, history=None)
 # Found at reuse (abort), or at the faulting write into a protected freed block (huge).
 WRITE_AFTER_FREE = (report("write after free"), fault(), fault("write after free"), LINK)
-# One in 4 allocations sampled: over 64 runs, 16 caught on average; the band is wide
-# enough that a correct sampler falls outside it about once in 10^4 runs of the test.
-SAMPLED = Sampling(64, {"MESHWARD_GUARD_SAMPLE": "4"}, (0.05, 0.6))
+# One in 4 allocations sampled; over 64 runs the victim is caught 4 to 16 times (measured
+# over 20 runs of each library: about 10 on average, fewer than one in 4, as the sampler
+# also counts the program's other allocations). The band is wide enough that a correct
+# sampler falls outside it about once in 2500 runs of the test (a floor of 5% failed once
+# in about 60).
+SAMPLED = Sampling(64, {"MESHWARD_GUARD_SAMPLE": "4"}, (0.02, 0.6))
 
 CASES = [
     case("overflow", "small", "heap overflow", ALL, OVERFLOW),
