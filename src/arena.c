@@ -150,8 +150,8 @@ static void map_span(struct mw_span *s, struct mw_span *value) {
  * is carved reading as zero (the hardened build checks its fresh slots are). */
 static void clear_fresh(const struct mw_arena *a, struct mw_span *s) {
     if (!a->managed) return;
-    mw_vg_undefined(s->start, (size_t)s->pages << 12);
-    memset(s->start, 0, (size_t)s->pages << 12);
+    mw_vg_undefined(s->start, mw_span_bytes(s));
+    memset(s->start, 0, mw_span_bytes(s));
 }
 
 /* Called with arena_lock held: a free span of a of exactly `pages`, or a newly carved one. */

@@ -50,6 +50,14 @@ static void queue_push_front(struct mw_span_queue *q, struct mw_span *s) {
     q->first = s;
 }
 
+/* q must not be empty (an empty queue's first span is its allocation span: push_front). */
+static void queue_push_back(struct mw_span_queue *q, struct mw_span *s) {
+    s->prev = q->last;
+    s->next = NULL;
+    q->last->next = s;
+    q->last = s;
+}
+
 /* The list a span of h sits in, by its state. */
 static struct mw_span_queue *list_of(struct mw_heap *h, struct mw_span *s) {
     return s->state == MW_SPAN_FULL ? &h->full : &h->queue[s->cls];
@@ -108,10 +116,7 @@ static void unfull(struct mw_heap *h, struct mw_span *s) {
     mw_span_set_delay(s, MW_DELAY_NORMAL, false);
     struct mw_span_queue *q = &h->queue[s->cls];
     if (q->first) { /* behind the allocation span, which keeps serving */
-        s->prev = q->last;
-        s->next = NULL;
-        q->last->next = s;
-        q->last = s;
+        queue_push_back(q, s);
     } else {
         queue_push_front(q, s);
         sync_current(h, s->cls);
@@ -255,10 +260,8 @@ void mw_heap_unlink_meshed(struct mw_heap *h, struct mw_span *s) {
 void mw_heap_requeue_unmeshed(struct mw_heap *h, struct mw_span *s) {
     struct mw_span_queue *q = &h->queue[s->cls];
     if (q->last == s) return;
-    queue_remove(q, s);
-    s->prev = q->last; /* q is not empty: its allocation span is never a candidate */
-    q->last->next = s;
-    q->last = s;
+    queue_remove(q, s); /* q keeps its allocation span, never a candidate: not empty */
+    queue_push_back(q, s);
 }
 
 /* ---- frees from other threads ------------------------------------------------------- */

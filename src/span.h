@@ -97,6 +97,11 @@ struct mw_span {
 _Static_assert(__builtin_offsetof(struct mw_span, thread_free) == 64,
                "the fast paths' fields fill the first cache line, and only it");
 
+/* The bytes of s's pages. */
+mw_inline size_t mw_span_bytes(const struct mw_span *s) {
+    return (size_t)s->pages << 12;
+}
+
 /* Prepares a span freshly carved for class cls: empty lists, clear bitmap. */
 void mw_span_init(struct mw_span *s, unsigned cls);
 /* Hands the next batch of never-used slots to `free`, in random order; returns how many. */

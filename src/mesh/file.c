@@ -17,9 +17,6 @@ static int fd = -1;
 static off_t offset_of(const struct mw_span *s) {
     return (off_t)(s->start - mw_arena_base);
 }
-static size_t span_bytes(const struct mw_span *s) {
-    return (size_t)s->pages << MW_PAGE_SHIFT;
-}
 /* The part of s that blocks were ever built in: nothing beyond it was ever written. */
 static size_t built_bytes(const struct mw_span *s) {
     return mw_align_up((size_t)s->built * s->block_size, MW_PAGE_SIZE);
@@ -43,11 +40,12 @@ bool mw_mesh_file_open(void) {
     return fd >= 0;
 }
 
-/* populate: fill the page tables now (the caller writes every page next). */
-static bool map_shared(char *start, size_t len, off_t off, bool populate) {
+/* Maps [start, start + len) shared onto file f at off. populate: fill the page tables now
+ * (the caller writes every page next). */
+static bool map_shared(int f, char *start, size_t len, off_t off, bool populate) {
     int saved = errno;
     void *p = mmap(start, len, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_FIXED | (populate ? MAP_POPULATE : 0), fd, off);
+                   MAP_SHARED | MAP_FIXED | (populate ? MAP_POPULATE : 0), f, off);
     errno = saved;
     return p == start;
 }
@@ -73,7 +71,7 @@ bool mw_mesh_file_adopt(struct mw_span *s) {
     mw_mesh_barrier_begin();
     mw_mesh_file_freeze(s);
     bool ok = copy_in(fd, s->start, built_bytes(s), offset_of(s)) &&
-              map_shared(s->start, span_bytes(s), offset_of(s), true);
+              map_shared(fd, s->start, mw_span_bytes(s), offset_of(s), true);
     if (!ok) mw_mesh_file_thaw(s); /* still its private pages */
     mw_mesh_barrier_end();
     if (ok) s->in_file = 1;
@@ -81,7 +79,7 @@ bool mw_mesh_file_adopt(struct mw_span *s) {
 }
 
 bool mw_mesh_file_alias(char *start, size_t len, const struct mw_span *kept) {
-    return map_shared(start, len, offset_of(kept), false);
+    return map_shared(fd, start, len, offset_of(kept), false);
 }
 
 bool mw_mesh_file_unback(char *start, size_t len) {
@@ -94,7 +92,8 @@ bool mw_mesh_file_unback(char *start, size_t len) {
 
 void mw_mesh_file_punch(const struct mw_span *s) {
     int saved = errno;
-    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset_of(s), (off_t)span_bytes(s));
+    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset_of(s),
+              (off_t)mw_span_bytes(s));
     errno = saved;
 }
 
@@ -105,11 +104,11 @@ void mw_mesh_file_solo(bool one) {
 }
 
 void mw_mesh_file_freeze(struct mw_span *s) {
-    if (!solo) mprotect(s->start, span_bytes(s), PROT_READ);
+    if (!solo) mprotect(s->start, mw_span_bytes(s), PROT_READ);
 }
 
 void mw_mesh_file_thaw(struct mw_span *s) {
-    if (!solo) mprotect(s->start, span_bytes(s), PROT_READ | PROT_WRITE);
+    if (!solo) mprotect(s->start, mw_span_bytes(s), PROT_READ | PROT_WRITE);
 }
 
 /* ---- fork ----------------------------------------------------------------------------
@@ -130,7 +129,7 @@ static struct run {
 } pending;
 
 static void seal(struct mw_span *s) {
-    if (!solo) mprotect(s->start, span_bytes(s), PROT_NONE);
+    if (!solo) mprotect(s->start, mw_span_bytes(s), PROT_NONE);
 }
 
 /* Adds [start, start + len) to the pending run; returns the run it ended, if any. */
@@ -158,26 +157,22 @@ static void copy_run(struct run r) {
 static void copy_kept(struct mw_span *s) {
     for (struct mw_span *v = s; v; v = v->mesh_next)
         seal(v);
-    copy_run(extend(s->start, span_bytes(s)));
+    copy_run(extend(s->start, mw_span_bytes(s)));
 }
 
 static bool map_run(struct run r) {
-    return !r.len || map_shared(r.start, r.len, r.start - mw_arena_base, false);
+    return !r.len || map_shared(fork_copy, r.start, r.len, r.start - mw_arena_base, false);
 }
 
 /* The parent's side: kept span s (in a run with its neighbours) and its aliases map the
  * copy, writable. What cannot be mapped stays the original's: shared with the child. */
 static void map_copy(struct mw_span *s) {
-    int original = fd;
-    fd = fork_copy;
     for (struct mw_span *v = s->mesh_next; v; v = v->mesh_next)
-        if (!map_shared(v->start, span_bytes(v), offset_of(s), false)) {
+        if (!map_shared(fork_copy, v->start, mw_span_bytes(v), offset_of(s), false)) {
             mw_mesh_file_thaw(v);
             fork_ok = false;
         }
-    struct run ended = extend(s->start, span_bytes(s));
-    if (!map_run(ended)) fork_ok = false;
-    fd = original;
+    if (!map_run(extend(s->start, mw_span_bytes(s)))) fork_ok = false;
 }
 
 static void thaw_kept(struct mw_span *s) {
@@ -205,10 +200,9 @@ bool mw_mesh_file_fork_parent(void (*each_kept)(void (*fn)(struct mw_span *))) {
     }
     pending.len = 0;
     each_kept(map_copy);
-    int original = fd;
-    fd = fork_copy;
     if (!map_run(extend(NULL, 0))) fork_ok = false;
-    close(original);
+    close(fd);
+    fd = fork_copy;
     fork_copy = -1;
     return fork_ok;
 }

@@ -19,10 +19,6 @@
 
 struct mw_mesh_ranges mw_mesh_ranges;
 
-static size_t span_bytes(const struct mw_span *s) {
-    return (size_t)s->pages << MW_PAGE_SHIFT;
-}
-
 /* Copies the live objects of released to their offsets in kept; returns how many. */
 static uint64_t copy_live(struct mw_span *kept, const struct mw_span *released,
                           const uint64_t live[MW_SPAN_BITMAP_WORDS]) {
@@ -80,7 +76,7 @@ size_t mw_mesh_merge(struct mw_span *kept, const uint64_t live_kept[MW_SPAN_BITM
     mw_mesh_barrier_begin();
     mw_mesh_file_freeze(released);
     uint64_t moved = copy_live(kept, released, live_released);
-    bool ok = mw_mesh_file_alias(released->start, span_bytes(released), kept);
+    bool ok = mw_mesh_file_alias(released->start, mw_span_bytes(released), kept);
     if (!ok) mw_mesh_file_thaw(released);
     mw_mesh_barrier_end();
     uint64_t live[MW_SPAN_BITMAP_WORDS];
@@ -101,7 +97,7 @@ size_t mw_mesh_merge(struct mw_span *kept, const uint64_t live_kept[MW_SPAN_BITM
     mw_rec_span_drop(released);
 #endif
     mw_arena_note_meshed(released);
-    size_t bytes = span_bytes(released);
+    size_t bytes = mw_span_bytes(released);
     MW_TRACE_MESH(kept->cls, kept->start, released->start, moved, bytes, mw_os_now_ns() - t0);
     return bytes;
 }
@@ -113,7 +109,7 @@ bool mw_mesh_unmesh(struct mw_span *s, void (*give_back)(struct mw_span *alias))
     for (struct mw_span *a = s->mesh_next, *next; a; a = next) {
         next = a->mesh_next;
         a->mesh_next = NULL;
-        if (!mw_mesh_file_unback(a->start, span_bytes(a))) {
+        if (!mw_mesh_file_unback(a->start, mw_span_bytes(a))) {
             all = false; /* it still maps s's pages: neither may be used again */
             continue;
         }
@@ -124,7 +120,7 @@ bool mw_mesh_unmesh(struct mw_span *s, void (*give_back)(struct mw_span *alias))
     s->mesh_next = NULL;
     s->mesh_count = 1;
     if (!all || !s->in_file) return all;
-    if (!mw_mesh_file_unback(s->start, span_bytes(s))) return false;
+    if (!mw_mesh_file_unback(s->start, mw_span_bytes(s))) return false;
     mw_mesh_file_punch(s);
     s->in_file = 0;
     mw_mesh_ranges.files--;
