@@ -32,7 +32,9 @@ static int new_file(void) {
     return f;
 }
 
-bool mw_mesh_file_open(void) {
+/* Creates the file on the first mesh, not before: a process that never meshes holds no
+ * descriptor for it. */
+static bool file_open(void) {
     if (fd >= 0) return true;
     int saved = errno;
     fd = new_file();
@@ -68,6 +70,7 @@ static bool copy_in(int f, const char *start, size_t len, off_t off) {
 }
 
 bool mw_mesh_file_adopt(struct mw_span *s) {
+    if (!file_open()) return false;
     mw_mesh_barrier_begin();
     mw_mesh_file_freeze(s);
     bool ok = copy_in(fd, s->start, built_bytes(s), offset_of(s)) &&

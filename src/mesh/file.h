@@ -10,8 +10,6 @@
 
 struct mw_span;
 
-/* Creates the file on first use; false when memfd is unavailable. */
-bool mw_mesh_file_open(void);
 /* Moves s's pages into the file (s owned by the caller): its built part is copied while
  * s is read-only (barrier.h), then s is mapped shared onto its own offset. */
 bool mw_mesh_file_adopt(struct mw_span *s);

@@ -61,7 +61,7 @@ static long read_range_cap(void) {
 }
 
 static bool enabled(void) {
-    return mw_option_now(MW_OPTION_MESH) && !mw_vg_active() && mw_mesh_file_open();
+    return mw_option_now(MW_OPTION_MESH) && !mw_vg_active();
 }
 
 static size_t run_locked(struct mw_heap *h, unsigned periods);
