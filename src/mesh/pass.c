@@ -223,6 +223,7 @@ void mw_mesh_tick(struct mw_heap *h) {
     if (now < atomic_load_explicit(&next_due_ns, memory_order_relaxed)) return;
     if (!enabled() || !h->alive || !mw_trylock(&pass_lock)) return;
     period = (uint64_t)mw_option_now(MW_OPTION_MESH_PERIOD_MS) * 1000000u;
+    if (!last_pass_ns) last_pass_ns = now; /* none in the process's first period: start-up */
     bool shrunk = shrinking(h);
     if (shrunk || now >= last_pass_ns + period * backoff) {
         run_locked(h, shrunk ? SHRINK_PERIODS : 1);
