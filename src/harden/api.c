@@ -5,6 +5,7 @@
 
 #include "alloc.h"
 #include "heap_large.h"
+#include "huge.h"
 #include "harden/blocks.h"
 #include "harden/canary.h"
 #include "harden/guard.h"
@@ -19,6 +20,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #if MW_HARDENED
 
@@ -225,6 +227,50 @@ static bool resize_in_place(struct mw_hd_block *b, size_t size) {
     return true;
 }
 
+/* The history of a huge block that mremap moved from b->p to q: the old address is freed
+ * by this realloc (its range is reserved PROT_NONE again, so a use of it faults and is
+ * reported with this history), the new one allocated by it; a first-class heap's
+ * registration follows the block. */
+static void move_record(struct mw_hd_block *b, char *q, size_t size, uint64_t seen, void *ip) {
+    struct mw_lrec *r = mw_rec_large(q, true);
+    if (r) {
+        r->size = size;
+        r->guarded = huge_length(size);
+        mw_rec_set_live(&r->h, size, MW_HOW_MALLOC, ip);
+    }
+    if (mw_rec_set_freed(b->rec, seen, ip)) mw_rec_release(b->rec);
+    uint32_t owner = mw_heap_large_any() ? mw_heap_large_remove(b->p) : 0;
+    if (owner) mw_heap_large_add(owner, q);
+}
+
+/* A huge block that stays huge is resized by mremap (huge.c), as in production: no copy and
+ * no second copy resident. The guard page is lifted for the call (mremap takes a single
+ * mapping) and the canary cleared; afterwards the bytes from the new size to the new guard
+ * are zero, and the canary and the guard are put at the new end. NULL: p is unchanged. */
+static void *resize_huge(struct mw_hd_block *b, size_t size, uint64_t seen, void *ip) {
+    if (b->kind != MW_HD_HUGE || fits_region(size) || !b->lrec || mw_vg_active()) return NULL;
+    char *p = b->p;
+    size_t len = huge_length(size);
+    mprotect(p + b->cap - MW_PAGE_SIZE, MW_PAGE_SIZE, PROT_READ | PROT_WRITE);
+    memset(p + b->size, 0, MW_CANARY_SIZE);
+    char *q = mw_huge_realloc(p, len);
+    if (!q) {
+        mw_canary_put(p + b->size);
+        mw_guard_tail(p, b->cap);
+        return NULL;
+    }
+    if (size < b->size) memset(q + size, 0, (b->size < len ? b->size : len) - size);
+    mw_canary_put(q + size);
+    mw_guard_tail(q, len);
+    if (q == p) {
+        b->lrec->size = size;
+        b->lrec->guarded = len;
+    } else {
+        move_record(b, q, size, seen, ip);
+    }
+    return q;
+}
+
 static void *alloc_plain(struct mw_heap *h, size_t size, void *ip) {
     return mw_hd_alloc(h, size, 0, MW_HOW_MALLOC, ip);
 }
@@ -244,7 +290,9 @@ void *mw_hd_realloc(struct mw_heap *h, void *p, size_t size, void *ip) {
         return NULL;
     }
     if (resize_in_place(&b, size)) return p;
-    void *q = mw_hd_alloc(h, size, 0, MW_HOW_MALLOC, ip);
+    void *q = resize_huge(&b, size, seen, ip);
+    if (q) return q;
+    q = mw_hd_alloc(h, size, 0, MW_HOW_MALLOC, ip);
     if (!q) return NULL; /* p stays intact */
     memcpy(q, p, b.size < size ? b.size : size);
     mw_vg_free(p);

@@ -13,7 +13,8 @@
  *   page is a guard page (PROT_NONE), which is also the guard before the next region. A
  *   freed region of 256 KiB or more is PROT_NONE until it is handed out again.
  * - huge: the canary after the block, then a guard page; the reservation around huge
- *   mappings is PROT_NONE.
+ *   mappings is PROT_NONE. realloc resizes a huge block by mremap (no copy), moving the
+ *   canary and the guard page to the new end.
  * - zero-size blocks: distinct addresses in a PROT_NONE range (zero.h).
  * Canaries are keyed by a secret and their own address, and their first byte is zero. */
 #ifndef MW_HARDEN_H

@@ -8,36 +8,49 @@
 #include "span.h"
 
 #include <string.h>
+#include <unistd.h>
 
 __thread uint32_t mw_rec_tls_tid;
+_Atomic bool mw_rec_threaded;
 
 uint32_t mw_rec_tid_slow(void) {
     mw_rec_tls_tid = (uint32_t)mw_os_tid();
+    if (mw_rec_tls_tid != (uint32_t)getpid()) atomic_store(&mw_rec_threaded, true);
     return mw_rec_tls_tid;
 }
 
-void mw_rec_fork_child(void) {
+void mw_rec_fork_child(void) { /* the child runs the forking thread alone */
     mw_rec_tls_tid = 0;
+    atomic_store(&mw_rec_threaded, false);
+}
+
+/* A state change from seen to next that only one caller may win: a compare-and-swap once a
+ * second thread has run, a plain store before (nothing else can change the state then). */
+static bool move(struct mw_hrec *r, uint64_t seen, uint64_t next) {
+    if (!atomic_load_explicit(&mw_rec_threaded, memory_order_relaxed)) {
+        atomic_store_explicit(&r->state, next, memory_order_release);
+        return true;
+    }
+    return atomic_compare_exchange_strong_explicit(&r->state, &seen, next, memory_order_acq_rel,
+                                                   memory_order_relaxed);
 }
 
 bool mw_rec_set_freed(struct mw_hrec *r, uint64_t seen, void *ip) {
     if (mw_rec_state(seen) != MW_HS_LIVE) return false;
     uint64_t next = mw_rec_word((uintptr_t)ip, mw_rec_how(seen), MW_HS_QUARANTINED);
-    if (!atomic_compare_exchange_strong_explicit(&r->state, &seen, next, memory_order_acq_rel,
-                                                 memory_order_relaxed))
-        return false;
-    r->free_tid = mw_rec_tid();
+    uint32_t tid = mw_rec_tid(); /* first: it notices a second thread */
+    if (!move(r, seen, next)) return false;
+    r->free_tid = tid;
     return true;
 }
 
-/* A compare-and-swap: a stale quarantine entry (see quarantine.h) may race with the one that
- * holds the block now, and only one of them may hand it back. */
+/* A stale quarantine entry (see quarantine.h) may race with the one that holds the block
+ * now, and only one of them may hand it back. */
 bool mw_rec_release(struct mw_hrec *r) {
     uint64_t seen = atomic_load_explicit(&r->state, memory_order_acquire);
     if (mw_rec_state(seen) != MW_HS_QUARANTINED) return false;
     uint64_t next = (seen & ~((uint64_t)0xff << 56)) | (uint64_t)MW_HS_FREED << 56;
-    return atomic_compare_exchange_strong_explicit(&r->state, &seen, next, memory_order_acq_rel,
-                                                   memory_order_relaxed);
+    return move(r, seen, next);
 }
 
 #if MW_HARDENED

@@ -12,8 +12,9 @@
  *
  * State changes: LIVE is set by the allocating thread before the block is returned; LIVE ->
  * QUARANTINED by the one free that wins a compare-and-swap (a racing second free loses and
- * is a double free); QUARANTINED -> FREED when the quarantine lets the block go back to its
- * span or pool; NEVER for a slot not handed out since its span was carved. */
+ * is a double free; while the process has had one thread, a plain store: nothing races);
+ * QUARANTINED -> FREED when the quarantine lets the block go back to its span or pool; NEVER for a
+ * slot not handed out since its span was carved. */
 #ifndef MW_HARDEN_RECORD_H
 #define MW_HARDEN_RECORD_H
 

@@ -15,33 +15,32 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define SLOT_BYTES (2 * MW_PAGE_SIZE)
-
 struct slot {
     char *p; /* the block (valid once the slot has been used) */
     struct mw_lrec rec;
 };
 
 int mw_sample_rate;
-static char *base;
+/* until the pool exists: the top of the address space, where no block of the program lies */
+char *mw_sample_base = (char *)(uintptr_t)-MW_SAMPLE_BYTES;
 static struct slot slots[MW_SAMPLE_SLOTS];
 static uint16_t fifo[MW_SAMPLE_SLOTS]; /* free slot numbers, oldest first */
 static unsigned fifo_head, fifo_count;
 static mw_lock_t lock;
-static __thread uint32_t countdown;
+__thread uint32_t mw_sample_countdown;
 static uint64_t rng;
 
 void mw_sample_init(void) {
     mw_sample_rate = (int)mw_option_get(MW_OPTION_GUARD_SAMPLE);
     if (mw_vg_active()) mw_sample_rate = 0; /* memcheck's redzones do this job, page-free */
     if (!mw_sample_rate) return;
-    void *r = mmap(NULL, (size_t)MW_SAMPLE_SLOTS * SLOT_BYTES, PROT_NONE,
+    void *r = mmap(NULL, (size_t)MW_SAMPLE_SLOTS * MW_SAMPLE_SLOT_BYTES, PROT_NONE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (r == MAP_FAILED) {
         mw_sample_rate = 0;
         return;
     }
-    base = r;
+    mw_sample_base = r;
     for (unsigned i = 0; i < MW_SAMPLE_SLOTS; i++)
         fifo[i] = (uint16_t)i;
     fifo_count = MW_SAMPLE_SLOTS;
@@ -56,22 +55,14 @@ static uint32_t next_gap(void) {
 }
 
 /* Every allocation counts, a thread's first included: the first gap starts there. */
-bool mw_sample_tick(void) {
-    if (mw_likely(countdown > 1)) {
-        countdown--;
+bool mw_sample_tick_slow(void) {
+    if (mw_sample_countdown == 0) mw_sample_countdown = next_gap(); /* a new thread */
+    if (mw_sample_countdown > 1) {
+        mw_sample_countdown--;
         return false;
     }
-    if (countdown == 0) countdown = next_gap(); /* a new thread */
-    if (countdown > 1) {
-        countdown--;
-        return false;
-    }
-    countdown = next_gap();
+    mw_sample_countdown = next_gap();
     return true;
-}
-
-bool mw_sample_owns(const void *p) {
-    return base && (uintptr_t)p - (uintptr_t)base < (size_t)MW_SAMPLE_SLOTS * SLOT_BYTES;
 }
 
 static int take_slot(void) {
@@ -94,10 +85,10 @@ static void put_slot(unsigned i) {
 }
 
 void *mw_sample_alloc(size_t size, size_t align, unsigned how, void *ip) {
-    if (!base || size == 0 || size > MW_SAMPLE_MAX || align > MW_MIN_ALIGN) return NULL;
+    if (!mw_sample_rate || size == 0 || size > MW_SAMPLE_MAX || align > MW_MIN_ALIGN) return NULL;
     int i = take_slot();
     if (i < 0) return NULL;
-    char *page = base + (size_t)i * SLOT_BYTES;
+    char *page = mw_sample_base + (size_t)i * MW_SAMPLE_SLOT_BYTES;
     if (mprotect(page, MW_PAGE_SIZE, PROT_READ | PROT_WRITE) != 0) {
         put_slot((unsigned)i);
         return NULL;
@@ -111,7 +102,7 @@ void *mw_sample_alloc(size_t size, size_t align, unsigned how, void *ip) {
 
 bool mw_sample_locate(const void *addr, struct mw_hd_block *b) {
     if (!mw_sample_owns(addr)) return false;
-    struct slot *s = &slots[((uintptr_t)addr - (uintptr_t)base) / SLOT_BYTES];
+    struct slot *s = &slots[((uintptr_t)addr - (uintptr_t)mw_sample_base) / MW_SAMPLE_SLOT_BYTES];
     if (!s->p) return false;
     *b = (struct mw_hd_block){.p = s->p,
                               .kind = MW_HD_SAMPLE,
@@ -169,5 +160,5 @@ void mw_sample_free(void *p, enum mw_op op, void *ip) {
     char *page = (char *)((uintptr_t)p & ~(uintptr_t)(MW_PAGE_SIZE - 1));
     madvise(page, MW_PAGE_SIZE, MADV_DONTNEED); /* reads as zero when it comes round again */
     mprotect(page, MW_PAGE_SIZE, PROT_NONE);
-    put_slot((unsigned)((page - base) / SLOT_BYTES));
+    put_slot((unsigned)((page - mw_sample_base) / MW_SAMPLE_SLOT_BYTES));
 }

@@ -9,18 +9,34 @@
 #define MW_HARDEN_SAMPLE_H
 
 #include "harden/verdict.h"
+#include "os.h"
 
 #define MW_SAMPLE_SLOTS 512
 #define MW_SAMPLE_MAX (4096 - 64)
 
+#define MW_SAMPLE_SLOT_BYTES (2 * MW_PAGE_SIZE) /* [data][guard] */
+#define MW_SAMPLE_BYTES ((size_t)MW_SAMPLE_SLOTS * MW_SAMPLE_SLOT_BYTES)
+
 MW_HIDDEN extern int mw_sample_rate; /* N, or 0: off */
+MW_HIDDEN extern char *mw_sample_base;
+MW_HIDDEN extern __thread uint32_t mw_sample_countdown; /* allocations until the next sample */
 
 void mw_sample_init(void); /* reads the option (off under valgrind) */
-bool mw_sample_tick(void); /* true for the one allocation in about N to sample */
+bool mw_sample_tick_slow(void);
+/* True for the one allocation in about N to sample (only called while sampling is on). */
+mw_inline bool mw_sample_tick(void) {
+    if (mw_likely(mw_sample_countdown > 1)) {
+        mw_sample_countdown--;
+        return false;
+    }
+    return mw_sample_tick_slow();
+}
 /* A sampled block of size bytes, recorded; NULL when size does not qualify or the pool is
  * exhausted (the caller allocates normally). */
 void *mw_sample_alloc(size_t size, size_t align, unsigned how, void *ip);
-bool mw_sample_owns(const void *p);
+mw_inline bool mw_sample_owns(const void *p) {
+    return (uintptr_t)p - (uintptr_t)mw_sample_base < MW_SAMPLE_BYTES;
+}
 /* Frees a pointer that mw_sample_owns: checks (double, invalid, mismatched free, overflow
  * into the page before the block), then protects the page. */
 void mw_sample_free(void *p, enum mw_op op, void *ip);

@@ -64,6 +64,10 @@ SAMPLED = Sampling(64, {"MESHWARD_GUARD_SAMPLE": "4"}, (0.02, 0.6))
 
 CASES = [
     case("overflow", "small", "heap overflow", ALL, OVERFLOW),
+    # Grown in place, the block keeps its allocation history; moved, realloc allocated it.
+    case("overflow", "grown", "heap overflow", ALL,
+         OVERFLOW + (report("heap overflow", history="victim_realloc"),
+                     fault(history="victim_realloc"))),
     case("overflow", "underflow", "heap overflow", ALL, OVERFLOW),
     # The nearest block to the guard page a linear overflow runs into need not be the one
     # it started from, so the block and its history are not checked.
@@ -86,6 +90,7 @@ CASES = [
     # may be kept: finding the link corrupted is as good.
     case("write_after_free", "then-alloc", "write after free", ALL, WRITE_AFTER_FREE),
     case("write_after_free", "then-exit", "write after free", ALL, WRITE_AFTER_FREE),
+    case("write_after_free", "realloc", "write after free", ALL, WRITE_AFTER_FREE),
     case("malloc_zero", "read", "malloc(0) access", ANY, [fault()]),
     case("malloc_zero", "write", "malloc(0) access", ANY, [fault()]),
     case("mismatched_free", "new-array-delete", "mismatched free", ALL,

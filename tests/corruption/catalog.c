@@ -1,7 +1,7 @@
 /* catalog.c — the shared driver of the corruption catalog: argument parsing, the regimes,
  * the victim allocator of C programs and the helpers that hide a bug from the compiler.
- * Invariant: nothing here has a heap bug; victim_malloc is the only call site of malloc
- * whose blocks a case corrupts.
+ * Invariant: nothing here has a heap bug; victim_malloc and victim_realloc are the only
+ * call sites of malloc and realloc whose blocks a case corrupts.
  */
 #include "catalog.h"
 
@@ -20,6 +20,12 @@ __attribute__((noinline)) void *victim_malloc(size_t n) {
      * would leave victim_malloc out of the recorded return address. */
     __asm__ volatile("" : "+r"(p)::"memory");
     return p;
+}
+
+__attribute__((noinline)) void *victim_realloc(void *p, size_t n) {
+    void *q = realloc(p, n);
+    __asm__ volatile("" : "+r"(q)::"memory"); /* as in victim_malloc */
+    return q;
 }
 
 __attribute__((noinline)) void *catalog_opaque(void *p) {

@@ -33,6 +33,7 @@ int catalog_main(int argc, char **argv, const catalog_case_t *cases, size_t coun
 
 /* The allocating functions whose names the reports' history lines must show. */
 void *victim_malloc(size_t n);
+void *victim_realloc(void *p, size_t n);
 void *victim_new(size_t n);       /* ::operator new(n) (C++ programs only) */
 void *victim_new_array(size_t n); /* ::operator new[](n) (C++ programs only) */
 

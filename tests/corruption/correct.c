@@ -42,6 +42,8 @@ static int family(size_t n) {
     p = realloc(p, 2 * n);
     if (!p || p[n - 1] != 0xa5) return 1;
     fill(p, malloc_usable_size(p));
+    p = realloc(p, n + n / 2); /* shrinks within its kind (a huge block: in place) */
+    if (!p || p[0] != 0xa5) return 1;
     p = realloc(p, n / 2 + 1);
     free(p);
     unsigned char *z = calloc(1, n);
