@@ -310,7 +310,7 @@ static struct mw_span *large_take(mw_arena_id_t id, size_t bytes, size_t align) 
 
 void *mw_arena_large_alloc(mw_arena_id_t id, size_t size, size_t align, bool zero) {
     mw_assert(id != 0 && mw_is_pow2(align));
-    if (size > mw_arena_size || align > mw_arena_size) return NULL; /* no arena is as large */
+    if (size > (size_t)UINT32_MAX << 12) return NULL; /* more pages than a span counts */
     size_t bytes = mw_align_up(size, MW_PAGE_SIZE);
     mw_lock(&arena_lock);
     struct mw_span *s = large_take(id, bytes, align > MW_PAGE_SIZE ? align : MW_PAGE_SIZE);

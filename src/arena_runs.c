@@ -112,11 +112,17 @@ static struct mw_span *cut(struct mw_arena *a, struct mw_span *r, char *at, size
     return s;
 }
 
+/* The first address at or after start aligned to align; NULL when it would wrap around. */
+static char *aligned_from(char *start, size_t align) {
+    char *at = (char *)mw_align_up((uintptr_t)start, align);
+    return at >= start ? at : NULL;
+}
+
 /* The first run of a that holds bytes at align, cut; NULL when none does. */
 static struct mw_span *from_runs(struct mw_arena *a, size_t bytes, size_t align) {
     for (struct mw_span *r = a->runs; r; r = r->next) {
-        char *at = (char *)mw_align_up((uintptr_t)r->start, align);
-        if (at < end_of(r) && (size_t)(end_of(r) - at) >= bytes) return cut(a, r, at, bytes);
+        char *at = aligned_from(r->start, align);
+        if (at && at < end_of(r) && (size_t)(end_of(r) - at) >= bytes) return cut(a, r, at, bytes);
     }
     return NULL;
 }
@@ -141,9 +147,8 @@ static struct mw_span *grow_last(struct mw_arena *a, size_t bytes, size_t align)
     struct mw_span *r = a->runs;
     while (r && r->next)
         r = r->next;
-    if (!r || end_of(r) != a->bump) return NULL;
-    char *at = (char *)mw_align_up((uintptr_t)r->start, align);
-    if (!fits_before_end(a, at, bytes) || at + bytes <= a->bump) return NULL;
+    char *at = r && end_of(r) == a->bump ? aligned_from(r->start, align) : NULL;
+    if (!at || !fits_before_end(a, at, bytes) || at + bytes <= a->bump) return NULL;
     size_t more = (size_t)(at + bytes - a->bump);
     advance(a, more);
     r->pages += (uint32_t)(more >> 12);
@@ -156,8 +161,8 @@ static struct mw_span *grow_last(struct mw_arena *a, size_t bytes, size_t align)
 
 /* bytes at align carved at a's bump; the gap the alignment skips becomes a run. */
 static struct mw_span *carve(struct mw_arena *a, size_t bytes, size_t align) {
-    char *from = a->bump, *at = (char *)mw_align_up((uintptr_t)from, align);
-    if (from > a->end || at < from || !fits_before_end(a, at, bytes)) return NULL;
+    char *from = a->bump, *at = aligned_from(from, align);
+    if (from > a->end || !at || !fits_before_end(a, at, bytes)) return NULL;
     struct mw_span *s = new_run(a, at, bytes);
     struct mw_span *gap = s && at > from ? new_run(a, from, (size_t)(at - from)) : NULL;
     if (!s || (at > from && !gap)) {
@@ -178,7 +183,7 @@ struct mw_span *mw_arena_run_take(struct mw_arena *a, size_t bytes, size_t align
     struct mw_span *s = from_runs(a, bytes, align);
     if (s) return s;
     struct mw_span *last = grow_last(a, bytes, align);
-    if (last) return cut(a, last, (char *)mw_align_up((uintptr_t)last->start, align), bytes);
+    if (last) return cut(a, last, aligned_from(last->start, align), bytes);
     return carve(a, bytes, align);
 }
 

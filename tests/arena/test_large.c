@@ -73,55 +73,35 @@ static void large_blocks_lie_in_the_area(void **state) {
 
 /* ---- threads: each allocates in its own heap, and frees its neighbour's blocks -------- */
 
-#define THREADS 4
 #define PER_THREAD 8
 
-struct worker {
-    mw_arena_id_t id;
-    void *blocks[PER_THREAD];
-    struct worker *next;
-    pthread_barrier_t *barrier;
-    bool ok;
-};
-
-static void *work(void *arg) {
-    struct worker *w = arg;
-    mw_heap_t *h = mw_heap_new_in(w->id);
-    w->ok = h != NULL;
-    for (unsigned i = 0; i < PER_THREAD && w->ok; i++) {
+static bool fill_large_blocks(struct arena_worker *w, mw_heap_t *h) {
+    bool ok = true;
+    for (unsigned i = 0; i < PER_THREAD && ok; i++) {
         size_t size = i % 2 ? 20 * KIB * i : MIB + i;
         w->blocks[i] = i == 3 ? mw_heap_aligned(h, MIB, size) : mw_heap_malloc(h, size);
-        w->ok = arena_holds(w->id, w->blocks[i], size) &&
-                (i != 3 || (uintptr_t)w->blocks[i] % MIB == 0);
-        if (w->ok) memset(w->blocks[i], (int)i, size);
+        ok = arena_holds(w->id, w->blocks[i], size) &&
+             (i != 3 || (uintptr_t)w->blocks[i] % MIB == 0);
+        if (ok) memset(w->blocks[i], (int)i, size);
     }
-    pthread_barrier_wait(w->barrier);
+    return ok;
+}
+
+static bool free_next(struct arena_worker *w, mw_heap_t *h) {
+    (void)h;
     for (unsigned i = 0; i < PER_THREAD; i++)
-        mw_free(w->next->blocks[i]); /* remote frees */
-    pthread_barrier_wait(w->barrier);
-    mw_heap_destroy(h);
-    return NULL;
+        mw_free(w->next->blocks[i]);
+    return true;
 }
 
 static void threads_allocate_and_free_large_blocks(void **state) {
     (void)state;
     mw_arena_id_t id = arena_reserve_ok(64 * MIB, MW_ARENA_EXCLUSIVE);
-    static struct worker w[THREADS];
-    pthread_t t[THREADS];
-    pthread_barrier_t barrier;
-    pthread_barrier_init(&barrier, NULL, THREADS);
+    static void *blocks[ARENA_WORKERS * PER_THREAD];
     for (unsigned round = 0; round < 3; round++) {
-        for (unsigned i = 0; i < THREADS; i++) {
-            w[i] = (struct worker){.id = id, .next = &w[(i + 1) % THREADS], .barrier = &barrier};
-            assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
-        }
-        for (unsigned i = 0; i < THREADS; i++) {
-            pthread_join(t[i], NULL);
-            assert_true(w[i].ok);
-        }
+        arena_run_workers(id, fill_large_blocks, free_next, blocks, PER_THREAD);
         assert_int_equal(used_of(id), 0); /* exiting threads' quarantines went back */
     }
-    pthread_barrier_destroy(&barrier);
 }
 
 /* ---- filling an arena with large blocks, many times --------------------------------- */
@@ -282,13 +262,7 @@ static bool dies_saying(void (*fn)(mw_heap_t *), const char *want) {
         _exit(0);
     }
     close(fds[1]);
-    static char out[1 << 16];
-    size_t len = 0;
-    ssize_t got;
-    while ((got = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
-        len += (size_t)got;
-    out[len] = '\0';
-    close(fds[0]);
+    const char *out = arena_read_all(fds[0]);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     bool ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && strstr(out, want);
