@@ -4,7 +4,8 @@
  * and an arena filled and emptied many times with blocks of varying sizes fills again (no
  * space is lost); mw_heap_destroy gives their space back; realloc keeps them in the arena
  * with their contents; a managed arena (a file mapping) serves them too; the hardened
- * library reports a double free, an interior free and an overflow of one.
+ * library reports a double free, an interior free, an overflow, a write on the guard page
+ * and a write after free of one.
  * The hardened library's quarantine holds one freed block at a time here (drain() lets it
  * go), so that freed space comes back at once. */
 #include "arena_test.h"
@@ -247,9 +248,9 @@ static void a_managed_arena_serves_large_blocks(void **state) {
 
 static mw_arena_id_t child_arena;
 
-/* Runs fn in a child with its stderr captured: whether it died of SIGABRT with want on
- * stderr. */
-static bool dies_saying(void (*fn)(mw_heap_t *), const char *want) {
+/* Runs fn in a child with its stderr captured: whether it died of signal sig with want on
+ * stderr (SIGABRT after a check's report, SIGSEGV after a fault's). */
+static bool dies_of(int sig, void (*fn)(mw_heap_t *), const char *want) {
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     fflush(NULL);
@@ -258,6 +259,7 @@ static bool dies_saying(void (*fn)(mw_heap_t *), const char *want) {
     if (pid == 0) {
         dup2(fds[1], 2);
         close(fds[0]);
+        signal(SIGSEGV, SIG_DFL); /* cmocka's handler would carry on with the next test */
         fn(mw_heap_new_in(child_arena));
         _exit(0);
     }
@@ -265,9 +267,13 @@ static bool dies_saying(void (*fn)(mw_heap_t *), const char *want) {
     const char *out = arena_read_all(fds[0]);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
-    bool ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && strstr(out, want);
+    bool ok = WIFSIGNALED(status) && WTERMSIG(status) == sig && strstr(out, want);
     if (!ok) print_message("child's stderr:\n%s\n", out);
     return ok;
+}
+
+static bool dies_saying(void (*fn)(mw_heap_t *), const char *want) {
+    return dies_of(SIGABRT, fn, want);
 }
 
 static void double_free(mw_heap_t *h) {
@@ -294,6 +300,19 @@ static void overflow(mw_heap_t *h) {
     mw_free(p);
 }
 
+/* 20000 bytes and the canary take 5 pages; the sixth is the guard page. */
+static void guard_page_hit(mw_heap_t *h) {
+    volatile char *p = mw_heap_malloc(h, 20000);
+    p[5 * 4096] = 1;
+}
+
+/* A freed block of 256 KiB or more is protected while quarantined. */
+static void write_after_free(mw_heap_t *h) {
+    volatile char *p = mw_heap_malloc(h, 300 * KIB);
+    mw_free((void *)p);
+    p[10] = 1;
+}
+
 static void hardened_reports_misuse_of_large_blocks(void **state) {
     (void)state;
     if (!MW_HARDENED) skip();
@@ -306,6 +325,9 @@ static void hardened_reports_misuse_of_large_blocks(void **state) {
     assert_true(dies_saying(interior_free, " bytes into a 5242880-byte block"));
     assert_true(dies_saying(overflow, "meshward: error: heap overflow: 1 byte past the end of a "
                                       "20000-byte block"));
+    assert_true(dies_of(SIGSEGV, guard_page_hit, "meshward: error: guard page hit: write at "));
+    assert_true(dies_of(SIGSEGV, guard_page_hit, "480 bytes past the end of a 20000-byte block"));
+    assert_true(dies_of(SIGSEGV, write_after_free, "meshward: error: write after free: "));
 }
 
 int main(void) {
