@@ -6,10 +6,10 @@
  * largest block again), else at the bump (the gap that an alignment skips becomes a run).
  *
  * Invariants (all under the arena lock): runs neither overlap nor touch (touching runs are
- * merged); a run is dirty (pages maybe resident: all its bytes count in the arena's dirty
- * and committed bytes) or clean (purged, or never touched: reads as zero); a run merged
- * from a dirty and a clean one is dirty, its clean part counted as committed from then on
- * (an overestimate until it is purged). In the hardened build every run reads as zero
+ * merged); a run's `resident` bytes may be resident (they count in the arena's dirty and
+ * committed bytes: a freed span's pages all do), the rest are not (purged, or never
+ * touched); where in the run they lie is not known, so a cut takes its share in proportion
+ * and reads as zero only when the run had none. In the hardened build every run reads as zero
  * (freed blocks are scrubbed) and holds no protected page (a freed block's guard page is
  * opened before its span comes back; a carve opens the slab guard it covers). The
  * descriptors of runs and large spans come from this file's pool and go back to it when a
@@ -58,23 +58,19 @@ static void link_after(struct mw_arena *a, struct mw_span *prev, struct mw_span 
 
 /* Run b, which starts where run r ends, joins r; b's descriptor goes back. */
 static void merge(struct mw_arena *a, struct mw_span *r, struct mw_span *b) {
-    if (r->dirty != b->dirty) { /* the clean part counts as dirty from now on */
-        uint64_t clean = mw_span_bytes(r->dirty ? b : r);
-        a->dirty_bytes += clean;
-        a->committed_bytes += clean;
-        r->dirty = 1;
-    }
+    r->resident += b->resident;
     r->pages += b->pages;
     unlink_run(a, b);
     mw_pool_free(&pool, b);
 }
 
-/* Makes r (counted as committed when dirty) a run of a, merged with the runs it touches. */
+/* Makes r (its resident bytes counted as committed) a run of a, merged with the runs it
+ * touches. */
 static void insert(struct mw_arena *a, struct mw_span *r) {
     struct mw_span *prev = NULL;
     for (struct mw_span *it = a->runs; it && it->start < r->start; it = it->next)
         prev = it;
-    if (r->dirty) a->dirty_bytes += mw_span_bytes(r);
+    a->dirty_bytes += r->resident;
     link_after(a, prev, r);
     if (r->next && end_of(r) == r->next->start) merge(a, r, r->next);
     if (prev && end_of(prev) == r->start) merge(a, prev, r);
@@ -91,13 +87,16 @@ static struct mw_span *cut(struct mw_arena *a, struct mw_span *r, char *at, size
         if (s) mw_pool_free(&pool, s);
         return NULL;
     }
-    s->dirty = r->dirty;
-    if (r->dirty)
-        a->dirty_bytes -= bytes;
-    else
-        a->committed_bytes += bytes;
-    if (t) {
-        t->dirty = r->dirty;
+    uint64_t share = (uint64_t)((__uint128_t)r->resident * bytes / mw_span_bytes(r));
+    s->dirty = r->resident != 0;
+    r->resident -= share;
+    a->dirty_bytes -= share;
+    a->committed_bytes += bytes - share;
+    if (t) { /* the rest of its share, in proportion too */
+        uint64_t before_bytes = (uint64_t)(at - r->start);
+        t->resident = (uint64_t)((__uint128_t)r->resident * mw_span_bytes(t) /
+                                 (before_bytes + mw_span_bytes(t)));
+        r->resident -= t->resident;
         link_after(a, r, t);
     }
     if (before) {
@@ -118,12 +117,15 @@ static char *aligned_from(char *start, size_t align) {
     return at >= start ? at : NULL;
 }
 
-/* The first run of a that holds bytes at align, cut; NULL when none does. */
+/* The first run of a that holds bytes at align, cut, among the runs with resident bytes
+ * first (fewer faults, and less to purge); NULL when none does. */
 static struct mw_span *from_runs(struct mw_arena *a, size_t bytes, size_t align) {
-    for (struct mw_span *r = a->runs; r; r = r->next) {
-        char *at = aligned_from(r->start, align);
-        if (at && at < end_of(r) && (size_t)(end_of(r) - at) >= bytes) return cut(a, r, at, bytes);
-    }
+    for (int resident = 1; resident >= 0; resident--)
+        for (struct mw_span *r = a->runs; r; r = r->next) {
+            char *at = (r->resident != 0) == resident ? aligned_from(r->start, align) : NULL;
+            if (at && at < end_of(r) && (size_t)(end_of(r) - at) >= bytes)
+                return cut(a, r, at, bytes);
+        }
     return NULL;
 }
 
@@ -152,7 +154,8 @@ static struct mw_span *grow_last(struct mw_arena *a, size_t bytes, size_t align)
     size_t more = (size_t)(at + bytes - a->bump);
     advance(a, more);
     r->pages += (uint32_t)(more >> 12);
-    if (r->dirty) { /* counted as dirty with it (an overestimate, as a merge's) */
+    if (a->managed) { /* cleared: resident */
+        r->resident += more;
         a->dirty_bytes += more;
         a->committed_bytes += more;
     }
@@ -171,9 +174,9 @@ static struct mw_span *carve(struct mw_arena *a, size_t bytes, size_t align) {
     }
     advance(a, (size_t)(at + bytes - from));
     a->committed_bytes += bytes;
-    if (gap) { /* fresh: clean, unless cleared (a managed arena's pages) */
-        gap->dirty = a->managed;
-        if (gap->dirty) a->committed_bytes += mw_span_bytes(gap);
+    if (gap) { /* fresh: not resident, unless cleared (a managed arena's pages) */
+        gap->resident = a->managed ? mw_span_bytes(gap) : 0;
+        a->committed_bytes += gap->resident;
         insert(a, gap);
     }
     return s;
@@ -188,20 +191,19 @@ struct mw_span *mw_arena_run_take(struct mw_arena *a, size_t bytes, size_t align
 }
 
 void mw_arena_run_give(struct mw_arena *a, struct mw_span *s) {
-    s->dirty = 1;
+    s->resident = mw_span_bytes(s);
     insert(a, s);
 }
 
 uint64_t mw_arena_run_purge(struct mw_arena *a, uint64_t keep) {
     uint64_t purged = 0;
     for (struct mw_span *r = a->runs; r && a->dirty_bytes > keep; r = r->next) {
-        if (!r->dirty) continue;
-        uint64_t n = mw_span_bytes(r);
-        mw_os_decommit(r->start, n);
-        r->dirty = 0;
-        a->dirty_bytes -= n;
-        a->committed_bytes -= n;
-        purged += n;
+        if (!r->resident) continue;
+        mw_os_decommit(r->start, mw_span_bytes(r));
+        a->dirty_bytes -= r->resident;
+        a->committed_bytes -= r->resident;
+        purged += r->resident;
+        r->resident = 0;
     }
     return purged;
 }

@@ -79,9 +79,10 @@ struct mw_span {
     /* line 1: remote frees and slow paths */
     _Atomic uintptr_t thread_free __attribute__((aligned(64))); /* mw_block_t * | mw_delay */
     uint32_t capacity;                                          /* slots in the span */
-    uint8_t dirty; /* free span or run whose pages may be resident (large: may hold old bytes) */
+    uint8_t dirty; /* free span whose pages may be resident (large: may hold old bytes) */
     uint8_t arena; /* the arena it was carved from, and goes back to */
     struct mw_span *next, *prev; /* heap queue, full list, or arena list */
+    uint64_t resident;           /* a run (arena_runs.c): bytes of it maybe resident */
     uint64_t bitmap[MW_SPAN_BITMAP_WORDS];
     /* Meshing (mesh/README.md). A kept span heads the chain of its aliases (mesh_next);
      * an alias names its kept span (mesh_into), has built == 0 (so no slot test passes on

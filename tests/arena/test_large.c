@@ -28,9 +28,11 @@ static void drain(void) {
     mw_free(mw_malloc(16));
 }
 
+/* Arena id's used bytes; its committed bytes are checked to make sense on the way. */
 static size_t used_of(mw_arena_id_t id) {
     struct mw_arena_stats st;
     assert_int_equal(mw_arena_stats(id, &st), 0);
+    assert_true(st.used <= st.committed && st.committed <= st.size);
     return st.used;
 }
 
