@@ -126,8 +126,8 @@ static mw_noinline void *hd_alloc(struct mw_heap *h, size_t size, size_t align, 
 /* Tells memcheck that p (size bytes requested) is the program's now. A slab slot's slack
  * is unaddressable already (span init, FREELIKE and the link accesses keep every byte of a
  * span outside live blocks so), and so is an arena's large span (marked when carved): only
- * larger blocks, whose pages may have been mapped anew,
- * need it said (usable 0: nothing to say). */
+ * regions and huge blocks, whose pages may have been mapped anew, need it said (usable 0:
+ * nothing to say). */
 #define VG_ALLOC(p, size, zeroed)                                                                  \
     mw_vg_alloc(p, size, mw_kind_of(p) == MW_KIND_SLAB ? 0 : mw_block_usable(p), zeroed)
 
