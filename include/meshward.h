@@ -62,9 +62,11 @@ void mw_heap_reset(mw_heap_t *heap);
  * from. Arena 0 is the default one. mw_arena_reserve carves another one and
  * mw_arena_manage makes one of the program's memory (at most 15 of both together), with
  * its own kind of pages; a heap made with mw_heap_new_in
- * takes its small blocks from that arena only, and its allocations fail with ENOMEM when the
- * arena is full, never taking memory from elsewhere. Large blocks (above 16 KiB) cannot come
- * from an arena: a heap of an arena other than 0 gives ENOMEM for them. A non-exclusive arena
+ * takes all its blocks from that arena only, and its allocations fail with ENOMEM when the
+ * arena has no room for them, never taking memory from elsewhere: its large blocks (above
+ * 16 KiB, or aligned beyond 4 KiB) too, each in pages of its own, of any size the arena's
+ * free space can hold; their space is reused, at any size, once they are freed. A
+ * non-exclusive arena
  * also serves the default heaps (before arena 0); an exclusive one serves only its own
  * heaps. Any thread frees any block, as always; mw_heap_destroy gives the heap's spans back
  * to its arena for reuse. Spans of arenas other than 0 are never meshed. Arenas last as long
@@ -99,8 +101,8 @@ int mw_arena_manage(void *start, size_t size, unsigned flags, mw_arena_id_t *id)
 /* The start of arena id and, in *size (when size is not NULL), its size; NULL and 0 for
  * an id that names no arena. */
 void *mw_arena_area(mw_arena_id_t id, size_t *size);
-/* A heap that takes its spans from arena id only; NULL and errno EINVAL for an id that
- * names no arena, ENOMEM when metadata is exhausted. mw_heap_new_in(0) is mw_heap_new(). */
+/* A heap that takes its spans and large blocks from arena id only; NULL and errno EINVAL for an id
+ * that names no arena, ENOMEM when metadata is exhausted. mw_heap_new_in(0) is mw_heap_new(). */
 mw_heap_t *mw_heap_new_in(mw_arena_id_t id);
 
 /* Returns unused memory to the OS: the calling thread's cached spans, its spans emptied by
@@ -216,7 +218,8 @@ struct mw_arena_stats {
     uint64_t size;      /* bytes of the arena's part of the range */
     uint64_t page_size; /* 4096; 2 MiB for transparent or hugetlb pages; 1 GiB */
     uint64_t committed; /* bytes of memory it holds now (carved and not purged, or all) */
-    uint64_t used;      /* bytes of spans in use (attached to a heap, or abandoned) */
+    uint64_t used;      /* bytes of spans in use (attached to a heap, or abandoned) and of
+                           large blocks' pages (guard pages included) */
     uint32_t flags;     /* MW_ARENA_* it was made with */
 };
 

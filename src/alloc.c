@@ -53,15 +53,16 @@ void *mw_alloc_small_slow(struct mw_heap *h, unsigned cls) {
     return p;
 }
 
-/* First-class heaps register their large blocks so that destroy and reset find them; heaps
- * of reserved arenas have none (their arena holds spans only). With
- * zero, the block reads as zero: huge maps are always fresh, and the region layer clears
- * only a recycled dirty region, so a large calloc does not touch clean pages. */
+/* First-class heaps register their large blocks so that destroy and reset find them. A
+ * heap of an arena other than 0 takes them from its arena alone, each in a large span of
+ * its own (arena.h): never from elsewhere. With zero, the block reads as zero: huge maps
+ * are always fresh, and the region layer and the arena clear only recycled dirty memory,
+ * so a large calloc does not touch clean pages. */
 void *mw_alloc_large_in(struct mw_heap *h, size_t size, size_t align, bool zero) {
     mw_init();
     void *p;
-    if (h->arena != 0) /* large blocks come from no arena (meshward.h): never elsewhere */
-        p = NULL;
+    if (h->arena != 0)
+        p = mw_arena_large_alloc(h->arena, size, align, zero);
     else if (size > MW_REGION_MAX || align > MW_REGION_MAX)
         p = mw_huge_alloc(size, align);
     else
@@ -88,7 +89,7 @@ void *mw_alloc_aligned_in(struct mw_heap *h, size_t align, size_t size) {
     if (align <= 8) return mw_alloc_in(h, size);
     int c = aligned_class(size ? size : 1, align);
     if (c >= 0) return mw_alloc_class_in(h, (unsigned)c);
-    if (size <= MW_SLAB_MAX) size = MW_SLAB_MAX + 1; /* a region gives the alignment */
+    if (size <= MW_SLAB_MAX) size = MW_SLAB_MAX + 1; /* a region or large span aligns it */
     return mw_alloc_large_in(h, size, align, false);
 }
 
@@ -96,8 +97,10 @@ void *mw_alloc_aligned_in(struct mw_heap *h, size_t align, size_t size) {
 
 int mw_trace_class(const void *p) {
     switch (mw_kind_of(p)) {
-    case MW_KIND_SLAB:
-        return mw_arena_span_of_any(p)->cls;
+    case MW_KIND_SLAB: { /* an arena's large block has pages of its own, as a huge block */
+        const struct mw_span *s = mw_arena_span_of_any(p);
+        return mw_span_is_large(s) ? -1 : s->cls;
+    }
     case MW_KIND_REGION: /* negative: the class tells slabs and regions apart */
         return -(int)(63 - __builtin_clzll(mw_region_usable_size(p)));
     default:
@@ -122,8 +125,9 @@ static mw_noinline void *hd_alloc(struct mw_heap *h, size_t size, size_t align, 
 #else
 /* Tells memcheck that p (size bytes requested) is the program's now. A slab slot's slack
  * is unaddressable already (span init, FREELIKE and the link accesses keep every byte of a
- * span outside live blocks so): only larger blocks, whose pages may have been mapped anew,
- * need it said (usable 0: nothing to say). */
+ * span outside live blocks so), and so is an arena's large span (marked when carved): only
+ * regions and huge blocks, whose pages may have been mapped anew, need it said (usable 0:
+ * nothing to say). */
 #define VG_ALLOC(p, size, zeroed)                                                                  \
     mw_vg_alloc(p, size, mw_kind_of(p) == MW_KIND_SLAB ? 0 : mw_block_usable(p), zeroed)
 

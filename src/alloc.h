@@ -2,9 +2,10 @@
  * realloc.c; heap_api.c: first-class heaps), and the entry the C++ operators use.
  *
  * Size dispatch: slabs up to MW_SLAB_MAX, regions up to MW_REGION_MAX (and alignments up to
- * it), huge maps beyond. The *_in functions neither validate arguments nor trace; the
- * exported functions do both. A pointer's kind is decided by address range before any
- * metadata is read. */
+ * it), huge maps beyond; a heap of an arena other than 0 takes every block above
+ * MW_SLAB_MAX (and every alignment beyond a page) from its arena's large spans (arena.h). The *_in
+ * functions neither validate arguments nor trace; the exported functions do both. A pointer's kind
+ * is decided by address range before any metadata is read. */
 #ifndef MW_ALLOC_H
 #define MW_ALLOC_H
 

@@ -1,6 +1,7 @@
 /* arena.c — the arena table, carving arenas and spans from the reserved range, the page
- * map, free-span reuse and purging, and the abandoned-span lists (see arena.h for the
- * invariants). One lock guards it all: only span-level slow paths come here. */
+ * map, free-span reuse and purging, large spans, and the abandoned-span lists (see arena.h
+ * for the invariants; arena_runs.c keeps the runs). One lock guards it all: only span-level
+ * slow paths and large blocks of arenas come here. */
 #include "arena.h"
 #include "lock.h"
 #include "mesh/mesh.h"
@@ -68,6 +69,7 @@ static mw_arena_id_t new_arena(char *start, size_t size, unsigned flags, bool ma
     a->end = start + size;
     a->flags = flags;
     a->managed = managed;
+    a->id = (uint8_t)arena_count;
     return (mw_arena_id_t)arena_count++;
 }
 
@@ -146,15 +148,14 @@ static void map_span(struct mw_span *s, struct mw_span *value) {
         slot[i] = value;
 }
 
-/* A span first carved from a managed arena: its pages held the program's bytes, and a span
- * is carved reading as zero (the hardened build checks its fresh slots are). */
-static void clear_fresh(const struct mw_arena *a, struct mw_span *s) {
+void mw_arena_clear_fresh(const struct mw_arena *a, char *start, size_t size) {
     if (!a->managed) return;
-    mw_vg_undefined(s->start, mw_span_bytes(s));
-    memset(s->start, 0, mw_span_bytes(s));
+    mw_vg_undefined(start, size);
+    memset(start, 0, size);
 }
 
-/* Called with arena_lock held: a free span of a of exactly `pages`, or a newly carved one. */
+/* Called with arena_lock held: a free span of a of exactly `pages`, or a newly carved one,
+ * or one cut from a's runs once the bump has no room. */
 static struct mw_span *take_span(struct mw_arena *a, unsigned pages) {
     struct mw_span *s = pop(&a->dirty[pages]);
     if (s) {
@@ -171,15 +172,16 @@ static struct mw_span *take_span(struct mw_arena *a, unsigned pages) {
 #if MW_HARDENED
     if (a->bump < a->end) mw_guard_carve(a, pages);
 #endif
-    if (a->bump > a->end || (size_t)(a->end - a->bump) < ((size_t)pages << 12)) return NULL;
+    if (a->bump > a->end || (size_t)(a->end - a->bump) < ((size_t)pages << 12))
+        return mw_arena_run_take(a, (size_t)pages << 12, MW_PAGE_SIZE);
     s = mw_pool_alloc(&span_pool);
     if (!s) return NULL;
     s->start = a->bump;
-    s->pages = (uint16_t)pages;
-    s->arena = (uint8_t)(a - arenas);
+    s->pages = pages;
+    s->arena = a->id;
     a->bump += (size_t)pages << 12;
     a->committed_bytes += (uint64_t)pages << 12;
-    clear_fresh(a, s);
+    mw_arena_clear_fresh(a, s->start, mw_span_bytes(s));
     return s;
 }
 
@@ -236,6 +238,7 @@ static uint64_t purge_locked(struct mw_arena *a, uint64_t keep) {
             purged += (uint64_t)p << 12;
         }
     }
+    purged += mw_arena_run_purge(a, keep);
     a->purged_bytes += purged;
     return purged;
 }
@@ -247,23 +250,30 @@ static struct mw_arena *unuse(struct mw_span *s) {
     s->state = MW_SPAN_FREE;
     a->used_bytes -= (uint64_t)s->pages << 12;
     spans_in_use--;
-    spans_free++;
     return a;
+}
+
+/* Called with arena_lock held, a's dirty bytes just grew: the bytes purged to keep them
+ * under the limit. */
+static uint64_t keep_under_limit(struct mw_arena *a) {
+    uint64_t limit = dirty_limit();
+    return a->dirty_bytes > limit ? purge_locked(a, limit / 2) : 0;
 }
 
 /* Called with arena_lock held; returns the bytes purged to keep under the dirty limit. */
 static uint64_t span_free_locked(struct mw_span *s) {
     struct mw_arena *a = unuse(s);
+    spans_free++;
     s->dirty = 1;
     push(&a->dirty[s->pages], s);
     a->dirty_bytes += (uint64_t)s->pages << 12;
-    uint64_t limit = dirty_limit();
-    return a->dirty_bytes > limit ? purge_locked(a, limit / 2) : 0;
+    return keep_under_limit(a);
 }
 
 /* Called with arena_lock held: an alias of a span that emptied, fresh private pages now. */
 static void free_alias_locked(struct mw_span *s) {
     struct mw_arena *a = unuse(s);
+    spans_free++;
     s->dirty = 0;
     push(&a->clean[s->pages], s);
     spans_meshed--;
@@ -283,6 +293,50 @@ void mw_arena_span_free(struct mw_span *s) {
     uint64_t purged = span_free_locked(s);
     mw_unlock(&arena_lock);
     if (purged) MW_TRACE_PURGE(purged);
+}
+
+/* Called with arena_lock held: a large span of `bytes` at align for a heap of arena id, in
+ * use and mapped. */
+static struct mw_span *large_take(mw_arena_id_t id, size_t bytes, size_t align) {
+    struct mw_arena *a = &arenas[id];
+    struct mw_span *s = mw_arena_run_take(a, bytes, align);
+    if (!s) return NULL;
+    s->state = MW_SPAN_LARGE;
+    spans_in_use++;
+    a->used_bytes += bytes;
+    map_span(s, s);
+    return s;
+}
+
+void *mw_arena_large_alloc(mw_arena_id_t id, size_t size, size_t align, bool zero) {
+    mw_assert(id != 0 && mw_is_pow2(align));
+    if (size > (size_t)UINT32_MAX << 12) return NULL; /* more pages than a span counts */
+    size_t bytes = mw_align_up(size, MW_PAGE_SIZE);
+    mw_lock(&arena_lock);
+    struct mw_span *s = large_take(id, bytes, align > MW_PAGE_SIZE ? align : MW_PAGE_SIZE);
+    mw_unlock(&arena_lock);
+    if (!s) return NULL;
+    if (zero && s->dirty) { /* (the hardened build's runs read as zero: arena_runs.c) */
+        mw_vg_undefined(s->start, bytes);
+        memset(s->start, 0, bytes);
+    }
+    mw_vg_noaccess(s->start, bytes); /* no block yet: the API describes it to memcheck */
+    return s->start;
+}
+
+bool mw_arena_large_free(struct mw_span *s, const void *p) {
+    uint64_t purged = 0;
+    mw_lock(&arena_lock);
+    struct mw_span **slot = mw_arena_map_slot(p);
+    bool ok = slot && *slot == s && s->start == p && mw_span_is_large(s);
+    if (ok) {
+        struct mw_arena *a = unuse(s);
+        mw_arena_run_give(a, s);
+        purged = keep_under_limit(a);
+    }
+    mw_unlock(&arena_lock);
+    if (purged) MW_TRACE_PURGE(purged);
+    return ok;
 }
 
 void mw_arena_purge(bool force) {

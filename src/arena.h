@@ -21,11 +21,22 @@
  * Their spans are cleared when first carved (the memory held the program's bytes), never
  * purged and never meshed, and meshward never unmaps them.
  *
- * Invariants: page_map[i] is the descriptor of the in-use span covering page i of the
- * range, or NULL when that page belongs to no span in use (free, never carved), so a
- * pointer's span is never trusted unless the map names it. Free spans keep their
- * descriptor and wait in their arena's per-page-count lists, dirty (pages maybe resident)
- * before clean (purged); a span is reused only with its exact page count. */
+ * Large blocks of a heap of an arena other than 0 (above MW_SLAB_MAX, or aligned beyond a
+ * page) come from that arena alone, each in a large span of its own (span.h): as many pages
+ * as the block needs (the hardened build's guard page included), at its alignment. The map
+ * names a large span like any other, so free, realloc, malloc_usable_size and the hardened
+ * checks find it there (in the slow path: it has no slots). A freed large span's pages
+ * become one of its arena's runs (arena_runs.c): free page ranges of any length, merged
+ * with their neighbours, from which large spans are cut at any size and alignment (and slab
+ * spans too once the bump has reached the arena's end), so an arena filled and emptied
+ * with blocks of any sizes can be filled again.
+ *
+ * Invariants: page_map[i] is the descriptor of the in-use span (slab or large) covering
+ * page i of the range, or NULL when that page belongs to no span in use (free, in a run,
+ * never carved), so a pointer's span is never trusted unless the map names it. Free slab
+ * spans keep their descriptor and wait in their arena's per-page-count lists, dirty (pages
+ * maybe resident) before clean (purged); a slab span is reused only with its exact page
+ * count. Runs are purged under the same dirty limit; used bytes count both kinds of span. */
 #ifndef MW_ARENA_H
 #define MW_ARENA_H
 
@@ -78,11 +89,13 @@ struct mw_arena {
 #if MW_HARDENED
     char *last_guard; /* the highest guard page protected so far (harden/guard.c) */
 #endif
+    uint8_t id;                                   /* its index in the table */
     unsigned flags;                               /* MW_ARENA_*, as the pages are */
     bool managed;                                 /* the program's memory (arena_manage.c) */
     struct mw_span *dirty[MW_SPAN_MAX_PAGES + 1]; /* free spans by page count */
     struct mw_span *clean[MW_SPAN_MAX_PAGES + 1];
     struct mw_span *abandoned[MW_CLASS_COUNT];
+    struct mw_span *runs; /* free runs of any length, in address order (arena_runs.c) */
     uint64_t dirty_bytes, committed_bytes, used_bytes, purged_bytes;
 };
 
@@ -106,6 +119,13 @@ char *mw_arena_range(mw_arena_id_t id, size_t *size);
 struct mw_span *mw_arena_span_alloc(mw_arena_id_t id, unsigned pages, unsigned cls);
 /* Gives an empty span back; its pages are purged once too many dirty bytes pile up. */
 void mw_arena_span_free(struct mw_span *s);
+/* A large block of size bytes aligned to align (a power of two) for a heap of arena id (not
+ * 0), in a large span of its own; reads as zero when zero is set (and always in the
+ * hardened build); NULL when the arena has no room for it. */
+void *mw_arena_large_alloc(mw_arena_id_t id, size_t size, size_t align, bool zero);
+/* Frees p, the block of large span s (as the page map named it): false, doing nothing,
+ * when p does not start the block of a large span in use (freed already, or interior). */
+bool mw_arena_large_free(struct mw_span *s, const void *p);
 /* Purges every dirty free span now (force) or down to the dirty limit. */
 void mw_arena_purge(bool force);
 
@@ -131,6 +151,20 @@ void mw_arena_fork_parent(void);
 void mw_arena_fork_child(void);
 /* Adds the arenas' totals to st. */
 void mw_arena_totals(struct mw_stats *st);
+
+/* Called with the arena lock held. Clears [start, start + size), pages first carved from a
+ * managed arena a: they held the program's bytes, and carved pages read as zero (the
+ * hardened build checks that they do). Nothing for other arenas. */
+void mw_arena_clear_fresh(const struct mw_arena *a, char *start, size_t size);
+
+/* arena_runs.c, called with the arena lock held: a span descriptor for `bytes` (a multiple
+ * of the page size) at an address aligned to align, cut from a's runs or carved at its
+ * bump (mapped nowhere yet); dirty when its pages may hold old bytes; NULL when no room. */
+struct mw_span *mw_arena_run_take(struct mw_arena *a, size_t bytes, size_t align);
+/* The pages of s (taken by mw_arena_run_take, out of use now, dirty) become a run again. */
+void mw_arena_run_give(struct mw_arena *a, struct mw_span *s);
+/* Purges dirty runs while a holds more than keep dirty bytes; returns the bytes purged. */
+uint64_t mw_arena_run_purge(struct mw_arena *a, uint64_t keep);
 
 /* arena_pages.c: gives [start, start + size) (aligned to mw_arena_pages_align) its kind of
  * pages: hugetlb pages mapped over it, transparent huge pages advised, or populated now.

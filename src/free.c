@@ -55,12 +55,21 @@ mw_inline void free_slab(void *p, bool unhooked) {
     free_slab_in(p, mw_arena_span_of(p), unhooked);
 }
 
+/* The block of large span s (arena.h), freed by any thread: straight back to its arena. */
+static void free_large_span(void *p, struct mw_span *s) {
+    if (mw_heap_large_any()) mw_heap_large_remove(p);
+    if (!mw_arena_large_free(s, p)) mw_foreign_free(p, "free");
+}
+
 /* Not a slot of the span the page map names: a block meshed away, freed through its old
- * address in an alias span (freed at its address in the kept span), or foreign. */
+ * address in an alias span (freed at its address in the kept span), the block of a large
+ * span, or foreign. */
 static mw_noinline void free_odd_slab(void *p, struct mw_span *s) {
     void *home = s ? mw_span_home(s, p) : NULL;
     if (home)
         free_slab(home, false);
+    else if (s && mw_span_is_large(s))
+        free_large_span(p, s);
     else
         mw_foreign_free(p, "free");
 }
@@ -170,13 +179,18 @@ void mw_free_sized(void *p, size_t size) {
     mw_free(p); /* a tail call: the traced ip stays the program's */
 }
 
+/* A slab block's slot, or a large span's pages (arena.h); 0 when p starts neither. */
+static size_t slab_usable(const void *p) {
+    const struct mw_span *s = mw_arena_span_of_any(p);
+    if (s && mw_span_is_large(s)) return s->start == p ? mw_span_bytes(s) : 0;
+    if (s && !mw_span_has_slot(s, p)) s = mw_span_home(s, p) ? s->mesh_into : NULL;
+    return s ? s->block_size : 0;
+}
+
 size_t mw_block_usable(const void *p) {
     switch (mw_kind_of(p)) {
-    case MW_KIND_SLAB: {
-        const struct mw_span *s = mw_arena_span_of_any(p);
-        if (s && !mw_span_has_slot(s, p)) s = mw_span_home(s, p) ? s->mesh_into : NULL;
-        return s ? s->block_size : 0;
-    }
+    case MW_KIND_SLAB:
+        return slab_usable(p);
     case MW_KIND_REGION:
         return mw_region_is_live(p) ? mw_region_usable_size(p) : 0;
     case MW_KIND_HUGE:

@@ -19,7 +19,11 @@
  *
  * `used` counts slots handed out to the program and not yet returned to free/local_free
  * (blocks on thread_free still count until collected). used == 0 with thread_free empty
- * means the span is empty and can go back to the arena. */
+ * means the span is empty and can go back to the arena.
+ *
+ * A large span (MW_SPAN_LARGE) is the other use of a descriptor: one block of any number of
+ * pages, for a heap of an arena other than 0 (arena.h); it has no slots, lists nor bitmap,
+ * belongs to no heap, and goes back to its arena when its block is freed. */
 #ifndef MW_SPAN_H
 #define MW_SPAN_H
 
@@ -41,6 +45,7 @@ enum mw_span_state {
     MW_SPAN_FULL,      /* in its heap's full list: no free slot at last look */
     MW_SPAN_ABANDONED, /* its heap is gone; waiting in the arena's abandoned list */
     MW_SPAN_MESHED,    /* an alias: its pages map those of `mesh_into` (mesh/README.md) */
+    MW_SPAN_LARGE,     /* one large block of a heap of an arena other than 0 (arena.h) */
 };
 
 /* Delayed-free states, in the low bits of thread_free. */
@@ -68,15 +73,16 @@ struct mw_span {
     uint32_t built;                  /* slots [0, built) have been handed to the lists */
     _Atomic(struct mw_heap *) owner; /* NULL when free or abandoned */
     uint64_t div_magic;              /* ceil(2^64 / block_size), for mw_span_has_slot */
-    uint16_t pages;
+    uint32_t pages;
     uint8_t cls;
     uint8_t state; /* enum mw_span_state */
     /* line 1: remote frees and slow paths */
     _Atomic uintptr_t thread_free __attribute__((aligned(64))); /* mw_block_t * | mw_delay */
     uint32_t capacity;                                          /* slots in the span */
-    uint8_t dirty;               /* free span whose pages may still be resident */
-    uint8_t arena;               /* the arena it was carved from, and goes back to */
+    uint8_t dirty; /* free span whose pages may be resident (large: may hold old bytes) */
+    uint8_t arena; /* the arena it was carved from, and goes back to */
     struct mw_span *next, *prev; /* heap queue, full list, or arena list */
+    uint64_t resident;           /* a run (arena_runs.c): bytes of it maybe resident */
     uint64_t bitmap[MW_SPAN_BITMAP_WORDS];
     /* Meshing (mesh/README.md). A kept span heads the chain of its aliases (mesh_next);
      * an alias names its kept span (mesh_into), has built == 0 (so no slot test passes on
@@ -100,6 +106,11 @@ _Static_assert(__builtin_offsetof(struct mw_span, thread_free) == 64,
 /* The bytes of s's pages. */
 mw_inline size_t mw_span_bytes(const struct mw_span *s) {
     return (size_t)s->pages << 12;
+}
+/* Whether s holds one large block starting at s->start (MW_SPAN_LARGE): it has no slots
+ * (built == 0), so every free of it leaves the fast path at the slot test. */
+mw_inline bool mw_span_is_large(const struct mw_span *s) {
+    return s->state == MW_SPAN_LARGE;
 }
 
 /* Prepares a span freshly carved for class cls: empty lists, clear bitmap. */

@@ -59,7 +59,8 @@ mw_inline bool arm_slab(struct mw_hd_block *b, bool vg) {
     return true;
 }
 
-/* Regions and huge mappings: the canary after the block and the guard page at the end. */
+/* Regions, huge mappings and large spans: the canary after the block and the guard page at
+ * the end. */
 static bool arm_large(struct mw_hd_block *b, size_t size) {
     struct mw_lrec *r = mw_rec_large(b->p, true);
     if (!r) return true; /* table full: the block goes out unrecorded */
@@ -69,7 +70,7 @@ static bool arm_large(struct mw_hd_block *b, size_t size) {
     if (mw_rec_state(r->h.state) == MW_HS_FREED && b->kind == MW_HD_REGION &&
         r->guarded == b->cap && !mw_hd_region_reopen(b))
         return false;
-    if (r->guarded != b->cap || b->kind == MW_HD_HUGE) {
+    if (r->guarded != b->cap || b->kind != MW_HD_REGION) { /* kept only across region reuse */
         mw_guard_tail(b->p, b->cap);
         r->guarded = b->cap;
     }
@@ -108,10 +109,7 @@ mw_inline void *alloc_as(struct mw_heap *h, size_t size, size_t align, unsigned 
         void *p = core_alloc(h, size, align, vg);
         if (!p) return NULL;
         struct mw_hd_block b;
-        if (mw_likely(mw_arena_owns(p)))
-            mw_hd_slab_block(mw_arena_span_of(p), p, &b);
-        else
-            mw_hd_locate_other(p, &b);
+        mw_hd_locate(p, &b);
         if (b.kind == MW_HD_SLAB ? arm_slab(&b, vg) : arm_large(&b, size)) {
             if (b.rec) mw_rec_set_live(b.rec, size, how, ip);
             /* the canaries and slack: its redzone; its zeros are no value the program set */

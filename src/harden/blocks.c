@@ -36,6 +36,7 @@ bool mw_hd_canaries_exact(const struct mw_hd_block *b) {
         break;
     case MW_HD_REGION:
     case MW_HD_HUGE:
+    case MW_HD_LARGE:
         after = mw_canary_damage(b->p + b->size);
         break;
     default:
@@ -46,24 +47,25 @@ bool mw_hd_canaries_exact(const struct mw_hd_block *b) {
     return false;
 }
 
-/* Regions of at least this many bytes are protected while they are freed instead of read
- * back: measured here, an mprotect pair costs about what reading 256 KiB does (8 us for 32
- * KiB, 37 us for 1 MiB; a read of 1 MiB, 50-110 us). Not under memcheck, which watches
- * freed blocks itself. */
+/* Regions and large spans of at least this many bytes are protected while they are freed
+ * instead of read back: measured here, an mprotect pair costs about what reading 256 KiB does (8 us
+ * for 32 KiB, 37 us for 1 MiB; a read of 1 MiB, 50-110 us). Not under memcheck, which watches freed
+ * blocks itself. */
 #define PROTECT_MIN ((size_t)256 << 10)
 static bool protected_while_freed(const struct mw_hd_block *b) {
-    return b->kind == MW_HD_HUGE ||
-           (b->kind == MW_HD_REGION && b->cap >= PROTECT_MIN && !memcheck_watches());
+    bool like_region = b->kind == MW_HD_REGION || b->kind == MW_HD_LARGE;
+    return b->kind == MW_HD_HUGE || (like_region && b->cap >= PROTECT_MIN && !memcheck_watches());
 }
 
 /* Bytes of a freed block the program could have written: a slab slot up to its canary, a
- * region's block and its canary (the rest of a region stays zero); none of a zero-size
+ * region's or large span's block and its canary (the rest stays zero); none of a zero-size
  * block. */
 static size_t written_extent(const struct mw_hd_block *b) {
     switch (b->kind) {
     case MW_HD_SLAB:
         return b->cap - MW_CANARY_SIZE;
     case MW_HD_REGION:
+    case MW_HD_LARGE:
         return b->size + MW_CANARY_SIZE;
     default:
         return 0;
@@ -121,6 +123,7 @@ void mw_hd_scrub_exact(const struct mw_hd_block *b) {
         mw_vg_noaccess(b->p, b->size);
         break;
     case MW_HD_REGION: /* the rest of the region is zero already, its last page a guard */
+    case MW_HD_LARGE:
         mw_vg_undefined(b->p, b->size + MW_CANARY_SIZE);
         memset(b->p, 0, b->size + MW_CANARY_SIZE);
         mw_vg_noaccess(b->p, b->size + MW_CANARY_SIZE);
@@ -136,10 +139,10 @@ void mw_hd_scrub_exact(const struct mw_hd_block *b) {
 }
 
 void mw_hd_give_back(const struct mw_hd_block *b) {
-    if (b->kind == MW_HD_ZERO)
-        mw_zero_free(b->p);
-    else
-        mw_free_untraced(b->p);
+    if (b->kind == MW_HD_ZERO) return mw_zero_free(b->p);
+    if (b->kind == MW_HD_LARGE) /* its arena's runs hold no protected page (arena_runs.c) */
+        mprotect(b->p, b->cap, PROT_READ | PROT_WRITE);
+    mw_free_untraced(b->p);
 }
 
 #endif

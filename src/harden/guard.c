@@ -75,6 +75,13 @@ void mw_guard_carve(struct mw_arena *a, unsigned pages) {
     guard_group_of(a, a->bump);
 }
 
+/* Only the last guard protected can lie at or above the bump: every earlier one lies below
+ * the spans carved after it. */
+void mw_guard_open(struct mw_arena *a, char *from, char *to) {
+    if (a->last_guard && a->last_guard >= from && a->last_guard < to)
+        mprotect(a->last_guard, MW_PAGE_SIZE, PROT_READ | PROT_WRITE);
+}
+
 void mw_guard_tail(char *start, size_t size) {
     mprotect(start + size - MW_PAGE_SIZE, MW_PAGE_SIZE, PROT_NONE);
 }

@@ -15,6 +15,11 @@
  * - huge: the canary after the block, then a guard page; the reservation around huge
  *   mappings is PROT_NONE. realloc resizes a huge block by mremap (no copy), moving the
  *   canary and the guard page to the new end.
+ * - large span (MW_HD_LARGE: a large block of a heap of an arena other than 0, arena.h): as
+ *   a region, [size, size + 8) holds the canary, the rest of the span is zero and its last
+ *   page is a guard page while the block is live; a freed one of 256 KiB or more is
+ *   PROT_NONE while quarantined; both are opened again before the span goes back to its
+ *   arena (whose free runs hold no protected page and read as zero).
  * - zero-size blocks: distinct addresses in a PROT_NONE range (zero.h).
  * Canaries are keyed by a secret and their own address, and their first byte is zero. */
 #ifndef MW_HARDEN_H
@@ -27,7 +32,7 @@ struct mw_heap;
 struct mw_span;
 
 /* What a report or a check knows of the block at or around an address. */
-enum mw_hd_kind { MW_HD_SLAB, MW_HD_REGION, MW_HD_HUGE, MW_HD_ZERO, MW_HD_SAMPLE };
+enum mw_hd_kind { MW_HD_SLAB, MW_HD_REGION, MW_HD_HUGE, MW_HD_ZERO, MW_HD_SAMPLE, MW_HD_LARGE };
 struct mw_hd_block {
     char *p; /* the block's start */
     enum mw_hd_kind kind;
@@ -35,7 +40,7 @@ struct mw_hd_block {
     struct mw_lrec *lrec; /* for blocks outside slabs */
     size_t size;          /* bytes the program asked for */
     size_t cap;           /* bytes of its slot, region or mapping */
-    struct mw_span *span; /* slab blocks */
+    struct mw_span *span; /* slab blocks; large spans' (NULL once the span went back) */
     uint32_t slot;        /* slab blocks: index in the span */
     ptrdiff_t alias;      /* found through an alias of a meshed span: p minus that address */
 };

@@ -14,16 +14,8 @@
 /* addr in the reserved range or a managed arena (arena.h). */
 static bool locate_slab(const char *addr, struct mw_hd_block *b) {
     struct mw_span *s = mw_arena_span_of_any(addr);
-    if (!s || !s->records) return mw_hd_locate_alias(s, addr, b);
+    if (!s || !s->records) return mw_hd_locate_unrecorded(s, addr, b);
     mw_hd_slab_block(s, addr, b);
-    return true;
-}
-
-bool mw_hd_locate_alias(const struct mw_span *s, const char *addr, struct mw_hd_block *b) {
-    struct mw_span *kept = s ? s->mesh_into : NULL;
-    if (!kept) return false;
-    mw_hd_slab_block(kept, kept->start + (addr - s->start), b);
-    b->alias = kept->start - s->start;
     return true;
 }
 
@@ -34,6 +26,28 @@ static void from_lrec(struct mw_hd_block *b, enum mw_hd_kind kind, char *start, 
     b->lrec = mw_rec_large(start, false);
     b->rec = b->lrec ? &b->lrec->h : NULL;
     b->size = b->lrec ? b->lrec->size : 0;
+}
+
+/* The block of large span s, or (s NULL: no span in use there) the large block freed at
+ * addr whose span went back, found by its record: a later free of it is a double free. */
+static bool locate_large(struct mw_span *s, const char *addr, struct mw_hd_block *b) {
+    *b = (struct mw_hd_block){.span = s};
+    if (s) {
+        from_lrec(b, MW_HD_LARGE, s->start, mw_span_bytes(s));
+        return true;
+    }
+    struct mw_lrec *r = mw_rec_large(addr, false);
+    if (r) from_lrec(b, MW_HD_LARGE, (char *)addr, r->guarded);
+    return r != NULL;
+}
+
+bool mw_hd_locate_unrecorded(struct mw_span *s, const char *addr, struct mw_hd_block *b) {
+    if (!s || mw_span_is_large(s)) return locate_large(s, addr, b);
+    struct mw_span *kept = s->mesh_into;
+    if (!kept) return false;
+    mw_hd_slab_block(kept, kept->start + (addr - s->start), b);
+    b->alias = kept->start - s->start;
+    return true;
 }
 
 bool mw_hd_locate_other(const void *addr, struct mw_hd_block *b) {
@@ -78,9 +92,12 @@ static bool last_live(struct mw_span *s, struct mw_hd_block *b) {
     return locate_slab(s->start + (size_t)(s->capacity - 1) * s->block_size, b);
 }
 
-/* A slab guard page (in the reserved range or a managed arena): the nearest span below it
- * (within its group), else slot 1 of the span just above it (an underflow). */
+/* A large span's guard page or freed block: its block. A slab guard page (in the reserved
+ * range or a managed arena): the nearest span below it (within its group), else slot 1 of
+ * the span just above it (an underflow). */
 static bool fault_slab(const char *a, struct mw_hd_block *b) {
+    struct mw_span *large = mw_arena_span_of_any(a);
+    if (large && mw_span_is_large(large)) return locate_large(large, a, b);
     const char *page = (const char *)((uintptr_t)a & ~(uintptr_t)(MW_PAGE_SIZE - 1));
     for (unsigned i = 1; i <= 64; i++) {
         struct mw_span *s = mw_arena_span_of_any(page - (size_t)i * MW_PAGE_SIZE);

@@ -28,17 +28,19 @@ mw_inline void mw_hd_slab_block(struct mw_span *s, const char *addr, struct mw_h
 
 /* Every kind but slabs (locate.c). */
 bool mw_hd_locate_other(const void *addr, struct mw_hd_block *b);
-/* A slab address whose span has no records: an alias of a meshed span (mesh/README.md),
- * whose block is found in its kept span (b->p is there, b->alias says how far), or nothing
- * of ours. Every check then works on the kept span's address, whose canaries they are. */
-bool mw_hd_locate_alias(const struct mw_span *s, const char *addr, struct mw_hd_block *b);
+/* An address in the range or a managed arena whose span (s, or NULL) has no records: the
+ * block of a large span (arena.h), or of one freed whose record remains (s NULL); an alias
+ * of a meshed span (mesh/README.md), whose block is found in its kept span (b->p is there,
+ * b->alias says how far); or nothing of ours. Every check then works on the kept span's
+ * address, whose canaries they are. */
+bool mw_hd_locate_unrecorded(struct mw_span *s, const char *addr, struct mw_hd_block *b);
 
 /* Finds the block at or nearest before addr; false when addr is no memory of ours. */
 mw_inline bool mw_hd_locate(const void *addr, struct mw_hd_block *b) {
     const char *a = addr;
     if (mw_likely(mw_arena_owns(a))) {
         struct mw_span *s = mw_arena_span_of(a);
-        if (mw_unlikely(!s || !s->records)) return mw_hd_locate_alias(s, a, b);
+        if (mw_unlikely(!s || !s->records)) return mw_hd_locate_unrecorded(s, a, b);
         mw_hd_slab_block(s, a, b);
         return true;
     }

@@ -84,6 +84,11 @@ void mw_line_where(struct mw_line *l, const struct mw_hd_block *b) {
         mw_line_u64(l, b->cap >> 10);
         mw_line_str(l, " KiB)");
         break;
+    case MW_HD_LARGE:
+        mw_line_str(l, " (arena span of ");
+        mw_line_u64(l, b->cap >> 10);
+        mw_line_str(l, " KiB)");
+        break;
     case MW_HD_ZERO:
         mw_line_str(l, " (zero-size block)");
         break;

@@ -30,7 +30,7 @@ VALGRIND_OPTIONS = ["--leak-check=full", "--errors-for-leak-kinds=definite",
                     "--freelist-vol=200000000", "--num-callers=30"]
 
 KB = "{:,}".format
-SMALL, REGION, HUGE = 20, 100000, (70 << 20) + 3
+SMALL, REGION, HUGE, ARENA_LARGE = 20, 100000, (70 << 20) + 3, 20000
 INVALID_FREE = "Invalid free() / delete / delete[] / realloc()"
 
 
@@ -48,6 +48,8 @@ BUGGY = {
     "overflow_small": overflow(SMALL),
     "overflow_region": overflow(REGION),
     "overflow_huge": overflow(HUGE),
+    "overflow_arena": overflow(ARENA_LARGE),
+    "uaf_read_arena": after_free("read", ARENA_LARGE),
     "uaf_read_small": after_free("read", SMALL),
     "uaf_read_region": after_free("read", REGION),
     "uaf_read_huge": after_free("read", HUGE, huge=True),
@@ -64,7 +66,7 @@ BUGGY = {
                                     ("Invalid write of size 1", f"1 bytes inside a block of size {KB(REGION)} free'd")],
                          "freed": True, "freed_by": "mw_heap_destroy"},
 }
-CLEAN_CASES = {"realloc_regimes", "heaps_api", "aligned", "forked"}
+CLEAN_CASES = {"realloc_regimes", "heaps_api", "aligned", "arena_large", "forked"}
 
 
 def fail(msg, report=""):

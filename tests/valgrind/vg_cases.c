@@ -17,6 +17,7 @@
 #define SMALL 20                      /* a slab class of 24 bytes: 4 bytes of slack */
 #define REGION 100000                 /* a 128 KiB region */
 #define HUGE (((size_t)70 << 20) + 3) /* its own mapping: the slack ends its last page */
+#define ARENA_LARGE 20000             /* in an arena's heap: a large span of 5 pages */
 #define NOINLINE __attribute__((noinline))
 
 typedef volatile char *vptr;
@@ -29,6 +30,21 @@ static void fail(const char *what) {
 static vptr get(size_t n) {
     vptr p = malloc(n);
     if (!p) fail("out of memory");
+    return p;
+}
+
+/* A heap of a new arena: its large blocks are spans of their own in the arena. */
+static mw_heap_t *arena_heap(void) {
+    mw_arena_id_t id;
+    if (mw_arena_reserve((size_t)64 << 20, MW_ARENA_EXCLUSIVE, &id)) fail("mw_arena_reserve");
+    mw_heap_t *h = mw_heap_new_in(id);
+    if (!h) fail("mw_heap_new_in");
+    return h;
+}
+
+static vptr get_in(mw_heap_t *h, size_t n) {
+    vptr p = mw_heap_malloc(h, n);
+    if (!p) fail("out of memory in the arena");
     return p;
 }
 
@@ -48,6 +64,12 @@ NOINLINE static void overflow_huge(void) {
     vptr p = get(HUGE);
     p[HUGE] = 1;
     free((void *)p);
+}
+
+NOINLINE static void overflow_arena(void) {
+    vptr p = get_in(arena_heap(), ARENA_LARGE);
+    p[ARENA_LARGE] = 1;
+    mw_free((void *)p);
 }
 
 NOINLINE static void read_after_free(size_t n) {
@@ -79,6 +101,13 @@ NOINLINE static void uaf_write_region(void) {
 }
 NOINLINE static void uaf_write_huge(void) {
     write_after_free(HUGE);
+}
+
+NOINLINE static void uaf_read_arena(void) {
+    vptr p = get_in(arena_heap(), ARENA_LARGE);
+    p[3] = 7;
+    mw_free((void *)p);
+    if (p[3] == 7) puts("stale");
 }
 
 NOINLINE static void double_free(void) {
@@ -189,6 +218,32 @@ NOINLINE static void heaps_api(void) {
     }
 }
 
+/* Large blocks of an arena's heap: every size, zeroed, resized, aligned, freed, destroyed. */
+NOINLINE static void arena_large(void) {
+    mw_heap_t *h = arena_heap();
+    static const size_t sizes[] = {16385, ARENA_LARGE, 300000, (size_t)5 << 20};
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 4; i++) {
+            vptr p = get_in(h, sizes[i]), z = mw_heap_calloc(h, 1, sizes[i]);
+            if (!z) fail("mw_heap_calloc");
+            expect(z, sizes[i], 0);
+            fill(p, sizes[i], 'l');
+            p = mw_heap_realloc(h, (void *)p, sizes[i] * 2);
+            if (!p) fail("mw_heap_realloc");
+            expect(p, sizes[i], 'l');
+            p = mw_heap_realloc(h, (void *)p, sizes[i] / 3);
+            if (!p) fail("mw_heap_realloc");
+            expect(p, sizes[i] / 3, 'l');
+            mw_free((void *)p);
+            mw_free((void *)z);
+        }
+    vptr a = mw_heap_aligned(h, (size_t)1 << 20, 5000);
+    if (!a || (uintptr_t)a % ((size_t)1 << 20)) fail("mw_heap_aligned");
+    fill(a, 5000, 'a');
+    fill(get_in(h, 300000), 300000, 'k'); /* live until the heap is destroyed */
+    mw_heap_destroy(h);
+}
+
 NOINLINE static void aligned(void) {
     for (size_t align = 8; align <= ((size_t)2 << 20); align *= 2) {
         size_t sizes[] = {1, align / 2 + 1, align + 24, 3 * align};
@@ -234,6 +289,8 @@ static const struct vg_case cases[] = {
     {"overflow_small", overflow_small},
     {"overflow_region", overflow_region},
     {"overflow_huge", overflow_huge},
+    {"overflow_arena", overflow_arena},
+    {"uaf_read_arena", uaf_read_arena},
     {"uaf_read_small", uaf_read_small},
     {"uaf_read_region", uaf_read_region},
     {"uaf_read_huge", uaf_read_huge},
@@ -248,6 +305,7 @@ static const struct vg_case cases[] = {
     {"realloc_regimes", realloc_regimes},
     {"heaps_api", heaps_api},
     {"aligned", aligned},
+    {"arena_large", arena_large},
     {"forked", forked},
 };
 
