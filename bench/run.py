@@ -40,6 +40,19 @@ SMALL_OBJECT_WORKLOADS = {
 }
 
 
+# Real programs (bench/programs/): python3, sqlite3 and gcc on fixed inputs. The wall-time
+# table adds a geometric mean over these alone: what a program that is not a benchmark of
+# allocation pays.
+REAL_PROGRAM_WORKLOADS = {"python", "sqlite", "cc"}
+
+
+def group_of(workload):
+    """Table order: small-object workloads, real programs, then the others."""
+    if workload in SMALL_OBJECT_WORKLOADS:
+        return 0
+    return 1 if workload in REAL_PROGRAM_WORKLOADS else 2
+
+
 def peer_candidates():
     """Where the Debian packages of the peer allocators put their libraries."""
     arch = platform.machine()
@@ -124,8 +137,7 @@ def find_workloads(build, only):
     missing = [e for e in names.values() if not os.access(e, os.X_OK)]
     if missing:
         sys.exit(f"{', '.join(missing)} not built: cmake --build {build} --target bench-workloads")
-    # Small-object workloads first, then the others.
-    return sorted(names.items(), key=lambda kv: (kv[0] not in SMALL_OBJECT_WORKLOADS, kv[0]))
+    return sorted(names.items(), key=lambda kv: (group_of(kv[0]), kv[0]))
 
 
 class Run:
@@ -341,6 +353,10 @@ def report(cells, names, notes, args):
                               lambda c: c.wall, base))
         rows.append(ratio_row(f"geomean CPU-time ratio to {base}, small objects", small, names,
                               lambda c: c.cpu, base))
+    programs = {w: c for w, c in cells.items() if w in REAL_PROGRAM_WORKLOADS}
+    if programs:
+        rows.append(ratio_row(f"**geomean ratio to {base}, real programs**", programs, names,
+                              lambda c: c.wall, base))
     out.append(table(["workload"] + names, rows))
     out.append("")
 
