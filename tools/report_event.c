@@ -5,7 +5,8 @@
 #include <string.h>
 
 const struct rep_kind_desc rep_kinds[REP_NKINDS] = {
-    [REP_ALLOC] = {"meshward:alloc", {"ptr", "size", "cls", "heap", "stack"}},
+    [REP_ALLOC] = {"meshward:alloc", {"ptr", "size", "stack"}},
+    [REP_HEAP_ALLOC] = {"meshward:heap_alloc", {"ptr", "size", "stack", "heap"}},
     [REP_FREE] = {"meshward:free", {"ptr", "stack"}},
     [REP_REALLOC] = {"meshward:realloc", {"old_ptr", "new_ptr", "size", "cls", "heap", "stack"}},
     [REP_ALIGNED] = {"meshward:aligned_alloc", {"ptr", "alignment", "size"}},

@@ -18,6 +18,7 @@
 
 enum rep_kind {
     REP_ALLOC,
+    REP_HEAP_ALLOC, /* an alloc from a first-class heap: the same f[0..2], and f[3] the heap */
     REP_FREE,
     REP_REALLOC,
     REP_ALIGNED,
