@@ -24,6 +24,7 @@ const struct rep_kind_desc rep_kinds[REP_NKINDS] = {
     [REP_STATS] = {"meshward:stats",
                    {"live_blocks", "live_bytes", "allocations", "frees", "at_exit"}},
     [REP_STACK] = {"meshward:stack", {"id", "@frames"}},
+    [REP_THREAD] = {"meshward:thread", {NULL}},
     [REP_BIN_INFO] = {"lttng_ust_statedump:bin_info", {"baddr", "memsz", "$path"}},
     [REP_DLOPEN] = {"lttng_ust_dl:dlopen", {"baddr", "memsz", "$path"}},
     [REP_DLMOPEN] = {"lttng_ust_dl:dlmopen", {"baddr", "memsz", "$path"}},

@@ -74,6 +74,14 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, realloc,
         lttng_ust_field_integer(uint32_t, heap, heap)
         lttng_ust_field_integer(uint32_t, stack, stack)))
 
+/* The thread recording it (its vtid context) belongs to the process of its vpid context:
+ * recorded by each thread before its first other event (and again in a forked child), so
+ * that the allocation events can go without the vpid context (`meshward trace` records them
+ * in a channel of their own, with vtid only). No field: the contexts say it all. */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, thread,
+    LTTNG_UST_TP_ARGS(void *, ip),
+    LTTNG_UST_TP_FIELDS())
+
 /* What stack id `id` of this process holds: return addresses, innermost (the program's
  * call into the allocator) first. Recorded once per id, before any event carrying it. */
 LTTNG_UST_TRACEPOINT_EVENT(meshward, stack,

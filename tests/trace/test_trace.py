@@ -67,10 +67,13 @@ def value(raw, label):
 
 def read_events(trace_dir):
     """The trace's events in timestamp order: dicts with 'provider', 'event' and every field
-    and context; a `stack` event's addresses in 'frames'."""
+    and context; a `stack` event's addresses in 'frames'; 'vpid' of the events recorded
+    without it (the allocation events) from their thread's latest event that has one (the
+    thread's id when none has: a main thread), as `meshward report` does."""
     out = subprocess.run(["babeltrace2", trace_dir], check=True, capture_output=True,
                          text=True).stdout
     events = []
+    pid_of = {}  # vtid -> vpid
     for line in out.splitlines():
         m = LINE.match(line)
         if not m:
@@ -80,6 +83,10 @@ def read_events(trace_dir):
             ev[name] = value(raw, label)
         if ev["event"] == "stack":
             ev["frames"] = [int(x, 0) for x in ELEMENT.findall(m.group(3))]
+        if "vtid" in ev and "vpid" in ev:
+            pid_of[ev["vtid"]] = ev["vpid"]
+        elif "vtid" in ev:
+            ev["vpid"] = pid_of.get(ev["vtid"], ev["vtid"])
         events.append(ev)
     return events
 
@@ -177,11 +184,28 @@ def program_events(events):
     return mine
 
 
+def check_all_events_enabled(trace_dir):
+    """Every event trace/meshward_tp.h declares is recorded by `meshward trace`, in exactly
+    one channel (it names them one by one: a new event must be added to its lists)."""
+    tp = open(os.path.join(os.path.dirname(__file__), "..", "..", "trace", "meshward_tp.h")).read()
+    declared = set(re.findall(r"LTTNG_UST_TRACEPOINT_EVENT(?:_INSTANCE)?\((?:meshward, \w+, )?"
+                              r"meshward, (\w+),", tp))
+    enabled = []
+    for root, _, files in os.walk(trace_dir):
+        if "metadata" in files:
+            meta = subprocess.run(["babeltrace2", "--output-format=ctf-metadata", root],
+                                  check=True, capture_output=True, text=True).stdout
+            enabled += re.findall(r'name = "meshward:(\w+)"', meta)
+    check(sorted(enabled) == sorted(declared),
+          f"events enabled {sorted(enabled)}, declared {sorted(declared)}")
+
+
 def case_known(args, work):
     exp_file = os.path.join(work, "expected.txt")
     trace_dir = os.path.join(work, "trace")
     status, _, _, _ = traced_ok(args, trace_dir, [args.prog, exp_file])
     check(status == 0, f"tp_known exited with {status}")
+    check_all_events_enabled(trace_dir)
     exp = expected_events(exp_file)
     prog = os.path.basename(args.prog)
     events = attribute(read_events(trace_dir), prog)
