@@ -162,39 +162,32 @@ row() { # TOOL WORKLOAD BASE_SECONDS RESULTS...(one "secs events bytes discarded
             wl, tool, base, s, s / base, $2, $4, $2 / s, (s - base) * 1e9 / $2, $3 / $2 }'
 }
 
-echo "### Tracing on (median of $RUNS runs)"
+echo "### Tracing on (median of $RUNS rounds)"
 echo
 echo "| workload | tool | untraced s | traced s | slowdown | events | discarded | events/s | ns/event | bytes/event |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+# One round runs every configuration once, and the rounds repeat: load that comes and goes
+# on a shared machine then weighs on every configuration alike.
 for wl in churn server; do
     prog=$BUILD/bench/mwb-$wl
     scale=$CHURN_SCALE
     [ "$wl" = server ] && scale=$SERVER_SCALE
-    base_mw=$(for _ in $(seq "$RUNS"); do timed LD_PRELOAD="$LIB_ON" "$prog" "$scale"; done | median)
-    base_glibc=$(for _ in $(seq "$RUNS"); do timed "$prog" "$scale"; done | median)
-    runs=()
+    base_mw=() base_glibc=() mw=() st=() libc=() ht=()
     for _ in $(seq "$RUNS"); do
-        runs+=("$(lttng_run "meshward-$wl" setup_meshward LD_PRELOAD="$TP:$LIB_ON" \
-            "$prog" "$scale")")
-    done
-    row "meshward (LTTng)" "$wl" "$base_mw" "${runs[@]}"
-    runs=()
-    for _ in $(seq "$RUNS"); do
-        runs+=("$(lttng_run "stacks-$wl" setup_meshward MESHWARD_TRACE_STACKS=32 \
+        base_mw+=("$(timed LD_PRELOAD="$LIB_ON" "$prog" "$scale")")
+        base_glibc+=("$(timed "$prog" "$scale")")
+        mw+=("$(lttng_run "meshward-$wl" setup_meshward LD_PRELOAD="$TP:$LIB_ON" "$prog" "$scale")")
+        st+=("$(lttng_run "stacks-$wl" setup_meshward MESHWARD_TRACE_STACKS=32 \
             LD_PRELOAD="$TP:$LIB_ON" "$prog" "$scale")")
+        libc+=("$(lttng_run "libc-$wl" setup_libc LD_PRELOAD="$WRAPPER" "$prog" "$scale")")
+        ht+=("$(heaptrack_run "$prog" "$scale")")
     done
-    row "meshward --stacks (LTTng)" "$wl" "$base_mw" "${runs[@]}"
-    runs=()
-    for _ in $(seq "$RUNS"); do
-        runs+=("$(lttng_run "libc-$wl" setup_libc LD_PRELOAD="$WRAPPER" \
-            "$prog" "$scale")")
-    done
-    row "glibc + lttng-ust-libc-wrapper" "$wl" "$base_glibc" "${runs[@]}"
-    runs=()
-    for _ in $(seq "$RUNS"); do
-        runs+=("$(heaptrack_run "$prog" "$scale")")
-    done
-    row "glibc + heaptrack" "$wl" "$base_glibc" "${runs[@]}"
+    b_mw=$(printf '%s\n' "${base_mw[@]}" | median)
+    b_glibc=$(printf '%s\n' "${base_glibc[@]}" | median)
+    row "meshward (LTTng)" "$wl" "$b_mw" "${mw[@]}"
+    row "meshward --stacks (LTTng)" "$wl" "$b_mw" "${st[@]}"
+    row "glibc + lttng-ust-libc-wrapper" "$wl" "$b_glibc" "${libc[@]}"
+    row "glibc + heaptrack" "$wl" "$b_glibc" "${ht[@]}"
 done
 echo
 
