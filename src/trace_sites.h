@@ -45,15 +45,15 @@
  * events that name a site carry the id of its stack (trace_stacks.h), taken inside the
  * emitter's nesting guard. */
 #define MW_TRACE_EVENTS(X)                                                                   \
-    X(alloc, (uint64_t ptr, uint64_t size, void *ip), (ptr, size, mw_trace_stack_id(ip), ip),   \
-      ptr != 0)                                                                              \
+    X(alloc, (uint64_t ptr, uint64_t size, void *ip),                                        \
+      (ptr, size, mw_trace_stack_id(ip), ip), ptr != 0)                                      \
     X(heap_alloc, (uint64_t ptr, uint64_t size, uint64_t heap, void *ip),                    \
-      (ptr, size, heap, mw_trace_stack_id(ip), ip), ptr != 0)                                   \
-    X(free, (uint64_t ptr, uint64_t usable, void *ip), (ptr, mw_trace_stack_id(ip), ip),        \
+      (ptr, size, heap, mw_trace_stack_id(ip), ip), ptr != 0)                                \
+    X(free, (uint64_t ptr, uint64_t usable, void *ip), (ptr, mw_trace_stack_id(ip), ip),     \
       usable != 0)                                                                           \
     X(realloc, (uint64_t old_ptr, uint64_t new_ptr, uint64_t size, int32_t cls,              \
                 uint64_t heap, void *ip),                                                    \
-      (old_ptr, new_ptr, size, cls, heap, mw_trace_stack_id(ip), ip), 1)                        \
+      (old_ptr, new_ptr, size, cls, heap, mw_trace_stack_id(ip), ip), 1)                     \
     X(aligned_alloc, (uint64_t ptr, uint64_t alignment, uint64_t size, void *ip),            \
       (ptr, alignment, size, ip), ptr != 0)                                                  \
     X(heap_create, (uint64_t heap, int32_t arena, void *ip), (heap, arena, ip), 1)           \
