@@ -10,9 +10,14 @@
 #    through LTTng's libc wrapper (lttng_ust_libc:* on glibc malloc) and by heaptrack (whole
 #    call stacks), each against the same allocator untraced; events recorded, events per
 #    second, nanoseconds each event adds, trace bytes per event. Both LTTng sessions use the
-#    channel of `meshward trace` and the contexts each needs to name threads, processes and
-#    call sites: vtid and vpid for meshward (its events carry the stack id), plus ip for the
-#    libc wrapper (its only call site).
+#    channel size of `meshward trace` and the contexts each needs to name threads, processes
+#    and call sites: meshward's are those of `meshward trace` (the allocation events in a
+#    channel with vtid, the others in a second one with vtid and vpid: each thread's `thread`
+#    event names its process; the events carry a stack id), the libc wrapper's vtid, vpid and
+#    ip (its only call site).
+# 2b. In-process instructions per event: callgrind counts of churn traced by meshward
+#    (without and with --stacks) and by the libc wrapper, less the same run untraced, over
+#    the events recorded.
 # 3. Real programs (python3 building dicts and lists, sqlite3 running a script, gcc's cc1
 #    compiling one of the report's sources): wall time untraced, traced by meshward without and with
 #    --stacks, and by heaptrack (which records stacks), with the number of events.
@@ -90,18 +95,37 @@ timed() {
     elapsed "$t0" "$t1"
 }
 
-# lttng_run NAME EVENTS CONTEXTS ENV...: one run inside a fresh session (CONTEXTS: "-t vtid
-# ..."); prints "seconds events bytes discarded"
-lttng_run() {
-    local name=$1 events=$2 contexts=$3 dir="$OUT/trace-$1"
+# channel SESSION NAME EVENTS CONTEXT...: a channel of `meshward trace`'s size with those
+# events (comma-separated) and contexts
+channel() {
+    local session=$1 name=$2 events=$3
     shift 3
+    lttng enable-channel --userspace --session "$session" --subbuf-size=4M --num-subbuf=8 \
+        "$name" >/dev/null
+    lttng enable-event --userspace --session "$session" --channel "$name" "$events" >/dev/null
+    lttng add-context --userspace --session "$session" --channel "$name" "$@" >/dev/null
+}
+MW_ALLOC_EVENTS=meshward:alloc,meshward:heap_alloc,meshward:free,meshward:realloc
+# the others, one by one as `meshward trace` names them (tools/lttng_session.c)
+MW_OTHER_EVENTS=$(grep -o '"meshward:[a-z_]*"' "$SRC/tools/lttng_session.c" |
+    grep -v -x -F -e '"meshward:alloc"' -e '"meshward:heap_alloc"' -e '"meshward:free"' \
+        -e '"meshward:realloc"' | tr -d '"' | paste -sd,)
+setup_meshward() { # SESSION: the channels and contexts of `meshward trace`
+    channel "$1" meshward "$MW_ALLOC_EVENTS" -t vtid
+    channel "$1" process "$MW_OTHER_EVENTS" -t vtid -t vpid
+}
+setup_libc() { # SESSION
+    channel "$1" c 'lttng_ust_libc:*' -t vtid -t vpid -t ip
+}
+
+# lttng_run NAME SETUP ENV...: one run inside a fresh session set up by the function SETUP;
+# prints "seconds events bytes discarded"
+lttng_run() {
+    local name=$1 setup=$2 dir="$OUT/trace-$1"
+    shift 2
     rm -rf "$dir"
     lttng create "mwbench-$name" --output="$dir" >/dev/null
-    lttng enable-channel --userspace --session "mwbench-$name" --subbuf-size=4M \
-        --num-subbuf=8 c >/dev/null
-    lttng enable-event --userspace --session "mwbench-$name" --channel c "$events" >/dev/null
-    # shellcheck disable=SC2086 # one word per option
-    lttng add-context --userspace --session "mwbench-$name" --channel c $contexts >/dev/null
+    "$setup" "mwbench-$name"
     lttng start "mwbench-$name" >/dev/null
     local secs
     secs=$(timed "$@")
@@ -138,43 +162,58 @@ row() { # TOOL WORKLOAD BASE_SECONDS RESULTS...(one "secs events bytes discarded
             wl, tool, base, s, s / base, $2, $4, $2 / s, (s - base) * 1e9 / $2, $3 / $2 }'
 }
 
-MW_CTX="-t vtid -t vpid"
-LIBC_CTX="-t vtid -t vpid -t ip"
-
-echo "### Tracing on (median of $RUNS runs)"
+echo "### Tracing on (median of $RUNS rounds)"
 echo
 echo "| workload | tool | untraced s | traced s | slowdown | events | discarded | events/s | ns/event | bytes/event |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+# One round runs every configuration once, and the rounds repeat: load that comes and goes
+# on a shared machine then weighs on every configuration alike.
 for wl in churn server; do
     prog=$BUILD/bench/mwb-$wl
     scale=$CHURN_SCALE
     [ "$wl" = server ] && scale=$SERVER_SCALE
-    base_mw=$(for _ in $(seq "$RUNS"); do timed LD_PRELOAD="$LIB_ON" "$prog" "$scale"; done | median)
-    base_glibc=$(for _ in $(seq "$RUNS"); do timed "$prog" "$scale"; done | median)
-    runs=()
+    base_mw=() base_glibc=() mw=() st=() libc=() ht=()
     for _ in $(seq "$RUNS"); do
-        runs+=("$(lttng_run "meshward-$wl" 'meshward:*' "$MW_CTX" LD_PRELOAD="$TP:$LIB_ON" \
-            "$prog" "$scale")")
-    done
-    row "meshward (LTTng)" "$wl" "$base_mw" "${runs[@]}"
-    runs=()
-    for _ in $(seq "$RUNS"); do
-        runs+=("$(lttng_run "stacks-$wl" 'meshward:*' "$MW_CTX" MESHWARD_TRACE_STACKS=32 \
+        base_mw+=("$(timed LD_PRELOAD="$LIB_ON" "$prog" "$scale")")
+        base_glibc+=("$(timed "$prog" "$scale")")
+        mw+=("$(lttng_run "meshward-$wl" setup_meshward LD_PRELOAD="$TP:$LIB_ON" "$prog" "$scale")")
+        st+=("$(lttng_run "stacks-$wl" setup_meshward MESHWARD_TRACE_STACKS=32 \
             LD_PRELOAD="$TP:$LIB_ON" "$prog" "$scale")")
+        libc+=("$(lttng_run "libc-$wl" setup_libc LD_PRELOAD="$WRAPPER" "$prog" "$scale")")
+        ht+=("$(heaptrack_run "$prog" "$scale")")
     done
-    row "meshward --stacks (LTTng)" "$wl" "$base_mw" "${runs[@]}"
-    runs=()
-    for _ in $(seq "$RUNS"); do
-        runs+=("$(lttng_run "libc-$wl" 'lttng_ust_libc:*' "$LIBC_CTX" LD_PRELOAD="$WRAPPER" \
-            "$prog" "$scale")")
-    done
-    row "glibc + lttng-ust-libc-wrapper" "$wl" "$base_glibc" "${runs[@]}"
-    runs=()
-    for _ in $(seq "$RUNS"); do
-        runs+=("$(heaptrack_run "$prog" "$scale")")
-    done
-    row "glibc + heaptrack" "$wl" "$base_glibc" "${runs[@]}"
+    b_mw=$(printf '%s\n' "${base_mw[@]}" | median)
+    b_glibc=$(printf '%s\n' "${base_glibc[@]}" | median)
+    row "meshward (LTTng)" "$wl" "$b_mw" "${mw[@]}"
+    row "meshward --stacks (LTTng)" "$wl" "$b_mw" "${st[@]}"
+    row "glibc + lttng-ust-libc-wrapper" "$wl" "$b_glibc" "${libc[@]}"
+    row "glibc + heaptrack" "$wl" "$b_glibc" "${ht[@]}"
 done
+echo
+
+# ---- 2b. instructions per event ----------------------------------------------------------
+cg_run() { # NAME LABEL SETUP ENV...: instructions per event of churn traced under callgrind
+    local name=$1 label=$2 setup=$3 base traced
+    shift 3
+    if [ "$setup" = setup_libc ]; then base=glibc; else base=meshward; fi
+    traced=$(lttng_run "cg-$name" "$setup" "$@" valgrind --tool=callgrind \
+        --callgrind-out-file="$OUT/callgrind.traced-$name" "$BUILD/bench/mwb-churn" "$CG_SCALE")
+    awk -v name="$label" -v events="$(echo "$traced" | cut -d' ' -f2)" \
+        -v t="$(sed -n 's/^summary: //p' "$OUT/callgrind.traced-$name")" \
+        -v u="$(sed -n 's/^summary: //p' "$OUT/callgrind.untraced-$base")" \
+        'BEGIN { printf "| %s | %d | %.0f |\n", name, events, (t - u) / events }'
+}
+valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.untraced-glibc" \
+    "$BUILD/bench/mwb-churn" "$CG_SCALE" >/dev/null 2>&1
+LD_PRELOAD=$LIB_ON valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.untraced-meshward" \
+    "$BUILD/bench/mwb-churn" "$CG_SCALE" >/dev/null 2>&1
+echo "### In-process instructions per event (callgrind, mwb-churn $CG_SCALE traced)"
+echo
+echo "| tool | events | instructions per event |"
+echo "|---|---:|---:|"
+cg_run meshward meshward setup_meshward LD_PRELOAD="$TP:$LIB_ON"
+cg_run stacks "meshward --stacks" setup_meshward MESHWARD_TRACE_STACKS=32 LD_PRELOAD="$TP:$LIB_ON"
+cg_run libc "glibc + lttng-ust-libc-wrapper" setup_libc LD_PRELOAD="$WRAPPER"
 echo
 
 # ---- 3. real programs ---------------------------------------------------------------------
@@ -196,9 +235,9 @@ real_run() { # NAME CMD...: one table row
     local name=$1 base mw st ht
     shift
     base=$(for _ in $(seq "$RUNS"); do timed "$@"; done | median)
-    mw=$(for _ in $(seq "$RUNS"); do lttng_run "real-$name" 'meshward:*' "$MW_CTX" \
+    mw=$(for _ in $(seq "$RUNS"); do lttng_run "real-$name" setup_meshward \
         LD_PRELOAD="$TP:$LIB_ON" "$@"; done | sort -g | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }')
-    st=$(for _ in $(seq "$RUNS"); do lttng_run "real-st-$name" 'meshward:*' "$MW_CTX" \
+    st=$(for _ in $(seq "$RUNS"); do lttng_run "real-st-$name" setup_meshward \
         MESHWARD_TRACE_STACKS=32 LD_PRELOAD="$TP:$LIB_ON" "$@"; done |
         sort -g | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }')
     ht=$(for _ in $(seq "$RUNS"); do heaptrack_run "$@"; done | sort -g |

@@ -108,9 +108,12 @@ int mw_trace_class(const void *p) {
     }
 }
 
+/* The thread's own heap goes without saying (`alloc`); a first-class heap is named. */
 void mw_trace_alloc(void *ip, struct mw_heap *h, void *p, size_t size) {
-    if (h == &mw_heap_empty) h = mw_tls_heap; /* the thread's first allocation made it */
-    MW_TRACE_ALLOC_AT(ip, p, size, mw_trace_class(p), h->id);
+    if (mw_likely(h == mw_tls_heap || h == &mw_heap_empty)) /* empty: the thread's first */
+        MW_TRACE_ALLOC_AT(ip, p, size);
+    else
+        MW_TRACE_HEAP_ALLOC_AT(ip, p, size, h->id);
 }
 
 #if MW_HARDENED

@@ -14,6 +14,9 @@
  * (or -log2 of a region's size, or -1 for huge), heap is the heap id.
  *
  * What trace/README.md promises readers, and so what call sites must do:
+ * - ALLOC is an allocation from the calling thread's own heap, HEAP_ALLOC one from a
+ *   first-class heap (the only allocation event that names its heap). Both are tested for
+ *   with MW_TRACE_ON(alloc): a session that records heap allocations enables both.
  * - one public call, one event: REALLOC is the only event of a realloc (no ALLOC or FREE
  *   for its inner steps); ALIGNED follows the ALLOC of the same block; HEAP_DESTROY and
  *   HEAP_RESET stand for the FREE of every live block of the heap (no per-block FREE) and
@@ -49,7 +52,9 @@
 #define MW_TRACE_OFF3(a, b, c) ((void)(sizeof(a) + sizeof(b) + sizeof(c)))
 #define MW_TRACE_OFF6(a, b, c, d, e, f)                                                            \
     ((void)(sizeof(a) + sizeof(b) + sizeof(c) + sizeof(d) + sizeof(e) + sizeof(f)))
-#define MW_TRACE_ALLOC_AT(ip, ptr, req, cls, heap) MW_TRACE_OFF6(ip, ptr, req, cls, heap, 0)
+#define MW_TRACE_ALLOC_AT(ip, ptr, req) MW_TRACE_OFF3(ip, ptr, req)
+#define MW_TRACE_HEAP_ALLOC_AT(ip, ptr, req, heap)                                                 \
+    (MW_TRACE_OFF1(ip), MW_TRACE_OFF3(ptr, req, heap))
 #define MW_TRACE_FREE_AT(ip, ptr, usable) MW_TRACE_OFF3(ip, ptr, usable)
 #define MW_TRACE_REALLOC_AT(ip, old, new, size, cls, heap)                                         \
     MW_TRACE_OFF6(ip, old, new, size, cls, heap)

@@ -45,13 +45,15 @@
  * events that name a site carry the id of its stack (trace_stacks.h), taken inside the
  * emitter's nesting guard. */
 #define MW_TRACE_EVENTS(X)                                                                   \
-    X(alloc, (uint64_t ptr, uint64_t size, int32_t cls, uint64_t heap, void *ip),            \
-      (ptr, size, cls, heap, mw_trace_stack(ip), ip), ptr != 0)                              \
-    X(free, (uint64_t ptr, uint64_t usable, void *ip), (ptr, mw_trace_stack(ip), ip),        \
+    X(alloc, (uint64_t ptr, uint64_t size, void *ip),                                        \
+      (ptr, size, mw_trace_stack_id(ip), ip), ptr != 0)                                      \
+    X(heap_alloc, (uint64_t ptr, uint64_t size, uint64_t heap, void *ip),                    \
+      (ptr, size, heap, mw_trace_stack_id(ip), ip), ptr != 0)                                \
+    X(free, (uint64_t ptr, uint64_t usable, void *ip), (ptr, mw_trace_stack_id(ip), ip),     \
       usable != 0)                                                                           \
     X(realloc, (uint64_t old_ptr, uint64_t new_ptr, uint64_t size, int32_t cls,              \
                 uint64_t heap, void *ip),                                                    \
-      (old_ptr, new_ptr, size, cls, heap, mw_trace_stack(ip), ip), 1)                        \
+      (old_ptr, new_ptr, size, cls, heap, mw_trace_stack_id(ip), ip), 1)                     \
     X(aligned_alloc, (uint64_t ptr, uint64_t alignment, uint64_t size, void *ip),            \
       (ptr, alignment, size, ip), ptr != 0)                                                  \
     X(heap_create, (uint64_t heap, int32_t arena, void *ip), (heap, arena, ip), 1)           \
@@ -69,7 +71,7 @@
              uint64_t duration_ns, void *ip), (cls, kept, released, moved, bytes,            \
                                                duration_ns, ip), 1)                          \
     X(corruption, (const char *kind, uint64_t ptr, const char *detail, void *ip),            \
-      (kind, ptr, detail, mw_trace_stack(ip), ip), 1)
+      (kind, ptr, detail, mw_trace_stack_id(ip), ip), 1)
 /* clang-format on */
 
 #define MW_TRACE_DECLARE_EMITTER(name, params, args, keep) mw_cold void mw_trace_emit_##name params;
@@ -98,8 +100,9 @@ on:
                                                   : (void)0)
 #define MW_TP(name, ...) MW_TP_AT(MW_TRACE_CALLER, name, __VA_ARGS__)
 
-#define MW_TRACE_ALLOC_AT(ip, ptr, req, cls, heap)                                                 \
-    MW_TP_AT(ip, alloc, MW_TP_U64(ptr), (req), (int32_t)(cls), MW_TP_U64(heap))
+#define MW_TRACE_ALLOC_AT(ip, ptr, req) MW_TP_AT(ip, alloc, MW_TP_U64(ptr), (req))
+#define MW_TRACE_HEAP_ALLOC_AT(ip, ptr, req, heap)                                                 \
+    MW_TP_AT(ip, heap_alloc, MW_TP_U64(ptr), (req), MW_TP_U64(heap))
 #define MW_TRACE_FREE_AT(ip, ptr, usable) MW_TP_AT(ip, free, MW_TP_U64(ptr), (usable))
 #define MW_TRACE_REALLOC_AT(ip, old, new, size, cls, heap)                                         \
     MW_TP_AT(ip, realloc, MW_TP_U64(old), MW_TP_U64(new), (size), (int32_t)(cls), MW_TP_U64(heap))

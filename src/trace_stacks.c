@@ -19,8 +19,8 @@
  * thread recording that id records it after the `stack` event in timestamp order. A thread
  * that finds a claimed slot of the same hash waits for its id (a few hundred ns) before
  * comparing frames. Without MESHWARD_TRACE_STACKS a stack is its call site alone, and each
- * thread keeps the ids of its latest call sites in a small cache (initial-exec TLS: no
- * allocation), so that a repeated site costs one compare. Invariants: an id is given once per
+ * thread keeps the ids of its latest call sites in a small cache (trace_stacks.h), looked up
+ * by the emitters before they call in here. Invariants: an id is given once per
  * process and never names two stacks; a full dictionary gives 0 (no id) rather than a wrong
  * one; a forked child starts with an empty dictionary and an empty cache (its ids are its
  * own, and its `stack` events say what they hold). */
@@ -44,7 +44,6 @@ enum {
     MAX_SKIP = 16,          /* the allocator's own frames above the entry point's caller */
     TABLE_SHIFT = 18,       /* slots: 4 MiB reserved */
     FRAMES_WORDS = 1 << 23, /* stored frames and lengths: 64 MiB reserved */
-    SITE_CACHE = 16,        /* per thread, call sites alone: a power of two */
 };
 #define DEAD UINT32_MAX /* the id of a claimed slot whose frames did not fit */
 #define TABLE_SLOTS (1u << TABLE_SHIFT)
@@ -65,17 +64,13 @@ static _Atomic uint64_t frames_used;
 static unwinder unwind;
 static int depth; /* 0: the caller alone */
 
-struct site_cached {
-    void *ip;
-    uint32_t id;
-};
-static __thread struct site_cached site_cache[SITE_CACHE]
+__thread struct mw_trace_site mw_trace_sites[MW_TRACE_SITE_CACHE]
     __attribute__((tls_model("initial-exec")));
 
 /* ---- unwinding ------------------------------------------------------------------------- */
 
 static void reset_child(void) {
-    memset(site_cache, 0, sizeof site_cache); /* the only thread of the child */
+    memset(mw_trace_sites, 0, sizeof mw_trace_sites); /* the only thread of the child */
     struct slot *t = atomic_load(&table);
     if (!t) return;
     mw_os_decommit(t, TABLE_SLOTS * sizeof *t);
@@ -185,13 +180,11 @@ static uint32_t intern(struct slot *t, void *const *buf, int n, void *ip) {
     return 0;
 }
 
-/* The call site alone: through this thread's cache. */
+/* The call site alone, cached for this thread (mw_trace_stack_id looks it up). */
 static uint32_t site_id(struct slot *t, void *ip) {
-    struct site_cached *c = &site_cache[((uintptr_t)ip >> 2) & (SITE_CACHE - 1)];
-    if (c->ip == ip) return c->id;
     void *buf[1] = {ip};
     uint32_t id = intern(t, buf, 1, ip);
-    if (id) *c = (struct site_cached){ip, id};
+    if (id) *mw_trace_site_slot(ip) = (struct mw_trace_site){ip, id};
     return id;
 }
 

@@ -9,9 +9,12 @@
  * (another `meshward trace` that found it reachable) uses it.
  *
  * What is recorded: every `meshward` event, LTTng's statedump (the loaded objects and the
- * process's name, once) and dl events (later dlopens), with the vtid and vpid contexts. A
- * process's name and the events' call sites are said once (statedump, `stack` events), not
- * per event. */
+ * process's name, once) and dl events (later dlopens). A process's name and the events'
+ * call sites are said once (statedump, `stack` events), not per event, and so is a thread's
+ * process: the allocation events (alloc, heap_alloc, free, realloc: nearly all of a trace)
+ * go to a channel of their own with the vtid context only, everything else to a second
+ * channel with vtid and vpid, where each thread's `thread` event, recorded before its
+ * first allocation event, says which process it belongs to. */
 #include "lttng_session.h"
 #include "cli.h"
 
@@ -28,10 +31,21 @@
 
 enum { DAEMON_START_TIMEOUT_MS = 10000, DAEMON_STOP_TIMEOUT_MS = 10000 };
 
-#define CHANNEL "meshward"
-static const char *const events[] = {"meshward:*", "lttng_ust_statedump:*", "lttng_ust_dl:*"};
-static const enum lttng_event_context_type contexts[] = {LTTNG_EVENT_CONTEXT_VTID,
-                                                         LTTNG_EVENT_CONTEXT_VPID};
+/* Every event of trace/meshward_tp.h is in one of the two lists (test_trace.py checks it).
+ * They are named one by one: lttng-sessiond 2.13 crashes on `lttng list SESSION` when an
+ * event of the session has exclusions (`meshward:*` less the allocation events). */
+#define ALLOCATIONS "meshward" /* the allocation events' channel: vtid */
+#define OTHERS "process"       /* every other event's: vtid and vpid */
+static const char *const allocation_events[] = {"meshward:alloc", "meshward:heap_alloc",
+                                                "meshward:free", "meshward:realloc"};
+static const char *const other_events[] = {
+    "meshward:thread",        "meshward:stack",        "meshward:aligned_alloc",
+    "meshward:heap_create",   "meshward:heap_destroy", "meshward:heap_reset",
+    "meshward:heap_delete",   "meshward:refill",       "meshward:span_release",
+    "meshward:region_refill", "meshward:purge",        "meshward:thread_exit",
+    "meshward:mesh",          "meshward:corruption",   "meshward:stats",
+    "lttng_ust_statedump:*",  "lttng_ust_dl:*"};
+#define COUNT(a) (sizeof(a) / sizeof(a)[0])
 
 /* rc < 0 is an LTTng error: says what failed and why. Returns 0, or -1. */
 static int lttng_ok(int rc, const char *what) {
@@ -136,11 +150,12 @@ static int create(struct trace_session *s, const char *dir) {
 
 /* Discard mode (overwrite 0) keeps the events already recorded and counts the lost ones,
  * which the command reports; blocking mode makes the program wait for the consumer. */
-static int enable_channel(struct trace_session *s, const struct trace_channel *cfg) {
+static int enable_channel(struct trace_session *s, const struct trace_channel *cfg,
+                          const char *name) {
     struct lttng_domain dom = {.type = LTTNG_DOMAIN_UST, .buf_type = LTTNG_BUFFER_PER_UID};
     struct lttng_channel *ch = lttng_channel_create(&dom);
     if (!ch) return lttng_ok(-LTTNG_ERR_NOMEM, "creating the channel");
-    snprintf(ch->name, sizeof ch->name, "%s", CHANNEL);
+    snprintf(ch->name, sizeof ch->name, "%s", name);
     ch->attr.overwrite = 0;
     ch->attr.subbuf_size = cfg->subbuf_size;
     ch->attr.num_subbuf = cfg->num_subbuf;
@@ -150,27 +165,38 @@ static int enable_channel(struct trace_session *s, const struct trace_channel *c
     return lttng_ok(rc, "creating the channel");
 }
 
-static int enable_events(struct trace_session *s) {
-    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++) {
-        struct lttng_event *ev = lttng_event_create();
-        if (!ev) return lttng_ok(-LTTNG_ERR_NOMEM, "enabling events");
-        ev->type = LTTNG_EVENT_TRACEPOINT;
-        ev->loglevel_type = LTTNG_EVENT_LOGLEVEL_ALL;
-        snprintf(ev->name, sizeof ev->name, "%s", events[i]);
-        int rc = lttng_enable_event(s->handle, ev, CHANNEL);
-        lttng_event_destroy(ev);
-        if (lttng_ok(rc, events[i]) != 0) return -1;
-    }
-    for (size_t i = 0; i < sizeof contexts / sizeof contexts[0]; i++) {
-        struct lttng_event_context ctx = {.ctx = contexts[i]};
-        if (lttng_ok(lttng_add_context(s->handle, &ctx, NULL, CHANNEL), "adding contexts") != 0)
-            return -1;
-    }
+static int enable_event(struct trace_session *s, const char *name, const char *channel) {
+    struct lttng_event *ev = lttng_event_create();
+    if (!ev) return lttng_ok(-LTTNG_ERR_NOMEM, "enabling events");
+    ev->type = LTTNG_EVENT_TRACEPOINT;
+    ev->loglevel_type = LTTNG_EVENT_LOGLEVEL_ALL;
+    snprintf(ev->name, sizeof ev->name, "%s", name);
+    int rc = lttng_enable_event(s->handle, ev, channel);
+    lttng_event_destroy(ev);
+    return lttng_ok(rc, name);
+}
+
+static int add_context(struct trace_session *s, enum lttng_event_context_type type,
+                       const char *channel) {
+    struct lttng_event_context ctx = {.ctx = type};
+    return lttng_ok(lttng_add_context(s->handle, &ctx, NULL, channel), "adding contexts");
+}
+
+static int enable_events(struct trace_session *s, const struct trace_channel *cfg) {
+    if (enable_channel(s, cfg, ALLOCATIONS) != 0 || enable_channel(s, cfg, OTHERS) != 0) return -1;
+    for (size_t i = 0; i < COUNT(allocation_events); i++)
+        if (enable_event(s, allocation_events[i], ALLOCATIONS) != 0) return -1;
+    for (size_t i = 0; i < COUNT(other_events); i++)
+        if (enable_event(s, other_events[i], OTHERS) != 0) return -1;
+    if (add_context(s, LTTNG_EVENT_CONTEXT_VTID, ALLOCATIONS) != 0 ||
+        add_context(s, LTTNG_EVENT_CONTEXT_VTID, OTHERS) != 0 ||
+        add_context(s, LTTNG_EVENT_CONTEXT_VPID, OTHERS) != 0)
+        return -1;
     return 0;
 }
 
 int session_start(struct trace_session *s, const char *dir, const struct trace_channel *cfg) {
-    if (create(s, dir) == 0 && enable_channel(s, cfg) == 0 && enable_events(s) == 0 &&
+    if (create(s, dir) == 0 && enable_events(s, cfg) == 0 &&
         lttng_ok(lttng_start_tracing(s->name), "starting") == 0)
         return 0;
     session_close(s);

@@ -122,14 +122,18 @@ static int parse(int argc, char **argv, struct rep_options *o) {
 }
 
 /* The specialised reader, or libbabeltrace2 when asked or when the layout is not one the
- * specialised reader knows (it then delivered nothing); either on a thread of its own. */
+ * specialised reader knows (it then delivered nothing); either on a thread of its own. The
+ * sink sees every event with its process (report_threads.c). */
 static int read_trace(struct rep_options *o, rep_sink sink, void *arg) {
-    if (!o->use_bt2) {
-        int rc = rep_read_piped(rep_read_ctf, o->dir, sink, arg, o->progress);
-        if (rc != REP_READ_UNSUPPORTED) return rc;
+    struct rep_threads t = {sink, arg, {0}};
+    int rc = REP_READ_UNSUPPORTED;
+    if (!o->use_bt2) rc = rep_read_piped(rep_read_ctf, o->dir, rep_threads_sink, &t, o->progress);
+    if (rc == REP_READ_UNSUPPORTED) {
         o->use_bt2 = true;
+        rc = rep_read_piped(rep_read_bt2, o->dir, rep_threads_sink, &t, false);
     }
-    return rep_read_piped(rep_read_bt2, o->dir, sink, arg, false);
+    rep_map_free(&t.pid_of);
+    return rc;
 }
 
 static int replay(struct rep *r) {

@@ -9,6 +9,7 @@
 #include "report_event.h"
 
 #include <babeltrace2/babeltrace.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,39 +199,53 @@ static const bt_plugin *find_plugin(const char *name) {
     return p;
 }
 
-/* src.ctf.fs on dir, every output port to the muxer, the muxer to our sink. */
+/* One src.ctf.fs on dir (a component reads traces of one UUID only: each process of a trace
+ * of per-process buffers is a trace of its own), each of its output ports to the muxer's
+ * next input port (*ports of them connected so far). */
+static int add_source(bt_graph *g, const bt_component_class_source *cls, const char *dir, size_t i,
+                      const bt_component_filter *mux, uint64_t *ports) {
+    bt_value *params = bt_value_map_create();
+    bt_value *inputs = NULL;
+    const bt_component_source *src;
+    char name[32];
+    snprintf(name, sizeof name, "src%zu", i);
+    int rc = -1;
+    if (!params || bt_value_map_insert_empty_array_entry(params, "inputs", &inputs) != 0 ||
+        bt_value_array_append_string_element(inputs, dir) != 0 ||
+        bt_graph_add_source_component(g, cls, name, params, BT_LOGGING_LEVEL_NONE, &src) != 0)
+        goto out;
+    uint64_t n = bt_component_source_get_output_port_count(src);
+    for (uint64_t k = 0; k < n; k++, ++*ports)
+        if (bt_graph_connect_ports(
+                g, bt_component_source_borrow_output_port_by_index_const(src, k),
+                bt_component_filter_borrow_input_port_by_index_const(mux, *ports), NULL) != 0)
+            goto out;
+    rc = 0;
+out:
+    bt_value_put_ref(params);
+    return rc;
+}
+
+/* A src.ctf.fs per trace folder, every output port to the muxer, the muxer to our sink. */
 static int build_graph(bt_graph *g, char **dirs, struct bt2_reader *r) {
     const bt_plugin *ctf = find_plugin("ctf"), *utils = find_plugin("utils");
     const bt_component_class_source *src_cls =
         ctf ? bt_plugin_borrow_source_component_class_by_name_const(ctf, "fs") : NULL;
     const bt_component_class_filter *mux_cls =
         utils ? bt_plugin_borrow_filter_component_class_by_name_const(utils, "muxer") : NULL;
-    int rc = -1;
-    bt_value *params = bt_value_map_create();
-    bt_value *inputs = NULL;
-    if (!src_cls || !mux_cls || !params ||
-        bt_value_map_insert_empty_array_entry(params, "inputs", &inputs) != 0)
-        goto out;
-    for (size_t i = 0; dirs[i]; i++)
-        if (bt_value_array_append_string_element(inputs, dirs[i]) != 0) goto out;
-    const bt_component_source *src;
     const bt_component_filter *mux;
     const bt_component_sink *sink;
-    if (bt_graph_add_source_component(g, src_cls, "src", params, BT_LOGGING_LEVEL_NONE, &src) !=
-            0 ||
+    int rc = -1;
+    if (!src_cls || !mux_cls ||
         bt_graph_add_filter_component(g, mux_cls, "mux", NULL, BT_LOGGING_LEVEL_NONE, &mux) != 0 ||
         bt_graph_add_simple_sink_component(g, "sink", NULL, consume, NULL, r, &sink) != 0)
         goto out;
-    uint64_t n = bt_component_source_get_output_port_count(src);
-    for (uint64_t i = 0; i < n; i++)
-        if (bt_graph_connect_ports(g, bt_component_source_borrow_output_port_by_index_const(src, i),
-                                   bt_component_filter_borrow_input_port_by_index_const(mux, i),
-                                   NULL) != 0)
-            goto out;
+    uint64_t ports = 0;
+    for (size_t i = 0; dirs[i]; i++)
+        if (add_source(g, src_cls, dirs[i], i, mux, &ports) != 0) goto out;
     rc = bt_graph_connect_ports(g, bt_component_filter_borrow_output_port_by_index_const(mux, 0),
                                 bt_component_sink_borrow_input_port_by_index_const(sink, 0), NULL);
 out:
-    bt_value_put_ref(params);
     bt_plugin_put_ref(ctf);
     bt_plugin_put_ref(utils);
     return rc;

@@ -5,7 +5,8 @@
 #include <string.h>
 
 const struct rep_kind_desc rep_kinds[REP_NKINDS] = {
-    [REP_ALLOC] = {"meshward:alloc", {"ptr", "size", "cls", "heap", "stack"}},
+    [REP_ALLOC] = {"meshward:alloc", {"ptr", "size", "stack"}},
+    [REP_HEAP_ALLOC] = {"meshward:heap_alloc", {"ptr", "size", "stack", "heap"}},
     [REP_FREE] = {"meshward:free", {"ptr", "stack"}},
     [REP_REALLOC] = {"meshward:realloc", {"old_ptr", "new_ptr", "size", "cls", "heap", "stack"}},
     [REP_ALIGNED] = {"meshward:aligned_alloc", {"ptr", "alignment", "size"}},
@@ -23,6 +24,7 @@ const struct rep_kind_desc rep_kinds[REP_NKINDS] = {
     [REP_STATS] = {"meshward:stats",
                    {"live_blocks", "live_bytes", "allocations", "frees", "at_exit"}},
     [REP_STACK] = {"meshward:stack", {"id", "@frames"}},
+    [REP_THREAD] = {"meshward:thread", {NULL}},
     [REP_BIN_INFO] = {"lttng_ust_statedump:bin_info", {"baddr", "memsz", "$path"}},
     [REP_DLOPEN] = {"lttng_ust_dl:dlopen", {"baddr", "memsz", "$path"}},
     [REP_DLMOPEN] = {"lttng_ust_dl:dlmopen", {"baddr", "memsz", "$path"}},

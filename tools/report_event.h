@@ -16,8 +16,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "report_map.h"
+
 enum rep_kind {
     REP_ALLOC,
+    REP_HEAP_ALLOC, /* an alloc from a first-class heap: the same f[0..2], and f[3] the heap */
     REP_FREE,
     REP_REALLOC,
     REP_ALIGNED,
@@ -34,6 +37,7 @@ enum rep_kind {
     REP_CORRUPTION,
     REP_STATS,
     REP_STACK,
+    REP_THREAD,   /* no field: its contexts say its thread's process (report_threads.c) */
     REP_BIN_INFO, /* lttng_ust_statedump:bin_info */
     REP_DLOPEN,   /* lttng_ust_dl:dlopen and dlmopen */
     REP_DLMOPEN,
@@ -91,6 +95,15 @@ void rep_free_dirs(char **dirs);
 int rep_read_ctf(const char *dir, rep_sink sink, void *arg, bool progress);
 int rep_read_bt2(const char *dir, rep_sink sink, void *arg, bool progress); /* no bar */
 typedef int (*rep_reader)(const char *dir, rep_sink sink, void *arg, bool progress);
+
+/* report_threads.c: a sink that gives each event without a vpid (the allocation events of
+ * `meshward trace`) the process of its thread, then calls sink(arg, ev). Free pid_of after. */
+struct rep_threads {
+    rep_sink sink;
+    void *arg;
+    struct rep_map pid_of; /* vtid -> vpid */
+};
+bool rep_threads_sink(void *arg, const struct rep_event *ev);
 
 /* report_pipe.c: runs read on a thread of its own and the sink on the caller's, in batches
  * (two CPUs: decoding and replaying); the sink sees the events read delivers, in order. */

@@ -156,7 +156,8 @@ static void stack_event(struct rep *r, struct rep_proc *p, const struct rep_even
 static uint64_t stack_of(const struct rep_event *ev) {
     switch (ev->kind) {
     case REP_ALLOC:
-        return ev->f[4];
+    case REP_HEAP_ALLOC:
+        return ev->f[2];
     case REP_FREE:
         return ev->f[1];
     case REP_REALLOC:
@@ -617,7 +618,10 @@ bool rep_replay_event(void *arg, const struct rep_event *ev) {
     p->events++;
     p->last_ts = ev->ts;
     switch (ev->kind) {
-    case REP_ALLOC:
+    case REP_ALLOC: /* the thread's heap: heap 0, never destroyed nor reset */
+        add_block(r, p, ev, ev->f[0], ev->f[1], 0);
+        break;
+    case REP_HEAP_ALLOC:
         add_block(r, p, ev, ev->f[0], ev->f[1], (uint32_t)ev->f[3]);
         break;
     case REP_FREE:
@@ -705,7 +709,7 @@ static void add_history(struct rep *r, struct rep_corruption *c, const struct re
 bool rep_history_event(void *arg, const struct rep_event *ev) {
     struct rep *r = arg;
     uint64_t ptr, old = 0, size;
-    if (ev->kind == REP_ALLOC)
+    if (ev->kind == REP_ALLOC || ev->kind == REP_HEAP_ALLOC)
         ptr = ev->f[0], size = ev->f[1];
     else if (ev->kind == REP_FREE) /* the block's own address only: a free says no size */
         ptr = ev->f[0], size = 0;

@@ -9,12 +9,14 @@
  * public entry point, which the probes record as the `ip` context when a session adds it
  * (see meshward_tp.c); pointers travel as uint64_t so that a call site may pass a pointer
  * or an address; every byte and every field of the hottest events counts (LTTng writes
- * each field on its own): `cls` is recorded in 16 bits, `heap` and `stack` in 32, and
- * nothing a reader can derive is recorded (a block's kind and usable size follow from its
- * class; whether a realloc moved the block from its two pointers; everything about a freed
- * block but its address from its `alloc`);
+ * each field with a call of its own, about 64 instructions): `cls` is recorded in 16 bits,
+ * `heap` and `stack` in 32, and nothing a reader can derive or replay does without is
+ * recorded (an allocation's heap is its thread's unless it is a `heap_alloc`; a block's kind
+ * and usable size are not needed to replay; whether a realloc moved the block follows from
+ * its two pointers; everything about a freed block but its address from its allocation);
  * event and field names are an interface (the report tool and users' scripts read them):
- * add fields at the end, never rename. */
+ * add fields at the end, never rename; a field removed is a format change that
+ * trace/README.md and the readers in tools/ follow. */
 #undef LTTNG_UST_TRACEPOINT_PROVIDER
 #define LTTNG_UST_TRACEPOINT_PROVIDER meshward
 
@@ -30,16 +32,15 @@
 /* The LTTng event DSL reads best one field per line: */
 /* clang-format off */
 
-/* A block was handed to the program (malloc, calloc, aligned and heap allocations). `cls`
- * says what it is: >= 0 a slab class, <= -2 a region of 2^-cls bytes, -1 a huge block. */
+/* A block of the calling thread's own heap was handed to the program (malloc, calloc,
+ * aligned allocations). Its class follows from its size (and alignment), its heap from the
+ * thread: neither is recorded. The most frequent event with `free`: declared first, so that
+ * both get LTTng's compact event header (ids below 31). */
 LTTNG_UST_TRACEPOINT_EVENT(meshward, alloc,
-    LTTNG_UST_TP_ARGS(uint64_t, ptr, uint64_t, size, int32_t, cls, uint64_t, heap,
-                      uint32_t, stack, void *, ip),
+    LTTNG_UST_TP_ARGS(uint64_t, ptr, uint64_t, size, uint32_t, stack, void *, ip),
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
         lttng_ust_field_integer(uint64_t, size, size)
-        lttng_ust_field_integer(int16_t, cls, cls)
-        lttng_ust_field_integer(uint32_t, heap, heap)
         lttng_ust_field_integer(uint32_t, stack, stack)))
 
 /* A block came back. */
@@ -47,6 +48,17 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, free,
     LTTNG_UST_TP_ARGS(uint64_t, ptr, uint32_t, stack, void *, ip),
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
+        lttng_ust_field_integer(uint32_t, stack, stack)))
+
+/* A block of first-class heap `heap` (mw_heap_malloc and friends) was handed to the
+ * program: `alloc` with the heap named. */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, heap_alloc,
+    LTTNG_UST_TP_ARGS(uint64_t, ptr, uint64_t, size, uint64_t, heap, uint32_t, stack,
+                      void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
+        lttng_ust_field_integer(uint64_t, size, size)
+        lttng_ust_field_integer(uint32_t, heap, heap)
         lttng_ust_field_integer(uint32_t, stack, stack)))
 
 /* One realloc call, the only event it records: when new_ptr != old_ptr, new_ptr was
@@ -61,6 +73,14 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, realloc,
         lttng_ust_field_integer(int16_t, cls, cls)
         lttng_ust_field_integer(uint32_t, heap, heap)
         lttng_ust_field_integer(uint32_t, stack, stack)))
+
+/* The thread recording it (its vtid context) belongs to the process of its vpid context:
+ * recorded by each thread before its first other event (and again in a forked child), so
+ * that the allocation events can go without the vpid context (`meshward trace` records them
+ * in a channel of their own, with vtid only). No field: the contexts say it all. */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, thread,
+    LTTNG_UST_TP_ARGS(void *, ip),
+    LTTNG_UST_TP_FIELDS())
 
 /* What stack id `id` of this process holds: return addresses, innermost (the program's
  * call into the allocator) first. Recorded once per id, before any event carrying it. */

@@ -1,0 +1,23 @@
+/* report_threads.c — the process of each event: `meshward trace` records the allocation
+ * events without the vpid context (trace/README.md, "Contexts"); every other event carries
+ * both vtid and vpid, and each thread records a `thread` event before its first allocation
+ * event. A sink in front of the report's own gives every event that lacks a vpid the vpid
+ * of the latest event of its vtid that had one.
+ *
+ * Invariants: an event that carries its vpid is passed on as it is; a thread never seen
+ * with a vpid (its `thread` event lost: discarded, or recorded while LTTng was still
+ * registering a forked child) is taken for its process's main thread, whose tid is the
+ * pid. */
+#include "report_event.h"
+
+bool rep_threads_sink(void *arg, const struct rep_event *ev) {
+    struct rep_threads *t = arg;
+    if (ev->vpid != 0) {
+        if (ev->vtid != 0) rep_map_put(&t->pid_of, (uint32_t)ev->vtid, (uint32_t)ev->vpid);
+        return t->sink(t->arg, ev);
+    }
+    struct rep_event e = *ev;
+    int64_t pid = rep_map_get(&t->pid_of, (uint32_t)ev->vtid);
+    e.vpid = pid >= 0 ? (int32_t)pid : ev->vtid;
+    return t->sink(t->arg, &e);
+}
