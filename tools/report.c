@@ -125,7 +125,7 @@ static int parse(int argc, char **argv, struct rep_options *o) {
  * specialised reader knows (it then delivered nothing); either on a thread of its own. The
  * sink sees every event with its process (report_threads.c). */
 static int read_trace(struct rep_options *o, rep_sink sink, void *arg) {
-    struct rep_threads t = {sink, arg, {0}};
+    struct rep_threads t = {.sink = sink, .arg = arg};
     int rc = REP_READ_UNSUPPORTED;
     if (!o->use_bt2) rc = rep_read_piped(rep_read_ctf, o->dir, rep_threads_sink, &t, o->progress);
     if (rc == REP_READ_UNSUPPORTED) {

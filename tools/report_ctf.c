@@ -284,6 +284,14 @@ static void sift_down(struct ctf_reader *r, size_t i) {
     }
 }
 
+/* The earliest timestamp among the streams below the top (UINT64_MAX when none). */
+static uint64_t runner_up_ts(const struct ctf_reader *r) {
+    uint64_t ts = UINT64_MAX;
+    for (size_t i = 1; i < 3 && i < r->n_heap; i++)
+        if (r->heap[i]->ev.ts < ts) ts = r->heap[i]->ev.ts;
+    return ts;
+}
+
 static void progress_bar(struct ctf_reader *r, bool done) {
     uint64_t read = 0;
     for (size_t i = 0; i < r->n_streams; i++)
@@ -302,13 +310,19 @@ static int merge(struct ctf_reader *r, rep_sink sink, void *arg, bool progress) 
         sift_down(r, i);
     uint64_t n = 0;
     while (r->n_heap > 0) {
+        /* The top stream's events go out in a run while none of the others' comes first
+         * (their earliest is a child of the top): one compare per event, not a sift. */
         struct stream *st = r->heap[0];
-        if (!sink(arg, &st->ev)) break;
-        if (advance(st) != 0) return REP_READ_ERROR;
+        uint64_t limit = runner_up_ts(r);
+        do {
+            if (!sink(arg, &st->ev)) goto stopped;
+            if (advance(st) != 0) return REP_READ_ERROR;
+            if (progress && ++n % (1 << 20) == 0) progress_bar(r, false);
+        } while (st->has_event && st->ev.ts <= limit);
         if (!st->has_event) r->heap[0] = r->heap[--r->n_heap];
         sift_down(r, 0);
-        if (progress && ++n % (1 << 20) == 0) progress_bar(r, false);
     }
+stopped:
     if (progress) progress_bar(r, true);
     return REP_READ_OK;
 }

@@ -101,7 +101,8 @@ typedef int (*rep_reader)(const char *dir, rep_sink sink, void *arg, bool progre
 struct rep_threads {
     rep_sink sink;
     void *arg;
-    struct rep_map pid_of; /* vtid -> vpid */
+    struct rep_map pid_of;      /* vtid -> vpid */
+    int32_t last_tid, last_pid; /* the latest answer (events come in runs of one thread) */
 };
 bool rep_threads_sink(void *arg, const struct rep_event *ev);
 

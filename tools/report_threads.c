@@ -10,14 +10,27 @@
  * pid. */
 #include "report_event.h"
 
+/* The vpid of thread vtid: the latest seen, else the main thread's (vtid itself). */
+static int32_t pid_of(struct rep_threads *t, int32_t vtid) {
+    if (vtid != t->last_tid || t->last_pid == 0) {
+        int64_t pid = rep_map_get(&t->pid_of, (uint32_t)vtid);
+        t->last_tid = vtid;
+        t->last_pid = pid >= 0 ? (int32_t)pid : vtid;
+    }
+    return t->last_pid;
+}
+
 bool rep_threads_sink(void *arg, const struct rep_event *ev) {
     struct rep_threads *t = arg;
     if (ev->vpid != 0) {
-        if (ev->vtid != 0) rep_map_put(&t->pid_of, (uint32_t)ev->vtid, (uint32_t)ev->vpid);
+        if (ev->vtid != 0 && (ev->vtid != t->last_tid || ev->vpid != t->last_pid)) {
+            rep_map_put(&t->pid_of, (uint32_t)ev->vtid, (uint32_t)ev->vpid);
+            t->last_tid = ev->vtid;
+            t->last_pid = ev->vpid;
+        }
         return t->sink(t->arg, ev);
     }
     struct rep_event e = *ev;
-    int64_t pid = rep_map_get(&t->pid_of, (uint32_t)ev->vtid);
-    e.vpid = pid >= 0 ? (int32_t)pid : ev->vtid;
+    e.vpid = pid_of(t, ev->vtid);
     return t->sink(t->arg, &e);
 }
