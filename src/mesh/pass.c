@@ -4,11 +4,13 @@
  *
  * When: from an allocation slow path, at most once per MESHWARD_MESH_PERIOD_MS, if the
  * heap shrank since its fullest (shrinking()), else once every `backoff` periods, a
- * backoff that doubles while passes release little. Such a pass stops after a period, or
- * after SHRINK_PERIODS when the heap shrank (the program just freed much: the one moment
- * meshing has most to give back, worth a longer pause), and the next resumes at the class
- * it stopped in; an explicit pass (mw_mesh_now, mw_collect, malloc_trim) has no limit. What: class
- * by class, the calling thread's sparse spans and the abandoned ones.
+ * backoff that doubles while passes release little. Such a pass may spend a period, or
+ * SHRINK_PERIODS when the heap shrank (the program just freed much: the one moment meshing
+ * has most to give back), in slices of at most SLICE_NS run by slow paths some time apart
+ * (see SLICE_GAP_SHRUNK_NS), so that no call pauses longer than a slice; the next pass resumes at
+ * the class the last one stopped in. An explicit pass (mw_mesh_now, mw_collect,
+ * malloc_trim) has no limit. What: class by class, the calling thread's sparse spans and
+ * the abandoned ones.
  *
  * The cap: at most a third of vm.max_map_count meshed ranges (aliases and kept spans in the
  * file), as in Mesh. Each splits the arena's mapping, but neighbours merge: measured, 440
@@ -34,7 +36,12 @@
 #define MAX_CANDIDATES 4096 /* per class and pass */
 #define BACKOFF_MAX 64      /* passes that release little space out, up to 64 periods apart */
 #define LITTLE ((size_t)1 << 20)
-#define SHRINK_PERIODS 8 /* a pass after the heap shrank may run that many periods */
+#define SHRINK_PERIODS 8   /* a pass after the heap shrank may run that many periods */
+#define SLICE_NS 10000000u /* the longest a slow path meshes at a time */
+/* Between two slices of a pass the program runs at least this long: a tenth of a slice
+ * after the heap shrank (meshing then has the most to give back, soon), a whole slice
+ * otherwise (meshing takes at most half the time). */
+#define SLICE_GAP_SHRUNK_NS (SLICE_NS / 10)
 
 static mw_lock_t pass_lock;
 static _Atomic uint64_t next_due_ns; /* no thread looks before (racy, only a hint) */
@@ -45,6 +52,13 @@ static long range_cap;               /* meshed ranges allowed; 0 until read */
 static struct mw_mesh_cand cands[MAX_CANDIDATES];
 static struct mw_span *found[MAX_CANDIDATES];
 static struct { uint64_t passes, meshes, released_bytes, ns, max_pause_ns; } totals;
+/* The timed pass in progress (classes_left 0: none), under pass_lock: the time it may still
+ * spend, the bytes it gave back so far, the wait between its slices, the classes it has
+ * still to visit. */
+static struct {
+    uint64_t budget_ns, bytes, gap_ns;
+    unsigned classes_left;
+} timed;
 
 static long read_range_cap(void) {
     char buf[32];
@@ -63,8 +77,6 @@ static long read_range_cap(void) {
 static bool enabled(void) {
     return mw_option_now(MW_OPTION_MESH) && !mw_vg_active();
 }
-
-static size_t run_locked(struct mw_heap *h, unsigned periods);
 
 /* ---- one pass ------------------------------------------------------------------------ */
 
@@ -173,49 +185,95 @@ static bool shrinking(struct mw_heap *h) {
     return drop >= 4096 && drop >= h->mesh_peak / 8;
 }
 
-/* periods: a pass from a slow path stops after that many periods; an explicit one (0:
- * mw_mesh_now, mw_collect, malloc_trim) goes through every class. */
-static size_t run_pass(struct mw_heap *h, unsigned periods) {
+/* Meshes class after class from next_class, until the deadline or the cap, or until
+ * *classes_left classes gave all they could: a class is taken again while it yields (its
+ * candidates are capped, by the time left too), and one cut short by the deadline is where
+ * the next sweep resumes. Returns the bytes released. */
+static size_t sweep(struct mw_heap *h, uint64_t deadline, unsigned *classes_left) {
     if (!range_cap) range_cap = read_range_cap();
-    uint64_t t0 = mw_os_now_ns(), period = (uint64_t)mw_option_now(MW_OPTION_MESH_PERIOD_MS);
-    bool timed = periods != 0;
-    pass_deadline_ns = timed ? t0 + (period ? period : 1) * periods * 1000000u : UINT64_MAX;
+    pass_deadline_ns = deadline;
     size_t bytes = 0;
-    for (unsigned i = 0; i < MW_CLASS_COUNT && under_cap() && in_time(); i++) {
-        size_t got;
-        do /* an explicit pass takes the class again while it yields (candidates are capped) */
-            bytes += got = pass_class(h, next_class);
-        while (!timed && got && under_cap());
+    while (*classes_left && under_cap() && in_time()) {
+        size_t got = pass_class(h, next_class);
+        bytes += got;
+        if (got) continue;
         next_class = (next_class + 1) % MW_CLASS_COUNT;
+        --*classes_left;
     }
-    uint64_t t1 = mw_os_now_ns();
-    totals.passes++;
-    totals.released_bytes += bytes;
-    totals.ns += t1 - t0;
-    if (t1 - t0 > totals.max_pause_ns) totals.max_pause_ns = t1 - t0;
-    if (h) h->mesh_peak = heap_held(h);
-    backoff = bytes >= LITTLE ? 1 : (backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2);
-    last_pass_ns = t1;
     return bytes;
 }
 
-/* With pass_lock held. The hardened build meshes single-threaded processes only: a free in
- * another thread checks a block's canaries and changes its record in several steps, which
- * a mesh moving that record and re-keying those canaries would tear. */
-static size_t run_locked(struct mw_heap *h, unsigned periods) {
-    bool solo = mw_os_threads() == 1;
-    if (MW_HARDENED && !solo) return 0;
-    mw_mesh_file_solo(solo);
-    size_t bytes = run_pass(h, periods);
-    mw_mesh_file_solo(false);
+/* A stretch of meshing from t0 took until now, releasing bytes. */
+static uint64_t account_slice(uint64_t t0, size_t bytes) {
+    uint64_t t1 = mw_os_now_ns();
+    totals.released_bytes += bytes;
+    totals.ns += t1 - t0;
+    if (t1 - t0 > totals.max_pause_ns) totals.max_pause_ns = t1 - t0;
+    return t1 - t0;
+}
+
+/* A pass ended, having released bytes in all: the backoff and the heap's new mark. */
+static void account_pass(struct mw_heap *h, size_t bytes) {
+    totals.passes++;
+    if (h) h->mesh_peak = heap_held(h);
+    backoff = bytes >= LITTLE ? 1 : (backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2);
+    last_pass_ns = mw_os_now_ns();
+}
+
+/* An explicit pass: every class, no time limit (it supersedes a timed one in progress). */
+static size_t run_whole(struct mw_heap *h) {
+    uint64_t t0 = mw_os_now_ns();
+    unsigned all = MW_CLASS_COUNT;
+    size_t bytes = sweep(h, UINT64_MAX, &all);
+    account_slice(t0, bytes);
+    account_pass(h, bytes);
+    timed.classes_left = 0;
     return bytes;
+}
+
+/* One slice of the timed pass in progress; ends the pass when its time or its classes are
+ * spent, or the cap is reached. */
+static void run_slice(struct mw_heap *h, uint64_t period_ns) {
+    uint64_t t0 = mw_os_now_ns(), slice = SLICE_NS < period_ns ? SLICE_NS : period_ns;
+    if (slice > timed.budget_ns) slice = timed.budget_ns;
+    size_t bytes = sweep(h, t0 + slice, &timed.classes_left);
+    uint64_t spent = account_slice(t0, bytes);
+    timed.bytes += bytes;
+    timed.budget_ns -= spent < timed.budget_ns ? spent : timed.budget_ns;
+    if (timed.budget_ns == 0 || !under_cap()) timed.classes_left = 0;
+    if (!timed.classes_left) account_pass(h, timed.bytes);
+}
+
+/* With pass_lock held, before meshing: false when this process may not mesh now. The
+ * hardened build meshes single-threaded processes only: a free in another thread checks a
+ * block's canaries and changes its record in several steps, which a mesh moving that
+ * record and re-keying those canaries would tear. */
+static bool begin_locked(void) {
+    bool solo = mw_os_threads() == 1;
+    if (MW_HARDENED && !solo) return false;
+    mw_mesh_file_solo(solo);
+    return true;
 }
 
 size_t mw_mesh_pass(struct mw_heap *h) {
     if (!enabled() || (h && !h->alive) || !mw_trylock(&pass_lock)) return 0;
-    size_t bytes = run_locked(h, 0);
+    size_t bytes = 0;
+    if (begin_locked()) {
+        bytes = run_whole(h);
+        mw_mesh_file_solo(false);
+    }
     mw_unlock(&pass_lock);
     return bytes;
+}
+
+/* With pass_lock held, no timed pass in progress: starts one when it is due. */
+static void start_if_due(struct mw_heap *h, uint64_t now, uint64_t period_ns) {
+    bool shrunk = shrinking(h);
+    if (!shrunk && now < last_pass_ns + period_ns * backoff) return;
+    timed.budget_ns = (period_ns ? period_ns : 1000000u) * (shrunk ? SHRINK_PERIODS : 1);
+    timed.gap_ns = shrunk ? SLICE_GAP_SHRUNK_NS : SLICE_NS;
+    timed.bytes = 0;
+    timed.classes_left = MW_CLASS_COUNT;
 }
 
 void mw_mesh_tick(struct mw_heap *h) {
@@ -224,12 +282,15 @@ void mw_mesh_tick(struct mw_heap *h) {
     if (!enabled() || !h->alive || !mw_trylock(&pass_lock)) return;
     period = (uint64_t)mw_option_now(MW_OPTION_MESH_PERIOD_MS) * 1000000u;
     if (!last_pass_ns) last_pass_ns = now; /* none in the process's first period: start-up */
-    bool shrunk = shrinking(h);
-    if (shrunk || now >= last_pass_ns + period * backoff) {
-        run_locked(h, shrunk ? SHRINK_PERIODS : 1);
-        now = mw_os_coarse_ns(); /* the next pass a period after this one ended */
+    if (!timed.classes_left) start_if_due(h, now, period);
+    uint64_t wait = period; /* the next pass a period after this one ended */
+    if (timed.classes_left && begin_locked()) {
+        run_slice(h, period);
+        mw_mesh_file_solo(false);
+        now = mw_os_coarse_ns();
+        if (timed.classes_left) wait = timed.gap_ns;
     }
-    atomic_store_explicit(&next_due_ns, now + period, memory_order_relaxed);
+    atomic_store_explicit(&next_due_ns, now + wait, memory_order_relaxed);
     mw_unlock(&pass_lock);
 }
 
