@@ -270,7 +270,7 @@ size_t mw_mesh_pass(struct mw_heap *h) {
 static void start_if_due(struct mw_heap *h, uint64_t now, uint64_t period_ns) {
     bool shrunk = shrinking(h);
     if (!shrunk && now < last_pass_ns + period_ns * backoff) return;
-    timed.budget_ns = (period_ns ? period_ns : 1000000u) * (shrunk ? SHRINK_PERIODS : 1);
+    timed.budget_ns = period_ns * (shrunk ? SHRINK_PERIODS : 1);
     timed.gap_ns = shrunk ? SLICE_GAP_SHRUNK_NS : SLICE_NS;
     timed.bytes = 0;
     timed.classes_left = MW_CLASS_COUNT;
@@ -281,6 +281,7 @@ void mw_mesh_tick(struct mw_heap *h) {
     if (now < atomic_load_explicit(&next_due_ns, memory_order_relaxed)) return;
     if (!enabled() || !h->alive || !mw_trylock(&pass_lock)) return;
     period = (uint64_t)mw_option_now(MW_OPTION_MESH_PERIOD_MS) * 1000000u;
+    if (!period) period = 1000000u;        /* 0 counts as a millisecond */
     if (!last_pass_ns) last_pass_ns = now; /* none in the process's first period: start-up */
     if (!timed.classes_left) start_if_due(h, now, period);
     uint64_t wait = period; /* the next pass a period after this one ended */
