@@ -148,10 +148,14 @@ static void map_span(struct mw_span *s, struct mw_span *value) {
         slot[i] = value;
 }
 
-void mw_arena_clear_fresh(const struct mw_arena *a, char *start, size_t size) {
-    if (!a->managed) return;
+/* Zeroes [start, start + size), memory no block holds (memcheck keeps it unaddressable). */
+static void clear(char *start, size_t size) {
     mw_vg_undefined(start, size);
     memset(start, 0, size);
+}
+
+void mw_arena_clear_fresh(const struct mw_arena *a, char *start, size_t size) {
+    if (a->managed) clear(start, size);
 }
 
 /* Called with arena_lock held: a free span of a of exactly `pages`, or a newly carved one,
@@ -316,10 +320,7 @@ void *mw_arena_large_alloc(mw_arena_id_t id, size_t size, size_t align, bool zer
     struct mw_span *s = large_take(id, bytes, align > MW_PAGE_SIZE ? align : MW_PAGE_SIZE);
     mw_unlock(&arena_lock);
     if (!s) return NULL;
-    if (zero && s->dirty) { /* (the hardened build's runs read as zero: arena_runs.c) */
-        mw_vg_undefined(s->start, bytes);
-        memset(s->start, 0, bytes);
-    }
+    if (zero && s->dirty) clear(s->start, bytes); /* (hardened runs read as zero already) */
     mw_vg_noaccess(s->start, bytes); /* no block yet: the API describes it to memcheck */
     return s->start;
 }

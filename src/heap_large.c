@@ -88,6 +88,11 @@ uint32_t mw_heap_large_remove(const void *p) {
     return heap;
 }
 
+void mw_heap_large_moved(const void *p, const void *q) {
+    uint32_t owner = p != q && mw_heap_large_any() ? mw_heap_large_remove(p) : 0;
+    if (owner) mw_heap_large_add(owner, q);
+}
+
 size_t mw_heap_large_take(uint32_t heap_id, void **out, size_t max) {
     size_t n = 0;
     mw_lock(&lock);

@@ -22,6 +22,8 @@ mw_inline bool mw_heap_large_any(void) {
 bool mw_heap_large_add(uint32_t heap_id, const void *p);
 /* Forgets p; returns its heap id, or 0 when p was not registered. */
 uint32_t mw_heap_large_remove(const void *p);
+/* Block p moved to q (mremap): a heap's registration of it follows it. */
+void mw_heap_large_moved(const void *p, const void *q);
 /* Removes up to max blocks of heap_id into out; returns how many. */
 size_t mw_heap_large_take(uint32_t heap_id, void **out, size_t max);
 void mw_heap_large_fork_prepare(void);

@@ -55,8 +55,7 @@ static void *huge_move(void *p, size_t size) {
         errno = ENOMEM;
         return NULL;
     }
-    uint32_t owner = q != p && mw_heap_large_any() ? mw_heap_large_remove(p) : 0;
-    if (owner) mw_heap_large_add(owner, q);
+    mw_heap_large_moved(p, q);
     return q;
 }
 

@@ -228,17 +228,14 @@ static bool resize_in_place(struct mw_hd_block *b, size_t size) {
 /* The history of a huge block that mremap moved from b->p to q: the old address is freed
  * by this realloc (its range is reserved PROT_NONE again, so a use of it faults and is
  * reported with this history), the new one allocated by it; a first-class heap's
- * registration follows the block. */
-static void move_record(struct mw_hd_block *b, char *q, size_t size, uint64_t seen, void *ip) {
+ * registration follows the block. Returns q's record (NULL: the table is full). */
+static struct mw_lrec *move_record(struct mw_hd_block *b, char *q, size_t size, uint64_t seen,
+                                   void *ip) {
     struct mw_lrec *r = mw_rec_large(q, true);
-    if (r) {
-        r->size = size;
-        r->guarded = huge_length(size);
-        mw_rec_set_live(&r->h, size, MW_HOW_MALLOC, ip);
-    }
+    if (r) mw_rec_set_live(&r->h, size, MW_HOW_MALLOC, ip);
     if (mw_rec_set_freed(b->rec, seen, ip)) mw_rec_release(b->rec);
-    uint32_t owner = mw_heap_large_any() ? mw_heap_large_remove(b->p) : 0;
-    if (owner) mw_heap_large_add(owner, q);
+    mw_heap_large_moved(b->p, q);
+    return r;
 }
 
 /* A huge block that stays huge is resized by mremap (huge.c), as in production: no copy and
@@ -260,11 +257,10 @@ static void *resize_huge(struct mw_hd_block *b, size_t size, uint64_t seen, void
     if (size < b->size) memset(q + size, 0, (b->size < len ? b->size : len) - size);
     mw_canary_put(q + size);
     mw_guard_tail(q, len);
-    if (q == p) {
-        b->lrec->size = size;
-        b->lrec->guarded = len;
-    } else {
-        move_record(b, q, size, seen, ip);
+    struct mw_lrec *r = q == p ? b->lrec : move_record(b, q, size, seen, ip);
+    if (r) {
+        r->size = size;
+        r->guarded = len;
     }
     return q;
 }

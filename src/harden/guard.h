@@ -4,12 +4,12 @@
  * Slabs: the last page of every 64-page group of each arena is PROT_NONE and spans are
  * carved so that none crosses one (address space is skipped, not memory), so a linear
  * overflow of a slab block meets a guard within 256 KiB; a guard costs two mappings for
- * every 256 KiB of slabs carved (vm.max_map_count). A large span carved across a guard opens it
-again: the span ends with a guard page of its own while its block is live. Regions: the last page of
-every region
- * (protected when a region is first handed out at that address and class, kept across reuse;
- * the last page of every area is protected when the area is taken). Huge objects: a guard
- * page after the block inside its mapping, and the PROT_NONE reservation around it. */
+ * every 256 KiB of slabs carved (vm.max_map_count). A large span carved across a guard
+ * opens it again: the span ends with a guard page of its own while its block is live.
+ * Regions: the last page of every region (protected when a region is first handed out at that
+ * address and class, kept across reuse; the last page of every area is protected when the area is
+ * taken). Huge objects: a guard page after the block inside its mapping, and the PROT_NONE
+ * reservation around it. */
 #ifndef MW_HARDEN_GUARD_H
 #define MW_HARDEN_GUARD_H
 

@@ -34,8 +34,8 @@ void mw_sample_init(void) {
     mw_sample_rate = (int)mw_option_get(MW_OPTION_GUARD_SAMPLE);
     if (mw_vg_active()) mw_sample_rate = 0; /* memcheck's redzones do this job, page-free */
     if (!mw_sample_rate) return;
-    void *r = mmap(NULL, (size_t)MW_SAMPLE_SLOTS * MW_SAMPLE_SLOT_BYTES, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *r =
+        mmap(NULL, MW_SAMPLE_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (r == MAP_FAILED) {
         mw_sample_rate = 0;
         return;
@@ -63,6 +63,11 @@ bool mw_sample_tick_slow(void) {
     }
     mw_sample_countdown = next_gap();
     return true;
+}
+
+/* The slot whose pages hold addr (mw_sample_owns(addr)). */
+static unsigned slot_of(const void *addr) {
+    return (unsigned)(((uintptr_t)addr - (uintptr_t)mw_sample_base) / MW_SAMPLE_SLOT_BYTES);
 }
 
 static int take_slot(void) {
@@ -102,7 +107,7 @@ void *mw_sample_alloc(size_t size, size_t align, unsigned how, void *ip) {
 
 bool mw_sample_locate(const void *addr, struct mw_hd_block *b) {
     if (!mw_sample_owns(addr)) return false;
-    struct slot *s = &slots[((uintptr_t)addr - (uintptr_t)mw_sample_base) / MW_SAMPLE_SLOT_BYTES];
+    struct slot *s = &slots[slot_of(addr)];
     if (!s->p) return false;
     *b = (struct mw_hd_block){.p = s->p,
                               .kind = MW_HD_SAMPLE,
@@ -160,5 +165,5 @@ void mw_sample_free(void *p, enum mw_op op, void *ip) {
     char *page = (char *)((uintptr_t)p & ~(uintptr_t)(MW_PAGE_SIZE - 1));
     madvise(page, MW_PAGE_SIZE, MADV_DONTNEED); /* reads as zero when it comes round again */
     mprotect(page, MW_PAGE_SIZE, PROT_NONE);
-    put_slot((unsigned)((page - mw_sample_base) / MW_SAMPLE_SLOT_BYTES));
+    put_slot(slot_of(page));
 }
