@@ -8,7 +8,7 @@
  * (MW_TRACE_CALLER) where they are entered and record the event once the block is owned.
  * Memcheck's annotations (mw_vg_alloc) ride on the same paths: malloc's hooked path serves
  * both, so that off valgrind and untraced malloc pays one branch more. */
-#include "alloc.h"
+#include "api_fast.h"
 #include "arena.h"
 #include "heap_large.h"
 #include "huge.h"
@@ -117,10 +117,9 @@ void mw_trace_alloc(void *ip, struct mw_heap *h, void *p, size_t size) {
 }
 
 #if MW_HARDENED
-/* Every allocation of the hardened build: checked, armed, recorded at ip, traced (and
- * described to memcheck by the harden layer, which knows the slot). */
-static mw_noinline void *hd_alloc(struct mw_heap *h, size_t size, size_t align, unsigned how,
-                                  void *ip) {
+/* Memcheck is told by the harden layer, which knows the slot. */
+mw_noinline void *mw_alloc_checked(struct mw_heap *h, size_t size, size_t align, unsigned how,
+                                   void *ip) {
     void *p = mw_hd_alloc(h, size, align, how, ip);
     if (MW_TRACE_ON(alloc)) mw_trace_alloc(ip, h, p, size);
     return p;
@@ -145,40 +144,40 @@ static mw_cold void *hooked_malloc(struct mw_heap *h, size_t n, size_t size, uns
     VG_ALLOC(p, size, false);
     return p;
 }
-#define MALLOC_HOOKED() (MW_TRACE_ON(alloc) || mw_unlikely(mw_alloc_hooked))
+
+void *mw_alloc_generic(struct mw_heap *h, size_t n, size_t size, unsigned how, void *ip) {
+    if (MW_TRACE_ON(alloc) || mw_unlikely(mw_alloc_hooked))
+        return hooked_malloc(h, n, size, how, ip);
+    if (n > MW_SLAB_MAX) return mw_alloc_large_in(h, n, MW_MIN_ALIGN, false);
+    unsigned cls = mw_class_of(n);
+    if (n <= MW_DIRECT_MAX && h->direct[mw_direct_index(n)] != h->current[cls])
+        mw_heap_sync_direct(h, cls); /* start-up had allocations hooked when it was set */
+    return mw_alloc_class(h, cls, true);
+}
 #endif
 
 /* ---- malloc and calloc -------------------------------------------------------------- */
 
-#if MW_HARDENED
 void *mw_malloc(size_t size) {
-    return hd_alloc(mw_tls_heap, size, 0, MW_HOW_MALLOC, MW_CALLER);
+    return mw_malloc_inline(mw_tls_heap, size);
 }
 
 void *mw_heap_malloc(mw_heap_t *h, size_t size) {
-    return hd_alloc(h, size, 0, MW_HOW_MALLOC, MW_CALLER);
+    return mw_malloc_inline(h, size);
 }
 
+#if MW_HARDENED
 void *mw_new_at(size_t size, size_t align, unsigned how, void *ip) {
-    return hd_alloc(mw_tls_heap, size, align > MW_MIN_ALIGN ? align : MW_MIN_ALIGN, how, ip);
+    return mw_alloc_checked(mw_tls_heap, size, align > MW_MIN_ALIGN ? align : MW_MIN_ALIGN, how,
+                            ip);
 }
 #else
-void *mw_malloc(size_t size) {
-    if (MALLOC_HOOKED()) return hooked_malloc(mw_tls_heap, size, size, MW_HOW_MALLOC, MW_CALLER);
-    return mw_alloc_sized(mw_tls_heap, size, true);
-}
-
-void *mw_heap_malloc(mw_heap_t *h, size_t size) {
-    if (MALLOC_HOOKED()) return hooked_malloc(h, size, size, MW_HOW_MALLOC, MW_TRACE_CALLER);
-    return mw_alloc_sized(h, size, true);
-}
-
 void *mw_new_at(size_t size, size_t align, unsigned how, void *ip) {
     if (align > MW_MIN_ALIGN) return mw_memalign_at(align, size, ip);
     /* slab sizes rounded to 16 land in 16-byte aligned classes; larger blocks all are */
     size_t n = size <= MW_SLAB_MAX ? mw_align_up(size, MW_MIN_ALIGN) : size;
-    if (MALLOC_HOOKED()) return hooked_malloc(mw_tls_heap, n, size, how, ip);
-    return mw_alloc_sized(mw_tls_heap, n, true);
+    void *p = mw_alloc_direct(mw_tls_heap, n);
+    return p ? p : mw_alloc_generic(mw_tls_heap, n, size, how, ip);
 }
 #endif
 
@@ -189,7 +188,8 @@ static void *zeroed(struct mw_heap *h, size_t count, size_t size, void *ip) {
         return NULL;
     }
 #if MW_HARDENED
-    void *p = hd_alloc(h, total, 0, MW_HOW_MALLOC, ip); /* hardened blocks are always zero */
+    void *p =
+        mw_alloc_checked(h, total, 0, MW_HOW_MALLOC, ip); /* hardened blocks are always zero */
     if (p) mw_vg_defined(p, total);
     return p;
 #else
@@ -214,7 +214,7 @@ void *mw_heap_calloc(mw_heap_t *h, size_t count, size_t size) {
 
 static void *aligned(struct mw_heap *h, size_t align, size_t size, void *ip) {
 #if MW_HARDENED
-    void *p = hd_alloc(h, size, align, MW_HOW_MALLOC, ip);
+    void *p = mw_alloc_checked(h, size, align, MW_HOW_MALLOC, ip);
 #else
     void *p = mw_alloc_aligned_in(h, align, size);
     VG_ALLOC(p, size, false);

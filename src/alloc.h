@@ -39,12 +39,9 @@ mw_inline void *mw_alloc_class_in(struct mw_heap *h, unsigned cls) {
 }
 
 /* A block of at least size bytes for heap h, NULL and ENOMEM on failure. */
-mw_inline void *mw_alloc_sized(struct mw_heap *h, size_t size, bool unhooked) {
-    if (mw_likely(size <= MW_SLAB_MAX)) return mw_alloc_class(h, mw_class_of(size), unhooked);
-    return mw_alloc_large_in(h, size, MW_MIN_ALIGN, false);
-}
 mw_inline void *mw_alloc_in(struct mw_heap *h, size_t size) {
-    return mw_alloc_sized(h, size, false);
+    if (mw_likely(size <= MW_SLAB_MAX)) return mw_alloc_class_in(h, mw_class_of(size));
+    return mw_alloc_large_in(h, size, MW_MIN_ALIGN, false);
 }
 
 /* A block of size bytes aligned to align (<= 8: no constraint), NULL and errno on failure. */

@@ -10,7 +10,7 @@
  * as slab blocks the arena's range cut to mw_free_fast_size, which is empty while memcheck
  * watches (and until start-up settled it), so that every free then leaves the fast path at
  * the range test it makes anyway, and the path for everything else asks. */
-#include "alloc.h"
+#include "api_fast.h"
 #include "arena.h"
 #include "heap_large.h"
 #include "huge.h"
@@ -37,22 +37,8 @@ uint64_t mw_alloc_foreign_frees(void) {
     return foreign_frees;
 }
 
-static void free_odd_slab(void *p, struct mw_span *s);
-
-/* p in span s (as the page map names it); unhooked: the caller knows valgrind is off
- * (heap.h). */
-mw_inline void free_slab_in(void *p, struct mw_span *s, bool unhooked) {
-    if (mw_unlikely(!s || !mw_span_has_slot(s, p))) return free_odd_slab(p, s);
-    struct mw_heap *h = mw_tls_heap;
-    if (mw_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
-        if (mw_unlikely(!mw_heap_free_local(h, s, p, unhooked))) mw_foreign_free(p, "double free");
-        return;
-    }
-    mw_heap_free_remote(h, s, p);
-}
-
 mw_inline void free_slab(void *p, bool unhooked) {
-    free_slab_in(p, mw_arena_span_of(p), unhooked);
+    mw_free_slab_in(p, mw_arena_span_of(p), unhooked);
 }
 
 /* The block of large span s (arena.h), freed by any thread: straight back to its arena. */
@@ -64,7 +50,7 @@ static void free_large_span(void *p, struct mw_span *s) {
 /* Not a slot of the span the page map names: a block meshed away, freed through its old
  * address in an alias span (freed at its address in the kept span), the block of a large
  * span, or foreign. */
-static mw_noinline void free_odd_slab(void *p, struct mw_span *s) {
+mw_noinline void mw_free_odd_slab(void *p, struct mw_span *s) {
     void *home = s ? mw_span_home(s, p) : NULL;
     if (home)
         free_slab(home, false);
@@ -78,7 +64,7 @@ static mw_noinline void free_odd_slab(void *p, struct mw_span *s) {
  * managed arenas (arena.h). */
 static mw_noinline void free_large(void *p) {
     enum mw_kind kind = mw_kind_of(p);
-    if (kind == MW_KIND_SLAB) return free_slab_in(p, mw_arena_span_of_any(p), false);
+    if (kind == MW_KIND_SLAB) return mw_free_slab_in(p, mw_arena_span_of_any(p), false);
     if (mw_heap_large_any()) mw_heap_large_remove(p);
     switch (kind) {
     case MW_KIND_REGION: /* a free that loses a race with another free of p is a double free */
@@ -120,14 +106,14 @@ void mw_trace_free(void *ip, void *p) {
     MW_TRACE_FREE_AT(ip, p, mw_block_usable(p));
 }
 
+void mw_free(void *p) {
+    mw_free_inline(p);
+}
+
 #if MW_HARDENED
 void mw_free_how_at(void *p, unsigned how, size_t size, void *ip) {
     if (MW_TRACE_ON(free) && mw_hd_size_of(p)) mw_trace_free(ip, p);
     mw_hd_free(p, how, size, ip);
-}
-
-void mw_free(void *p) {
-    mw_free_how_at(p, MW_HOW_MALLOC, 0, MW_CALLER);
 }
 
 void mw_free_sized(void *p, size_t size) {
@@ -144,39 +130,26 @@ size_t mw_usable_size(const void *p) {
 #else
 /* What the fast path leaves: region, huge and sampled blocks, NULL, every free while
  * memcheck watches (told to it first) and every traced one. */
-static mw_noinline void free_hooked(void *p) {
+mw_noinline void mw_free_hooked(void *p) {
     mw_vg_free(p);
     free_block(p);
 }
 
-static mw_cold void free_traced(void *p, void *ip) {
+mw_cold void mw_free_traced(void *p, void *ip) {
     mw_trace_free(ip, p);
-    free_hooked(p);
-}
-
-/* An untraced free of the API. (The callers test tracing themselves, so that the caller's
- * address is taken on the traced path only.) */
-mw_inline void free_api(void *p) {
-    if (mw_likely((uintptr_t)p - (uintptr_t)mw_arena_base < mw_free_fast_size))
-        return free_slab(p, true);
-    free_hooked(p);
+    mw_free_hooked(p);
 }
 
 void mw_free_how_at(void *p, unsigned how, size_t size, void *ip) {
     (void)how;
     (void)size;
-    if (MW_TRACE_ON(free)) return free_traced(p, ip);
-    free_api(p);
-}
-
-void mw_free(void *p) {
-    if (MW_TRACE_ON(free)) return free_traced(p, MW_TRACE_CALLER);
-    free_api(p);
+    if (MW_TRACE_ON(free)) return mw_free_traced(p, ip);
+    mw_free_api(p);
 }
 
 void mw_free_sized(void *p, size_t size) {
     (void)size; /* the hardened build checks it */
-    mw_free(p); /* a tail call: the traced ip stays the program's */
+    mw_free_inline(p);
 }
 
 /* A slab block's slot, or a large span's pages (arena.h); 0 when p starts neither. */

@@ -2,6 +2,7 @@
  * un-fill a span, remote and delayed frees, abandoning and adopting spans, tearing heaps
  * down. The invariants are in heap.h and span.h. */
 #include "heap.h"
+#include "alloc.h"
 #include "arena.h"
 #include "lock.h"
 #include "mesh/mesh.h"
@@ -23,9 +24,32 @@ static _Atomic uint64_t orphan_frees[MW_CLASS_COUNT]; /* by threads without a he
 
 /* ---- queues ------------------------------------------------------------------------- */
 
+/* The direct indices of class cls: [lo, hi] (none when lo > hi). */
+static unsigned direct_lo(unsigned cls) {
+    return cls ? mw_direct_index(mw_classes[cls - 1].size + 1) : 0;
+}
+static unsigned direct_hi(unsigned cls) {
+    unsigned hi = mw_direct_index(mw_classes[cls].size);
+    return hi < MW_DIRECT_COUNT ? hi : MW_DIRECT_COUNT - 1;
+}
+
+void mw_heap_sync_direct(struct mw_heap *h, unsigned cls) {
+    struct mw_span *s = mw_alloc_hooked ? &mw_empty_span : h->current[cls];
+    for (unsigned i = direct_lo(cls), hi = direct_hi(cls); i <= hi; i++)
+        h->direct[i] = s;
+}
+
+uint64_t mw_heap_allocs(const struct mw_heap *h, unsigned cls) {
+    uint64_t n = h->allocs[cls];
+    for (unsigned i = direct_lo(cls), hi = direct_hi(cls); i <= hi; i++)
+        n += h->direct_allocs[i];
+    return n;
+}
+
 static void sync_current(struct mw_heap *h, unsigned cls) {
     struct mw_span *first = h->queue[cls].first;
     h->current[cls] = first ? first : &mw_empty_span;
+    mw_heap_sync_direct(h, cls);
 }
 
 static void queue_remove(struct mw_span_queue *q, struct mw_span *s) {
@@ -90,7 +114,7 @@ struct mw_heap *mw_heap_create(bool thread_heap, mw_arena_id_t arena) {
     }
     for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
         h->queue[c].first = h->queue[c].last = NULL;
-        h->current[c] = &mw_empty_span;
+        sync_current(h, c);
     }
     h->full.first = h->full.last = NULL;
     atomic_store(&h->delayed, NULL);
@@ -160,8 +184,7 @@ static void take_delayed(struct mw_heap *h, bool teardown) {
 
 mw_inline void *pop_block(struct mw_heap *h, struct mw_span *s) {
     mw_block_t *b = s->free;
-    s->free = mw_block_next(s, b);
-    s->used++;
+    mw_span_take(s, b, false);
     h->allocs[s->cls]++;
     return b;
 }
@@ -392,7 +415,7 @@ void mw_heap_stats(struct mw_stats *st) {
         mw_quarantine_count(h->quarantine, &st->quarantined_blocks, &st->quarantined_bytes);
 #endif
         for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
-            st->classes[c].allocations += h->allocs[c];
+            st->classes[c].allocations += mw_heap_allocs(h, c);
             st->classes[c].frees += h->frees[c];
         }
     }

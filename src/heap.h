@@ -21,9 +21,22 @@ struct mw_span_queue {
     struct mw_span *first, *last;
 };
 
+/* malloc's direct table: sizes up to MW_DIRECT_MAX index it by (size + 7) / 8, one load from
+ * a size to its class's allocation span (mimalloc's pages_free_direct). */
+#define MW_DIRECT_MAX 1024
+#define MW_DIRECT_COUNT (MW_DIRECT_MAX / 8 + 1)
+
+mw_inline unsigned mw_direct_index(size_t size) {
+    return (unsigned)((size + 7) >> 3);
+}
+
 struct mw_heap {
+    /* direct[i]: current[] of the class of sizes at index i, or the empty sentinel while
+     * allocations are hooked (alloc.h), so that malloc's fast path needs no test for it */
+    struct mw_span *direct[MW_DIRECT_COUNT];
+    uint64_t direct_allocs[MW_DIRECT_COUNT]; /* blocks malloc's fast path took, by index */
     struct mw_span *current[MW_CLASS_COUNT]; /* queue head, or the empty sentinel */
-    uint64_t allocs[MW_CLASS_COUNT];         /* slab blocks allocated from this heap */
+    uint64_t allocs[MW_CLASS_COUNT];         /* other slab blocks allocated from this heap */
     uint64_t frees[MW_CLASS_COUNT];          /* slab blocks freed by this heap's thread */
     struct mw_span_queue queue[MW_CLASS_COUNT];
     struct mw_span_queue full;
@@ -71,6 +84,11 @@ unsigned mw_heap_abandon(struct mw_heap *h);
 void mw_heap_release_all(struct mw_heap *h);
 /* Returns the heap descriptor for reuse (after abandon or release_all). */
 void mw_heap_retire(struct mw_heap *h);
+/* Points h's direct entries of class cls at its allocation span, or at the empty sentinel
+ * while allocations are hooked. */
+void mw_heap_sync_direct(struct mw_heap *h, unsigned cls);
+/* Blocks of class cls allocated from h, ever. */
+uint64_t mw_heap_allocs(const struct mw_heap *h, unsigned cls);
 /* Sums per-class counters of every heap into st. */
 void mw_heap_stats(struct mw_stats *st);
 void mw_heap_fork_prepare(void);
@@ -81,12 +99,17 @@ void mw_heap_fork_child(void);
  * block at hand; callers then tail-call the slow path, so the fast path needs no frame.
  * unhooked (a constant at each call): the caller knows valgrind is off (mw_alloc_hooked),
  * so production's link needs no second look at it. */
+/* Hands b, the head of s->free, to the program. */
+mw_inline void mw_span_take(struct mw_span *s, mw_block_t *b, bool unhooked) {
+    s->free = mw_block_next_as(s, b, unhooked);
+    s->used++;
+}
+
 mw_inline void *mw_heap_try_alloc_small(struct mw_heap *h, unsigned cls, bool unhooked) {
     struct mw_span *s = h->current[cls];
     mw_block_t *b = s->free;
     if (mw_likely(b != NULL)) {
-        s->free = mw_block_next_as(s, b, unhooked);
-        s->used++;
+        mw_span_take(s, b, unhooked);
         h->allocs[cls]++;
     }
     return b;

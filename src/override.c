@@ -1,7 +1,8 @@
 /* override.c — the libc malloc family under its standard names, so that preloading
  * libmeshward.so or linking libmeshward.a replaces the system allocator. Each function
- * forwards to the mw_* implementation; glibc's extensions report meshward's numbers. */
-#include "alloc.h"
+ * forwards to the mw_* implementation, except malloc and free, which inline its body
+ * (api_fast.h); glibc's extensions report meshward's numbers. */
+#include "api_fast.h"
 #include "init.h"
 
 #include <errno.h>
@@ -12,10 +13,10 @@
 #define PAGE 4096
 
 MW_API void *malloc(size_t size) {
-    return mw_malloc(size);
+    return mw_malloc_inline(mw_tls_heap, size);
 }
 MW_API void free(void *p) {
-    mw_free(p);
+    mw_free_inline(p);
 }
 MW_API void *calloc(size_t n, size_t size) {
     return mw_calloc(n, size);

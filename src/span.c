@@ -16,7 +16,7 @@ void mw_span_init(struct mw_span *s, unsigned cls) {
     s->div_magic = UINT64_MAX / ci->size + 1;
     s->cls = (uint8_t)cls;
     s->capacity = ci->count;
-    s->built = s->built_bytes = 0;
+    s->built = 0;
     s->mesh_next = s->mesh_into = NULL;
     s->mesh_count = 1;
     atomic_store_explicit(&s->thread_free, MW_DELAY_NORMAL, memory_order_relaxed);
@@ -81,7 +81,6 @@ uint32_t mw_span_extend(struct mw_span *s, uint64_t *rng) {
 #endif
     push_slots(s, order, n, MW_HARDENED || (s->built == 0 && mw_vg_active()));
     s->built += n;
-    s->built_bytes = s->built * s->block_size;
     return n;
 }
 

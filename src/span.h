@@ -69,7 +69,6 @@ struct mw_span {
     uint32_t used;
     uint32_t block_size;
     char *start;
-    uint32_t built_bytes;            /* built * block_size: every slot starts below it */
     uint32_t built;                  /* slots [0, built) have been handed to the lists */
     _Atomic(struct mw_heap *) owner; /* NULL when free or abandoned */
     uint64_t div_magic;              /* ceil(2^64 / block_size), for mw_span_has_slot */
@@ -119,13 +118,15 @@ void mw_span_init(struct mw_span *s, unsigned cls);
 uint32_t mw_span_extend(struct mw_span *s, uint64_t *rng);
 /* Moves local_free and thread_free onto `free`; keeps the delay state bits. */
 void mw_span_collect(struct mw_span *s);
-/* Whether p starts a built slot of s: its offset is below built_bytes and a multiple of the
- * block size, which for an offset below 2^32 holds exactly when offset * div_magic (mod
- * 2^64) is below div_magic (Lemire, Kaser and Kurz, "Faster remainder by direct computation",
- * 2019): one multiply and two compares, no division. */
+/* Whether p starts a built slot of s. For an offset below 2^32 and div_magic = ceil(2^64 /
+ * block size), the 128-bit product offset * div_magic holds the slot index in its high half,
+ * and its low half is below div_magic exactly when the offset is a multiple of the block
+ * size (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019): one
+ * multiply and two compares, no division. */
 mw_inline bool mw_span_has_slot(const struct mw_span *s, const void *p) {
-    size_t off = (size_t)((const char *)p - s->start);
-    return off < s->built_bytes && off * s->div_magic < s->div_magic;
+    uint64_t off = (uint64_t)((const char *)p - s->start);
+    unsigned __int128 m = (unsigned __int128)off * s->div_magic;
+    return (uint64_t)m < s->div_magic && (uint32_t)(m >> 64) < s->built;
 }
 /* The address in span home of p, a pointer into alias s of home (s->mesh_into == home), when
  * p starts a slot there; NULL otherwise (span.c). */

@@ -8,7 +8,8 @@
 
 #include <pthread.h>
 
-struct mw_heap mw_heap_empty = {.current = {[0 ... MW_CLASS_COUNT - 1] = &mw_empty_span}};
+struct mw_heap mw_heap_empty = {.direct = {[0 ... MW_DIRECT_COUNT - 1] = &mw_empty_span},
+                                .current = {[0 ... MW_CLASS_COUNT - 1] = &mw_empty_span}};
 __thread struct mw_heap *mw_tls_heap = &mw_heap_empty;
 
 static pthread_key_t heap_key;

@@ -44,7 +44,8 @@ static size_t huge_length(size_t size) {
 mw_inline void *core_alloc(struct mw_heap *h, size_t size, size_t align, bool vg) {
     if (fits_slab(size)) {
         size_t inner = slab_inner(size);
-        return align <= 8 ? mw_alloc_sized(h, inner, !vg) : mw_alloc_aligned_in(h, align, inner);
+        return align <= 8 ? mw_alloc_class(h, mw_class_of(inner), !vg)
+                          : mw_alloc_aligned_in(h, align, inner);
     }
     if (align < MW_MIN_ALIGN) align = MW_MIN_ALIGN;
     if (fits_region(size))

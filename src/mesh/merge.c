@@ -56,7 +56,7 @@ static void chain(struct mw_span *kept, struct mw_span *released) {
     atomic_store_explicit(&released->owner, NULL, memory_order_relaxed);
     mw_span_set_delay(released, MW_DELAY_NEVER, false);
     atomic_thread_fence(memory_order_release); /* mesh_into before built (span.h) */
-    released->built = released->built_bytes = 0;
+    released->built = 0;
     released->state = MW_SPAN_MESHED;
     released->mesh_next = kept->mesh_next;
     kept->mesh_next = released;

@@ -170,7 +170,7 @@ static size_t pass_class(struct mw_heap *h, unsigned cls) {
 static int64_t heap_held(const struct mw_heap *h) {
     uint64_t allocs = 0, frees = 0;
     for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
-        allocs += h->allocs[c];
+        allocs += mw_heap_allocs(h, c);
         frees += h->frees[c];
     }
     return (int64_t)(allocs - frees);

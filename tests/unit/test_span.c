@@ -79,10 +79,11 @@ static void slot_rejects_interior_and_unbuilt_pointers(void **state) {
     for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
         struct mw_span t = {.start = s->start, .block_size = mw_classes[c].size};
         t.div_magic = UINT64_MAX / t.block_size + 1;
-        t.built_bytes = mw_classes[c].count * t.block_size;
-        for (size_t off = 0; off <= t.built_bytes + 64; off++)
+        t.built = mw_classes[c].count;
+        size_t built_bytes = (size_t)t.built * t.block_size;
+        for (size_t off = 0; off <= built_bytes + 64; off++)
             assert_int_equal(mw_span_has_slot(&t, t.start + off),
-                             off < t.built_bytes && off % t.block_size == 0);
+                             off < built_bytes && off % t.block_size == 0);
     }
     mw_arena_span_free(s);
 }

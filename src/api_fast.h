@@ -1,0 +1,102 @@
+/* api_fast.h — the bodies of malloc and free, inlined into both their standard names
+ * (override.c) and mw_malloc/mw_free (alloc.c, free.c), so that a program's call reaches the
+ * fast path without a jump between the two.
+ *
+ * malloc's fast path (production): sizes up to MW_DIRECT_MAX take their allocation span from
+ * the heap's direct table (heap.h) in one load, pop its free list and count the block by
+ * direct index; no class lookup, no call, no atomic. The direct table points at the empty
+ * sentinel while allocations are hooked (memcheck, sampled guard pages), so that test costs
+ * the fast path nothing; tracing is tested first, as trace.h requires. Everything else goes
+ * to mw_malloc_generic.
+ *
+ * free's fast path (production): a pointer in the arena's fast range (free.c) is looked up in
+ * the page map, tested to start a built slot of its span (an interior or foreign pointer is
+ * ignored and counted, never followed), and pushed onto the span's local list when the
+ * calling thread owns the span; other threads' blocks take one push onto the span's
+ * thread_free (heap.c).
+ *
+ * The hardened build checks every call out of line (harden/). */
+#ifndef MW_API_FAST_H
+#define MW_API_FAST_H
+
+#include "alloc.h"
+#include "arena.h"
+#include "thread.h"
+#include "trace.h"
+#include "harden/record.h"
+
+/* A pointer that starts no built slot of the span the page map names (s may be NULL): a
+ * block meshed away, a large span's block, or foreign (free.c). */
+void mw_free_odd_slab(void *p, struct mw_span *s);
+
+/* Frees p in span s (as the page map names it), for both builds; unhooked: the caller knows
+ * valgrind is off (heap.h). */
+mw_inline void mw_free_slab_in(void *p, struct mw_span *s, bool unhooked) {
+    if (mw_unlikely(!s || !mw_span_has_slot(s, p))) return mw_free_odd_slab(p, s);
+    struct mw_heap *h = mw_tls_heap;
+    if (mw_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
+        if (mw_unlikely(!mw_heap_free_local(h, s, p, unhooked))) mw_foreign_free(p, "double free");
+        return;
+    }
+    mw_heap_free_remote(h, s, p);
+}
+
+#if MW_HARDENED
+
+/* Every allocation of the hardened build: checked, armed, recorded at ip, traced. */
+void *mw_alloc_checked(struct mw_heap *h, size_t size, size_t align, unsigned how, void *ip);
+
+mw_inline void *mw_malloc_inline(struct mw_heap *h, size_t size) {
+    return mw_alloc_checked(h, size, 0, MW_HOW_MALLOC, MW_CALLER);
+}
+mw_inline void mw_free_inline(void *p) {
+    mw_free_how_at(p, MW_HOW_MALLOC, 0, MW_CALLER);
+}
+#else
+/* The path when the direct table has no block at hand: traced or hooked calls, sizes above
+ * MW_DIRECT_MAX, a span that ran dry. n bytes for a request of size bytes (new rounds it),
+ * allocated as `how` says (harden/record.h) at ip, the program's call site. */
+void *mw_alloc_generic(struct mw_heap *h, size_t n, size_t size, unsigned how, void *ip);
+
+/* A block of n bytes from h's direct table; NULL when none is at hand, or tracing. */
+mw_inline void *mw_alloc_direct(struct mw_heap *h, size_t n) {
+    if (mw_likely(!MW_TRACE_ON(alloc) && n <= MW_DIRECT_MAX)) {
+        unsigned i = mw_direct_index(n);
+        struct mw_span *s = h->direct[i];
+        mw_block_t *b = s->free;
+        if (mw_likely(b != NULL)) {
+            mw_span_take(s, b, true);
+            h->direct_allocs[i]++;
+            return b;
+        }
+    }
+    return NULL;
+}
+
+/* The call site is read where it is needed (MW_CALLER of the function this is inlined
+ * into): taken as an argument, the compiler loads it before the fast path. */
+mw_inline void *mw_malloc_inline(struct mw_heap *h, size_t size) {
+    void *p = mw_alloc_direct(h, size);
+    if (mw_likely(p != NULL)) return p;
+    return mw_alloc_generic(h, size, size, MW_HOW_MALLOC, MW_CALLER);
+}
+
+/* What free's fast path leaves: everything outside the fast range (memcheck is told), and
+ * traced frees (free.c). */
+void mw_free_hooked(void *p);
+void mw_free_traced(void *p, void *ip);
+
+/* An untraced free of the API: the fast range, or the path that may tell memcheck. */
+mw_inline void mw_free_api(void *p) {
+    if (mw_likely((uintptr_t)p - (uintptr_t)mw_arena_base < mw_free_fast_size))
+        return mw_free_slab_in(p, mw_arena_span_of(p), true);
+    mw_free_hooked(p);
+}
+
+mw_inline void mw_free_inline(void *p) {
+    if (MW_TRACE_ON(free)) return mw_free_traced(p, MW_CALLER);
+    mw_free_api(p);
+}
+#endif
+
+#endif
