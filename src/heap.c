@@ -48,7 +48,9 @@ uint64_t mw_heap_allocs(const struct mw_heap *h, unsigned cls) {
 
 static void sync_current(struct mw_heap *h, unsigned cls) {
     struct mw_span *first = h->queue[cls].first;
-    h->current[cls] = first ? first : &mw_empty_span;
+    if (!first) first = &mw_empty_span;
+    if (h->current[cls] == first) return;
+    h->current[cls] = first;
     mw_heap_sync_direct(h, cls);
 }
 
@@ -114,7 +116,8 @@ struct mw_heap *mw_heap_create(bool thread_heap, mw_arena_id_t arena) {
     }
     for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
         h->queue[c].first = h->queue[c].last = NULL;
-        sync_current(h, c);
+        h->current[c] = &mw_empty_span;
+        mw_heap_sync_direct(h, c);
     }
     h->full.first = h->full.last = NULL;
     atomic_store(&h->delayed, NULL);
@@ -137,6 +140,7 @@ static void release_span(struct mw_heap *h, struct mw_span *s) {
 static void unfull(struct mw_heap *h, struct mw_span *s) {
     queue_remove(&h->full, s);
     s->state = MW_SPAN_QUEUED;
+    s->dry = 0;
     mw_span_set_delay(s, MW_DELAY_NORMAL, false);
     struct mw_span_queue *q = &h->queue[s->cls];
     if (q->first) { /* behind the allocation span, which keeps serving */
@@ -194,6 +198,7 @@ static bool ready(struct mw_heap *h, struct mw_span *s) {
     if (!s->free) mw_span_collect(s);
     if (!s->free && s->built < s->capacity) mw_span_extend(s, &h->rng);
     if (!s->free) return false;
+    s->dry = 0;
     struct mw_span_queue *q = &h->queue[s->cls];
     if (q->first != s) {
         queue_remove(q, s);
@@ -203,12 +208,30 @@ static bool ready(struct mw_heap *h, struct mw_span *s) {
     return true;
 }
 
+/* s, a queued span without a block, waits at the back of its queue the first time, since
+ * the program usually frees some of its blocks before the queue comes round to it again;
+ * found dry a second time, it goes to the full list (false: a remote free landed, look
+ * again). So a span that fills and empties by turns stays queued, and its frees take no
+ * slow path, while a span that stays full is looked at twice, not at every refill. */
+static bool set_aside(struct mw_heap *h, struct mw_span *s) {
+    if (s->dry) return to_full(h, s);
+    s->dry = 1;
+    struct mw_span_queue *q = &h->queue[s->cls];
+    if (q->last != s) {
+        queue_remove(q, s);
+        queue_push_back(q, s);
+        sync_current(h, s->cls);
+    }
+    return true;
+}
+
+/* Each span of the queue is looked at once, in order; those set aside go behind the last. */
 static void *from_queue(struct mw_heap *h, unsigned cls) {
-    struct mw_span *s = h->queue[cls].first;
+    struct mw_span *s = h->queue[cls].first, *last = h->queue[cls].last;
     while (s) {
         if (ready(h, s)) return pop_block(h, s);
-        struct mw_span *next = s->next;
-        if (!to_full(h, s)) continue; /* a remote free landed: look again */
+        struct mw_span *next = s == last ? NULL : s->next;
+        if (!set_aside(h, s)) continue; /* a remote free landed: look again */
         s = next;
     }
     return NULL;
@@ -220,6 +243,7 @@ static void *from_abandoned(struct mw_heap *h, unsigned cls) {
         atomic_store_explicit(&s->owner, h, memory_order_release);
         mw_span_collect(s);
         s->state = MW_SPAN_QUEUED;
+        s->dry = 0;
         queue_push_front(&h->queue[cls], s);
         if (s->used == 0) {
             release_span(h, s);
@@ -253,7 +277,10 @@ void *mw_heap_alloc_slow(struct mw_heap *h, unsigned cls) {
         s->local_free = NULL;
         return pop_block(h, s);
     }
-    mw_mesh_tick(h);
+    if (!h->mesh_skip--) { /* a clock read costs a tenth of this path: every 8th asks */
+        h->mesh_skip = 7;
+        mw_mesh_tick(h);
+    }
     void *p = from_queue(h, cls);
     if (!p) p = from_abandoned(h, cls);
     if (!p) p = from_new_span(h, cls);

@@ -48,6 +48,7 @@ struct mw_heap {
     bool alive;
     struct mw_heap *all_next; /* every heap ever made (heap_lock) */
     int64_t mesh_peak;        /* blocks held at its fullest since its last mesh pass (mesh/) */
+    uint32_t mesh_skip;       /* slow paths left before one asks whether a pass is due */
 #if MW_HARDENED
     struct mw_quarantine *quarantine; /* thread heaps: blocks this thread freed lately */
 #endif

@@ -17,6 +17,7 @@ void mw_span_init(struct mw_span *s, unsigned cls) {
     s->cls = (uint8_t)cls;
     s->capacity = ci->count;
     s->built = 0;
+    s->dry = 0;
     s->mesh_next = s->mesh_into = NULL;
     s->mesh_count = 1;
     atomic_store_explicit(&s->thread_free, MW_DELAY_NORMAL, memory_order_relaxed);

@@ -80,6 +80,7 @@ struct mw_span {
     uint32_t capacity;                                          /* slots in the span */
     uint8_t dirty; /* free span whose pages may be resident (large: may hold old bytes) */
     uint8_t arena; /* the arena it was carved from, and goes back to */
+    uint8_t dry;   /* queued span the allocation slow path found without a block (heap.c) */
     struct mw_span *next, *prev; /* heap queue, full list, or arena list */
     uint64_t resident;           /* a run (arena_runs.c): bytes of it maybe resident */
     uint64_t bitmap[MW_SPAN_BITMAP_WORDS];
