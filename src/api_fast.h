@@ -38,7 +38,10 @@ mw_inline void mw_free_slab_in(void *p, struct mw_span *s, bool unhooked) {
         if (mw_unlikely(!mw_heap_free_local(h, s, p, unhooked))) mw_foreign_free(p, "double free");
         return;
     }
-    mw_heap_free_remote(h, s, p);
+    if (unhooked)
+        mw_heap_free_remote_unhooked(h, s, p);
+    else
+        mw_heap_free_remote(h, s, p);
 }
 
 #if MW_HARDENED

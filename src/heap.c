@@ -316,12 +316,8 @@ void mw_heap_requeue_unmeshed(struct mw_heap *h, struct mw_span *s) {
 
 /* ---- frees from other threads ------------------------------------------------------- */
 
-void mw_heap_free_remote(struct mw_heap *me, struct mw_span *s, mw_block_t *b) {
-    if (me->alive)
-        me->frees[s->cls]++;
-    else
-        atomic_fetch_add_explicit(&orphan_frees[s->cls], 1, memory_order_relaxed);
-    enum mw_delay d = mw_span_push_remote(s, b);
+/* Remote frees that found s full or abandoned (d, what mw_span_push_remote found). */
+static mw_noinline void free_remote_odd(struct mw_span *s, mw_block_t *b, enum mw_delay d) {
     if (d == MW_DELAY_NEVER) mw_arena_reclaim_abandoned(s);
     if (d != MW_DELAY_USE) return;
     /* The owner parked s as full and asked to be told: hand it the block. The owner
@@ -333,6 +329,23 @@ void mw_heap_free_remote(struct mw_heap *me, struct mw_span *s, mw_block_t *b) {
     } while (!atomic_compare_exchange_weak_explicit(&h->delayed, &head, b, memory_order_release,
                                                     memory_order_relaxed));
     mw_span_end_delayed(s);
+}
+
+mw_inline void free_remote(struct mw_heap *me, struct mw_span *s, mw_block_t *b, bool unhooked) {
+    if (mw_likely(me->alive))
+        me->frees[s->cls]++;
+    else
+        atomic_fetch_add_explicit(&orphan_frees[s->cls], 1, memory_order_relaxed);
+    enum mw_delay d = mw_span_push_remote(s, b, unhooked);
+    if (mw_unlikely(d != MW_DELAY_NORMAL)) free_remote_odd(s, b, d);
+}
+
+void mw_heap_free_remote(struct mw_heap *me, struct mw_span *s, mw_block_t *b) {
+    free_remote(me, s, b, false);
+}
+
+void mw_heap_free_remote_unhooked(struct mw_heap *me, struct mw_span *s, mw_block_t *b) {
+    free_remote(me, s, b, true);
 }
 
 /* ---- teardown ----------------------------------------------------------------------- */

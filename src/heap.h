@@ -66,6 +66,8 @@ void *mw_heap_alloc_slow(struct mw_heap *h, unsigned cls);
 void mw_heap_span_changed(struct mw_heap *h, struct mw_span *s);
 /* Frees a block of span s from a thread (whose heap is me) that does not own the span. */
 void mw_heap_free_remote(struct mw_heap *me, struct mw_span *s, mw_block_t *b);
+/* The same from a caller that knows valgrind is off (heap.h's fast paths). */
+void mw_heap_free_remote_unhooked(struct mw_heap *me, struct mw_span *s, mw_block_t *b);
 /* Meshing (mesh/): up to max spans of h's queue for cls, not its allocation span, holding
  * 1 to max_used blocks once collected. */
 unsigned mw_heap_mesh_candidates(struct mw_heap *h, unsigned cls, uint32_t max_used,

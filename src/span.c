@@ -185,22 +185,6 @@ void *mw_span_home(const struct mw_span *s, const void *p) {
     return mw_span_has_slot(home, q) ? q : NULL;
 }
 
-enum mw_delay mw_span_push_remote(struct mw_span *s, mw_block_t *b) {
-    uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
-    for (;;) {
-        uintptr_t state = tf & MW_DELAY_MASK, next;
-        if (state == MW_DELAY_USE) {
-            next = (tf & ~MW_DELAY_MASK) | MW_DELAY_FREEING;
-        } else {
-            mw_block_set_next(s, b, (mw_block_t *)(tf & ~MW_DELAY_MASK));
-            next = (uintptr_t)b | state;
-        }
-        if (atomic_compare_exchange_weak_explicit(&s->thread_free, &tf, next, memory_order_release,
-                                                  memory_order_relaxed))
-            return (enum mw_delay)state;
-    }
-}
-
 void mw_span_end_delayed(struct mw_span *s) {
     uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
     while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &tf,

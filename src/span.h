@@ -201,8 +201,23 @@ void mw_span_live_bitmap(const struct mw_span *s, uint64_t out[MW_SPAN_BITMAP_WO
 void mw_span_rebuild(struct mw_span *s, const uint64_t live[MW_SPAN_BITMAP_WORDS], uint64_t *rng);
 /* Pushes b onto thread_free and returns the delay state it found. MW_DELAY_USE: the span
  * was full and its owner asked to be told, so b went nowhere yet and the caller must hand
- * it to the owning heap's delayed list. MW_DELAY_NEVER: the span may be abandoned. */
-enum mw_delay mw_span_push_remote(struct mw_span *s, mw_block_t *b);
+ * it to the owning heap's delayed list. MW_DELAY_NEVER: the span may be abandoned.
+ * unhooked as for the links. */
+mw_inline enum mw_delay mw_span_push_remote(struct mw_span *s, mw_block_t *b, bool unhooked) {
+    uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
+    for (;;) {
+        uintptr_t state = tf & MW_DELAY_MASK, next;
+        if (state == MW_DELAY_USE) {
+            next = (tf & ~MW_DELAY_MASK) | MW_DELAY_FREEING;
+        } else {
+            mw_block_set_next_as(s, b, (mw_block_t *)(tf & ~MW_DELAY_MASK), unhooked);
+            next = (uintptr_t)b | state;
+        }
+        if (atomic_compare_exchange_weak_explicit(&s->thread_free, &tf, next, memory_order_release,
+                                                  memory_order_relaxed))
+            return (enum mw_delay)state;
+    }
+}
 /* Ends MW_DELAY_FREEING once the block reached the heap's delayed list: back to normal
  * (the owner moves the span out of its full list when it takes that block). */
 void mw_span_end_delayed(struct mw_span *s);

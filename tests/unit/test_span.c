@@ -109,7 +109,7 @@ static void live_bitmap_and_collect(void **state) {
         s->local_free = taken[i];
         s->used--;
     }
-    assert_int_equal(mw_span_push_remote(s, taken[2]), MW_DELAY_NORMAL);
+    assert_int_equal(mw_span_push_remote(s, taken[2], false), MW_DELAY_NORMAL);
     mw_span_live_bitmap(s, live);
     assert_int_equal(popcount_bitmap(live), 8 + GUARD_SLOTS);
     assert_int_equal(popcount_bitmap(s->bitmap), s->built);
@@ -131,11 +131,11 @@ static void delayed_free_states(void **state) {
     mw_block_t *a = s->free, *b = mw_block_next(s, a);
     assert_true(mw_span_set_delay(s, MW_DELAY_USE, true));
     /* the first remote free into a full span must be handed to the owner, not listed */
-    assert_int_equal(mw_span_push_remote(s, a), MW_DELAY_USE);
+    assert_int_equal(mw_span_push_remote(s, a, false), MW_DELAY_USE);
     assert_int_equal(atomic_load(&s->thread_free) & MW_DELAY_MASK, MW_DELAY_FREEING);
     mw_span_end_delayed(s);
     assert_int_equal(atomic_load(&s->thread_free), MW_DELAY_NORMAL);
-    assert_int_equal(mw_span_push_remote(s, b), MW_DELAY_NORMAL);
+    assert_int_equal(mw_span_push_remote(s, b, false), MW_DELAY_NORMAL);
     /* with a block waiting, a span cannot be parked as full */
     assert_false(mw_span_set_delay(s, MW_DELAY_USE, true));
     assert_true(mw_span_set_delay(s, MW_DELAY_NEVER, false));
