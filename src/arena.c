@@ -214,7 +214,10 @@ struct mw_span *mw_arena_span_alloc(mw_arena_id_t id, unsigned pages, unsigned c
     if (s) {
         spans_in_use++;
         arenas[s->arena].used_bytes += (uint64_t)pages << 12;
-        mw_span_init(s, cls);
+        if (s->warm && s->cls == cls)
+            mw_span_rewarm(s);
+        else
+            mw_span_init(s, cls);
         s->state = MW_SPAN_QUEUED;
         map_span(s, s);
     }
@@ -235,7 +238,7 @@ static uint64_t purge_locked(struct mw_arena *a, uint64_t keep) {
         struct mw_span *s;
         while (a->dirty_bytes > keep && (s = pop(&a->dirty[p])) != NULL) {
             mw_os_decommit(s->start, (size_t)p << 12);
-            s->dirty = 0;
+            s->dirty = s->warm = 0;
             push(&a->clean[p], s);
             a->dirty_bytes -= (uint64_t)p << 12;
             a->committed_bytes -= (uint64_t)p << 12;
@@ -289,6 +292,9 @@ void mw_arena_span_free(struct mw_span *s) {
 #endif
     MW_TRACE_SPAN_RELEASE(s->start, s->cls, (size_t)s->pages << 12);
     atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
+    /* Every block back on its lists and the pages its own: the next span of its class can
+     * be this one as it is (the hardened build checks and re-arms a span when carved). */
+    s->warm = !MW_HARDENED && s->used == 0 && !s->mesh_next && !s->in_file;
     mw_lock(&arena_lock);
     if (mw_unlikely(s->mesh_next || s->in_file) && !mw_mesh_unmesh(s, free_alias_locked)) {
         mw_unlock(&arena_lock); /* the kernel refused a mapping: s stays out of use */

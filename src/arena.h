@@ -36,7 +36,11 @@
  * never carved), so a pointer's span is never trusted unless the map names it. Free slab
  * spans keep their descriptor and wait in their arena's per-page-count lists, dirty (pages
  * maybe resident) before clean (purged); a slab span is reused only with its exact page
- * count. Runs are purged under the same dirty limit; used bytes count both kinds of span. */
+ * count. A dirty span released empty and never meshed is *warm* (production build): its
+ * lists still hold every slot it built, so when it is taken again for the same class it
+ * keeps them, and a program that empties and refills a class reuses its slots without
+ * building them again. Runs are purged under the same dirty limit; used bytes count both
+ * kinds of span. */
 #ifndef MW_ARENA_H
 #define MW_ARENA_H
 

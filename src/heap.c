@@ -262,9 +262,10 @@ static void *from_new_span(struct mw_heap *h, unsigned cls) {
     if (!s) return NULL;
     atomic_store_explicit(&s->owner, h, memory_order_release);
     queue_push_front(&h->queue[cls], s);
-    uint32_t slots = mw_span_extend(s, &h->rng);
+    mw_span_collect(s); /* a warm span's blocks (arena.c) */
+    if (!s->free) mw_span_extend(s, &h->rng);
     sync_current(h, cls);
-    MW_TRACE_REFILL(h->id, cls, s->start, slots);
+    MW_TRACE_REFILL(h->id, cls, s->start, s->built);
     return pop_block(h, s);
 }
 

@@ -17,7 +17,7 @@ void mw_span_init(struct mw_span *s, unsigned cls) {
     s->cls = (uint8_t)cls;
     s->capacity = ci->count;
     s->built = 0;
-    s->dry = 0;
+    s->dry = s->warm = 0;
     s->mesh_next = s->mesh_into = NULL;
     s->mesh_count = 1;
     atomic_store_explicit(&s->thread_free, MW_DELAY_NORMAL, memory_order_relaxed);
@@ -27,6 +27,11 @@ void mw_span_init(struct mw_span *s, unsigned cls) {
     mw_hd_span_init(s);
 #endif
     mw_vg_noaccess(s->start, (size_t)s->pages * MW_PAGE_SIZE); /* no block yet */
+}
+
+void mw_span_rewarm(struct mw_span *s) {
+    s->dry = s->warm = 0;
+    atomic_store_explicit(&s->thread_free, MW_DELAY_NORMAL, memory_order_relaxed);
 }
 
 static inline uint64_t rng_next(uint64_t *state) { /* wyrand */
@@ -44,30 +49,50 @@ static uint32_t batch_size(const struct mw_span *s) {
     return n < left ? n : left;
 }
 
+/* Fisher-Yates; each draw of the generator gives two 32-bit numbers. */
 static void shuffle(uint16_t *order, uint32_t n, uint64_t *rng) {
-    for (uint32_t i = n; i-- > 1;) { /* Fisher-Yates */
-        uint32_t j = (uint32_t)(((rng_next(rng) >> 32) * (i + 1)) >> 32);
+    uint64_t r = 0;
+    for (uint32_t i = n, k = 0; i-- > 1; k++) {
+        r = (k & 1) ? r >> 32 : rng_next(rng);
+        uint32_t j = (uint32_t)(((r & 0xffffffffu) * (i + 1)) >> 32);
         uint16_t t = order[i];
         order[i] = order[j];
         order[j] = t;
     }
 }
 
-/* Pushes the slots of order onto s->free, marking them in the bitmap. Slot 0 is never handed
- * out in the hardened build (the canary before slot 1, harden.h) nor under memcheck: the
- * span descriptor holds its address (start), which would make a leaked block there look
- * reachable to memcheck's leak check. */
-static void push_slots(struct mw_span *s, const uint16_t *order, uint32_t n, bool skip_first) {
+/* Pushes the slots of order (built slots) onto s->free. Slot 0 is never handed out in the
+ * hardened build (the canary before slot 1, harden.h) nor under memcheck: the span
+ * descriptor holds its address (start), which would make a leaked block there look
+ * reachable to memcheck's leak check. unhooked: memcheck is known to be away. */
+mw_inline void push_order(struct mw_span *s, const uint16_t *order, uint32_t n, bool skip_first,
+                          bool unhooked) {
     mw_block_t *head = s->free;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t slot = order[i];
-        mw_block_t *b = (mw_block_t *)(s->start + (size_t)slot * s->block_size);
-        s->bitmap[slot >> 6] |= 1ull << (slot & 63);
         if (skip_first && slot == 0) continue;
-        mw_block_set_next(s, b, head);
+        mw_block_t *b = (mw_block_t *)(s->start + (size_t)slot * s->block_size);
+        mw_block_set_next_as(s, b, head, unhooked);
         head = b;
     }
     s->free = head;
+}
+
+static void push_slots(struct mw_span *s, const uint16_t *order, uint32_t n, bool skip_first) {
+    if (mw_vg_hooked())
+        push_order(s, order, n, skip_first, false);
+    else
+        push_order(s, order, n, skip_first, true);
+}
+
+/* Sets the bitmap bits of slots [first, first + n): they are the owner's from now on. */
+static void mark_built(struct mw_span *s, uint32_t first, uint32_t n) {
+    for (uint32_t i = first, end = first + n; i < end;) {
+        uint32_t bit = i & 63, take = end - i < 64 - bit ? end - i : 64 - bit;
+        uint64_t ones = take == 64 ? ~0ull : ((1ull << take) - 1);
+        s->bitmap[i >> 6] |= ones << bit;
+        i += take;
+    }
 }
 
 uint32_t mw_span_extend(struct mw_span *s, uint64_t *rng) {
@@ -80,11 +105,13 @@ uint32_t mw_span_extend(struct mw_span *s, uint64_t *rng) {
 #if MW_HARDENED
     mw_hd_span_extend(s, s->built, n);
 #endif
+    mark_built(s, s->built, n);
     push_slots(s, order, n, MW_HARDENED || (s->built == 0 && mw_vg_active()));
     s->built += n;
     return n;
 }
 
+/* Every slot below built keeps its bitmap bit (span.h), so the slots rebuilt are marked. */
 void mw_span_rebuild(struct mw_span *s, const uint64_t live[MW_SPAN_BITMAP_WORDS], uint64_t *rng) {
     uint16_t order[MW_SPAN_MAX_OBJECTS];
     uint32_t n = 0;

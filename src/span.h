@@ -81,6 +81,7 @@ struct mw_span {
     uint8_t dirty; /* free span whose pages may be resident (large: may hold old bytes) */
     uint8_t arena; /* the arena it was carved from, and goes back to */
     uint8_t dry;   /* queued span the allocation slow path found without a block (heap.c) */
+    uint8_t warm;  /* free span whose lists still hold every built slot of cls (arena.c) */
     struct mw_span *next, *prev; /* heap queue, full list, or arena list */
     uint64_t resident;           /* a run (arena_runs.c): bytes of it maybe resident */
     uint64_t bitmap[MW_SPAN_BITMAP_WORDS];
@@ -115,6 +116,9 @@ mw_inline bool mw_span_is_large(const struct mw_span *s) {
 
 /* Prepares a span freshly carved for class cls: empty lists, clear bitmap. */
 void mw_span_init(struct mw_span *s, unsigned cls);
+/* Takes s, a warm span (arena.c), back into use for its class as it is: its lists, bitmap
+ * and built slots stay, so it needs neither init nor extension. */
+void mw_span_rewarm(struct mw_span *s);
 /* Hands the next batch of never-used slots to `free`, in random order; returns how many. */
 uint32_t mw_span_extend(struct mw_span *s, uint64_t *rng);
 /* Moves local_free and thread_free onto `free`; keeps the delay state bits. */
