@@ -35,8 +35,9 @@ LIBDIRS = ["/usr/lib/*-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib"]
 # between allocators by factors of ten and would swamp them in the mean over all. A workload
 # not listed here counts only in the mean over all, and is shown after these.
 SMALL_OBJECT_WORKLOADS = {
-    "churn", "false_sharing", "fragmentation", "glibc_simple", "larson", "mixed_sizes",
-    "mstress", "prodcons", "prodcons_ring", "realloc_growth", "server", "thread_churn",
+    "churn", "false_sharing", "fragmentation", "fragmentation_threads", "glibc_simple",
+    "larson", "mixed_sizes", "mstress", "prodcons", "prodcons_ring", "realloc_growth", "server",
+    "thread_churn",
 }
 
 

@@ -21,6 +21,7 @@ static struct mw_heap *all_heaps;
 static uint32_t next_heap_id = 1;
 static struct mw_pool heap_pool = MW_POOL_INIT(struct mw_heap);
 static _Atomic uint64_t orphan_frees[MW_CLASS_COUNT]; /* by threads without a heap */
+static _Atomic unsigned thread_heaps;                 /* alive thread heaps */
 
 /* ---- queues ------------------------------------------------------------------------- */
 
@@ -125,6 +126,7 @@ struct mw_heap *mw_heap_create(bool thread_heap, mw_arena_id_t arena) {
     h->arena = (uint8_t)arena;
     h->mesh_peak = 0;
     mw_os_random(&h->rng, sizeof h->rng);
+    if (thread_heap) atomic_fetch_add_explicit(&thread_heaps, 1, memory_order_relaxed);
     return h;
 }
 
@@ -292,6 +294,10 @@ void *mw_heap_alloc_slow(struct mw_heap *h, unsigned cls) {
 
 unsigned mw_heap_mesh_candidates(struct mw_heap *h, unsigned cls, uint32_t max_used,
                                  struct mw_span **out, unsigned max) {
+    /* A candidate's block may wait on the delayed list (a local free un-filled its span
+     * after a remote one reached the list): taken now, it can no longer land in a span
+     * that the pass meshes away or gives up. */
+    if (atomic_load_explicit(&h->delayed, memory_order_relaxed)) take_delayed(h, false);
     unsigned n = 0;
     for (struct mw_span *s = h->queue[cls].first; s && n < max; s = s->next) {
         if (s == h->current[cls] || s->arena != 0) continue; /* other arenas: never */
@@ -395,6 +401,16 @@ static unsigned abandon_span(struct mw_heap *h, struct mw_span *s) {
     return 1;
 }
 
+void mw_heap_donate(struct mw_heap *h, struct mw_span *s) {
+    mw_assert(s != h->current[s->cls] && s->state == MW_SPAN_QUEUED);
+    stop_delayed(h, s);
+    abandon_span(h, s);
+}
+
+unsigned mw_heap_thread_heaps(void) {
+    return atomic_load_explicit(&thread_heaps, memory_order_relaxed);
+}
+
 /* Tells memcheck that every live block of s is freed (s is collected). */
 static mw_noinline void vg_free_live(const struct mw_span *s) {
     uint64_t live[MW_SPAN_BITMAP_WORDS];
@@ -441,6 +457,7 @@ void mw_heap_release_all(struct mw_heap *h) {
 }
 
 void mw_heap_retire(struct mw_heap *h) {
+    if (h->thread_heap) atomic_fetch_sub_explicit(&thread_heaps, 1, memory_order_relaxed);
     mw_lock(&heap_lock);
     h->alive = false;
     mw_unlock(&heap_lock);

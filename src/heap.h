@@ -6,7 +6,9 @@
  * Other threads free into a span through its atomic thread_free list; when the span is in
  * the full list, the freer also pushes the block onto the heap's atomic `delayed` list so
  * that the owner learns the span has room (span.h, enum mw_delay). A heap being torn down
- * first moves every span to MW_DELAY_NEVER, so no freer touches the heap afterwards.
+ * first moves every span to MW_DELAY_NEVER, so no freer touches the heap afterwards; so
+ * does a mesh pass before it gives a span of a live heap up (mw_heap_donate): a span leaves
+ * a heap only by its thread's hand.
  *
  * Heap descriptors are metadata (meta.h): recycled, never unmapped. */
 #ifndef MW_HEAP_H
@@ -77,6 +79,12 @@ void mw_heap_unlink_meshed(struct mw_heap *h, struct mw_span *s);
 /* s, a candidate of h's queue that found no partner, goes to the back of the queue, so that
  * the next pass looks at other spans first. */
 void mw_heap_requeue_unmeshed(struct mw_heap *h, struct mw_span *s);
+/* s, a candidate of h's queue that found no partner while other thread heaps live, leaves
+ * h for the arena's abandoned list, where their passes may pair it (mesh/README.md): empty,
+ * it goes back to the arena. Only after mw_heap_mesh_candidates took h's delayed frees. */
+void mw_heap_donate(struct mw_heap *h, struct mw_span *s);
+/* The thread heaps alive now (racy: a hint). */
+unsigned mw_heap_thread_heaps(void);
 /* Collects the remote frees of every span of h (h's thread) and releases the spans that
  * leaves empty. */
 void mw_heap_collect(struct mw_heap *h);

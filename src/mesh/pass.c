@@ -10,7 +10,8 @@
  * (see SLICE_GAP_SHRUNK_NS), so that no call pauses longer than a slice; the next pass resumes at
  * the class the last one stopped in. An explicit pass (mw_mesh_now, mw_collect,
  * malloc_trim) has no limit. What: class by class, the calling thread's sparse spans and
- * the abandoned ones.
+ * the abandoned ones; those of its own it could not pair it donates to the abandoned lists
+ * while other thread heaps live, for their passes (donates()).
  *
  * The cap: at most a third of vm.max_map_count meshed ranges (aliases and kept spans in the
  * file), as in Mesh. Each splits the arena's mapping, but neighbours merge: measured, 440
@@ -151,15 +152,26 @@ static unsigned gather(struct mw_heap *h, unsigned cls) {
     return n;
 }
 
+/* Whether h gives the candidates it could not pair to the abandoned lists, for the passes
+ * of other heaps (mesh/README.md): only a thread heap (a first-class heap's blocks stay its
+ * own, mw_heap_destroy frees them), only while another thread heap lives to pair them, and
+ * never in the hardened build (it meshes while one thread lives, begin_locked). */
+static bool donates(const struct mw_heap *h) {
+    return !MW_HARDENED && h && h->thread_heap && mw_heap_thread_heaps() > 1;
+}
+
 static size_t pass_class(struct mw_heap *h, unsigned cls) {
     unsigned n = gather(h, cls);
     size_t bytes = n >= 2 ? mw_mesh_pairs(cands, n, &rng, mesh_pair, h) : 0;
+    bool donate = donates(h);
     for (unsigned i = 0; i < n; i++) { /* the abandoned ones go back (unless meshed away) */
         struct mw_span *s = cands[i].span;
-        if (s->state == MW_SPAN_MESHED) continue;
+        if (s->state == MW_SPAN_MESHED || (cands[i].ours && cands[i].paired)) continue;
         if (!cands[i].ours)
             mw_arena_abandon(s);
-        else if (!cands[i].paired)
+        else if (donate)
+            mw_heap_donate(h, s);
+        else
             mw_heap_requeue_unmeshed(h, s);
     }
     return bytes;
