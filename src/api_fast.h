@@ -52,8 +52,15 @@ void *mw_alloc_checked(struct mw_heap *h, size_t size, size_t align, unsigned ho
 mw_inline void *mw_malloc_inline(struct mw_heap *h, size_t size) {
     return mw_alloc_checked(h, size, 0, MW_HOW_MALLOC, MW_CALLER);
 }
+mw_inline void *mw_new_direct(size_t size) {
+    (void)size;
+    return NULL;
+}
+mw_inline void mw_free_how_inline(void *p, unsigned how, size_t size) {
+    mw_free_how_at(p, how, size, MW_CALLER);
+}
 mw_inline void mw_free_inline(void *p) {
-    mw_free_how_at(p, MW_HOW_MALLOC, 0, MW_CALLER);
+    mw_free_how_inline(p, MW_HOW_MALLOC, 0);
 }
 #else
 /* The path when the direct table has no block at hand: traced or hooked calls, sizes above
@@ -84,6 +91,12 @@ mw_inline void *mw_malloc_inline(struct mw_heap *h, size_t size) {
     return mw_alloc_generic(h, size, size, MW_HOW_MALLOC, MW_CALLER);
 }
 
+/* operator new's fast path (new's alignment: sizes rounded to 16); NULL: take mw_new_at. */
+mw_inline void *mw_new_direct(size_t size) {
+    if (size > MW_DIRECT_MAX) return NULL;
+    return mw_alloc_direct(mw_tls_heap, mw_align_up(size, MW_MIN_ALIGN));
+}
+
 /* What free's fast path leaves: everything outside the fast range (memcheck is told), and
  * traced frees (free.c). */
 void mw_free_hooked(void *p);
@@ -99,6 +112,13 @@ mw_inline void mw_free_api(void *p) {
 mw_inline void mw_free_inline(void *p) {
     if (MW_TRACE_ON(free)) return mw_free_traced(p, MW_CALLER);
     mw_free_api(p);
+}
+/* A free that says how the block was allocated, and its size (0: not given), as C++'s
+ * delete operators do: production checks neither. */
+mw_inline void mw_free_how_inline(void *p, unsigned how, size_t size) {
+    (void)how;
+    (void)size;
+    mw_free_inline(p);
 }
 #endif
 

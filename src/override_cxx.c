@@ -4,9 +4,7 @@
  * paths call std::get_new_handler and std::__throw_bad_alloc through weak references,
  * which resolve whenever the program is C++ (the only case where operator new is called).
  * Plain new returns 16-byte aligned memory (__STDCPP_DEFAULT_NEW_ALIGNMENT__). */
-#include "alloc.h"
-#include "trace.h"
-#include "harden/record.h"
+#include "api_fast.h"
 
 #include <meshward.h>
 #include <stdlib.h>
@@ -35,8 +33,10 @@ static mw_noinline void *new_fail(size_t size, size_t align, unsigned how, bool 
 
 /* Inlined into each operator, so that MW_CALLER is the program's call site. */
 mw_inline void *new_impl(size_t size, size_t align, unsigned how, bool nothrow) {
+    void *p = align == NEW_ALIGN ? mw_new_direct(size) : NULL;
+    if (mw_likely(p != NULL)) return p;
     void *ip = MW_CALLER;
-    void *p = mw_new_at(size, align, how, ip);
+    p = mw_new_at(size, align, how, ip);
     return mw_likely(p != NULL) ? p : new_fail(size, align, how, nothrow, ip);
 }
 
@@ -74,48 +74,48 @@ MW_API void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const nothr
 
 /* operator delete / delete[]: every form frees; sizes are checked by the hardened build */
 MW_API void _ZdlPv(void *p) {
-    mw_free_how_at(p, MW_HOW_NEW, 0, MW_CALLER);
+    mw_free_how_inline(p, MW_HOW_NEW, 0);
 }
 MW_API void _ZdaPv(void *p) {
-    mw_free_how_at(p, MW_HOW_NEW_ARRAY, 0, MW_CALLER);
+    mw_free_how_inline(p, MW_HOW_NEW_ARRAY, 0);
 }
 MW_API void _ZdlPvm(void *p, size_t n) {
-    mw_free_how_at(p, MW_HOW_NEW, n, MW_CALLER);
+    mw_free_how_inline(p, MW_HOW_NEW, n);
 }
 MW_API void _ZdaPvm(void *p, size_t n) {
-    mw_free_how_at(p, MW_HOW_NEW_ARRAY, n, MW_CALLER);
+    mw_free_how_inline(p, MW_HOW_NEW_ARRAY, n);
 }
 MW_API void _ZdlPvRKSt9nothrow_t(void *p, const nothrow_t *t) {
     (void)t;
-    mw_free_how_at(p, MW_HOW_NEW, 0, MW_CALLER);
+    mw_free_how_inline(p, MW_HOW_NEW, 0);
 }
 MW_API void _ZdaPvRKSt9nothrow_t(void *p, const nothrow_t *t) {
     (void)t;
-    mw_free_how_at(p, MW_HOW_NEW_ARRAY, 0, MW_CALLER);
+    mw_free_how_inline(p, MW_HOW_NEW_ARRAY, 0);
 }
 MW_API void _ZdlPvSt11align_val_t(void *p, size_t al) {
     (void)al;
-    mw_free_how_at(p, MW_HOW_NEW, 0, MW_CALLER);
+    mw_free_how_inline(p, MW_HOW_NEW, 0);
 }
 MW_API void _ZdaPvSt11align_val_t(void *p, size_t al) {
     (void)al;
-    mw_free_how_at(p, MW_HOW_NEW_ARRAY, 0, MW_CALLER);
+    mw_free_how_inline(p, MW_HOW_NEW_ARRAY, 0);
 }
 MW_API void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t al) {
     (void)al;
-    mw_free_how_at(p, MW_HOW_NEW, n, MW_CALLER);
+    mw_free_how_inline(p, MW_HOW_NEW, n);
 }
 MW_API void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t al) {
     (void)al;
-    mw_free_how_at(p, MW_HOW_NEW_ARRAY, n, MW_CALLER);
+    mw_free_how_inline(p, MW_HOW_NEW_ARRAY, n);
 }
 MW_API void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const nothrow_t *t) {
     (void)al;
     (void)t;
-    mw_free_how_at(p, MW_HOW_NEW, 0, MW_CALLER);
+    mw_free_how_inline(p, MW_HOW_NEW, 0);
 }
 MW_API void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const nothrow_t *t) {
     (void)al;
     (void)t;
-    mw_free_how_at(p, MW_HOW_NEW_ARRAY, 0, MW_CALLER);
+    mw_free_how_inline(p, MW_HOW_NEW_ARRAY, 0);
 }
