@@ -15,18 +15,9 @@ BUILD=$(realpath "${1:?usage: fast_path.sh BUILD_DIR}")
 PROG=$BUILD/bench/mwb-fast-path
 LOCAL_N=1000000
 REMOTE_N=409600
-LIBDIR=/usr/lib/$(uname -m)-linux-gnu
 [ -x "$PROG" ] || { echo "fast_path.sh: $PROG is missing (build the bench targets)" >&2; exit 1; }
 
-declare -A LIB=(
-    [glibc]=""
-    [mimalloc]=$LIBDIR/libmimalloc.so.2
-    [jemalloc]=$LIBDIR/libjemalloc.so.2
-    [tcmalloc]=$LIBDIR/libtcmalloc_minimal.so.4
-    [meshward]=$BUILD/src/libmeshward.so
-    [meshward-hardened]=$BUILD/src/libmeshward-hardened.so
-)
-ORDER="glibc mimalloc jemalloc tcmalloc meshward meshward-hardened"
+source "$(dirname "$0")/allocators.sh"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -40,8 +31,8 @@ inclusive() {
 # run ALLOC MODE N: writes the callgrind profile of one run to $WORK/ALLOC.MODE.
 run() {
     local out=$WORK/$1.$2
-    if [ -n "${LIB[$1]}" ]; then
-        LD_PRELOAD=${LIB[$1]} valgrind --tool=callgrind --callgrind-out-file="$out" \
+    if [ -n "${ALLOC_LIBS[$1]}" ]; then
+        LD_PRELOAD=${ALLOC_LIBS[$1]} valgrind --tool=callgrind --callgrind-out-file="$out" \
             "$PROG" "$2" "$3" >/dev/null 2>&1
     else
         valgrind --tool=callgrind --callgrind-out-file="$out" "$PROG" "$2" "$3" >/dev/null 2>&1
@@ -55,8 +46,8 @@ per_call() { # COUNT CALLS
 
 echo "| allocator | malloc | free, same thread | free, another thread |"
 echo "|---|---:|---:|---:|"
-for a in $ORDER; do
-    if [ -n "${LIB[$a]}" ] && [ ! -e "${LIB[$a]}" ]; then
+for a in "${ALLOC_ORDER[@]}"; do
+    if [ -n "${ALLOC_LIBS[$a]}" ] && [ ! -e "${ALLOC_LIBS[$a]}" ]; then
         echo "fast_path.sh: $a is not installed, skipped" >&2
         continue
     fi

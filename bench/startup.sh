@@ -18,19 +18,10 @@ N=${N:-500}
 RUNS=${RUNS:-3}
 mkdir -p "$OUT"
 
-LIBDIR=/usr/lib/$(gcc -print-multiarch)
-declare -A LIBS=(
-    [glibc]=""
-    [mimalloc]=$LIBDIR/libmimalloc.so.2
-    [jemalloc]=$LIBDIR/libjemalloc.so.2
-    [tcmalloc]=$LIBDIR/libtcmalloc_minimal.so.4
-    [meshward]=$BUILD/src/libmeshward.so
-    [meshward-hardened]=$BUILD/src/libmeshward-hardened.so
-)
-ORDER=(glibc mimalloc jemalloc tcmalloc meshward meshward-hardened)
+source "$(dirname "$0")/allocators.sh"
 present=()
-for a in "${ORDER[@]}"; do
-    if [ -z "${LIBS[$a]}" ] || [ -e "${LIBS[$a]}" ]; then present+=("$a"); fi
+for a in "${ALLOC_ORDER[@]}"; do
+    if [ -z "${ALLOC_LIBS[$a]}" ] || [ -e "${ALLOC_LIBS[$a]}" ]; then present+=("$a"); fi
 done
 
 # ---- 1. /bin/true ------------------------------------------------------------------------
@@ -41,10 +32,10 @@ echo "|---|---:|---:|"
 for a in "${present[@]}"; do
     json=$OUT/true-$a.json
     hyperfine -N --warmup 20 --runs "$N" --export-json "$json" \
-        "env LD_PRELOAD=${LIBS[$a]} /bin/true" >/dev/null 2>&1
+        "env LD_PRELOAD=${ALLOC_LIBS[$a]} /bin/true" >/dev/null 2>&1
     stats=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][0]; \
 print(f\"{r['mean']*1e3:.2f} ± {r['stddev']*1e3:.2f}\")" "$json")
-    rss=$( { env LD_PRELOAD="${LIBS[$a]}" /usr/bin/time -f %M /bin/true; } 2>&1 | tail -1)
+    rss=$( { env LD_PRELOAD="${ALLOC_LIBS[$a]}" /usr/bin/time -f %M /bin/true; } 2>&1 | tail -1)
     echo "| $a | $stats | $rss |"
 done
 
@@ -61,7 +52,7 @@ for a in "${present[@]}"; do
     for _ in $(seq "$RUNS"); do
         make -C "$OUT/build" clean >/dev/null
         start=$(date +%s.%N)
-        LD_PRELOAD=${LIBS[$a]} make -C "$OUT/build" -j"$(nproc)" meshward >/dev/null
+        LD_PRELOAD=${ALLOC_LIBS[$a]} make -C "$OUT/build" -j"$(nproc)" meshward >/dev/null
         times+=("$(echo "$(date +%s.%N) - $start" | bc)")
     done
     median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p")
