@@ -21,11 +21,18 @@ source "$(dirname "$0")/allocators.sh"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-# inclusive NAME FILE: the largest inclusive count of a function called NAME in FILE.
-inclusive() {
-    callgrind_annotate --inclusive=yes --threshold=100 "$2" 2>/dev/null |
-        awk -v name="$1" '$0 ~ ":" name " \\[" { gsub(",", "", $1); if ($1 > max) max = $1 }
-                          END { print max + 0 }'
+# per_call NAME FILE: instructions per call of the program's calls of NAME in FILE (the
+# inclusive cost of every call arc from mwb-fast-path's own functions, over their count).
+per_call() {
+    callgrind_annotate --tree=calling --threshold=100 "$2" 2>/dev/null |
+        awk -v name="$1" '
+            /  \*  / { ours = ($0 ~ /mwb-fast-path\]$/); next }
+            ours && $0 ~ ">   [^ ]*:" name " \\(" {
+                c = $1; gsub(",", "", c); cost += c
+                for (i = 1; i <= NF; i++)
+                    if ($i ~ /^\([0-9,]+x\)$/) { n = $i; gsub(/[(),x]/, "", n); calls += n }
+            }
+            END { if (calls) printf "%.1f", cost / calls; else printf "?" }'
 }
 
 # run ALLOC MODE N: writes the callgrind profile of one run to $WORK/ALLOC.MODE.
@@ -40,10 +47,6 @@ run() {
     echo "$out"
 }
 
-per_call() { # COUNT CALLS
-    awk -v c="$1" -v n="$2" 'BEGIN { printf "%.1f", c / n }'
-}
-
 echo "| allocator | malloc | free, same thread | free, another thread |"
 echo "|---|---:|---:|---:|"
 for a in "${ALLOC_ORDER[@]}"; do
@@ -53,7 +56,5 @@ for a in "${ALLOC_ORDER[@]}"; do
     fi
     l=$(run "$a" local $LOCAL_N)
     r=$(run "$a" remote $REMOTE_N)
-    echo "| $a | $(per_call "$(inclusive malloc "$l")" $LOCAL_N)" \
-        "| $(per_call "$(inclusive free "$l")" $((LOCAL_N + 64)))" \
-        "| $(per_call "$(inclusive free "$r")" $REMOTE_N) |"
+    echo "| $a | $(per_call malloc "$l") | $(per_call free "$l") | $(per_call free "$r") |"
 done
