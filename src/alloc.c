@@ -150,8 +150,18 @@ void *mw_alloc_generic(struct mw_heap *h, size_t n, size_t size, unsigned how, v
         return hooked_malloc(h, n, size, how, ip);
     if (n > MW_SLAB_MAX) return mw_alloc_large_in(h, n, MW_MIN_ALIGN, false);
     unsigned cls = mw_class_of(n);
-    if (n <= MW_DIRECT_MAX && h->direct[mw_direct_index(n)] != h->current[cls])
+    if (n <= MW_DIRECT_MAX) {
+        unsigned i = mw_direct_index(n);
+        struct mw_span *s = h->direct[i];
+        if (mw_likely(s ==
+                      h->current[cls])) { /* it ran dry: the slow path, its first step inline */
+            void *p = mw_heap_take_local(h, s, true);
+            if (!p) return mw_alloc_small_slow(h, cls);
+            h->direct_allocs[i]++;
+            return p;
+        }
         mw_heap_sync_direct(h, cls); /* start-up had allocations hooked when it was set */
+    }
     return mw_alloc_class(h, cls, true);
 }
 #endif

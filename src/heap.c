@@ -274,11 +274,10 @@ static void *from_new_span(struct mw_heap *h, unsigned cls) {
 void *mw_heap_alloc_slow(struct mw_heap *h, unsigned cls) {
     if (mw_unlikely(!h->alive)) return NULL; /* the empty heap, or a deleted one */
     if (atomic_load_explicit(&h->delayed, memory_order_relaxed)) take_delayed(h, false);
-    struct mw_span *s = h->current[cls];
-    if (s->local_free) { /* the common case: the owner's own frees, swapped in O(1) */
-        s->free = s->local_free;
-        s->local_free = NULL;
-        return pop_block(h, s);
+    mw_block_t *b = mw_heap_take_local(h, h->current[cls], false);
+    if (b) {
+        h->allocs[cls]++;
+        return b;
     }
     if (!h->mesh_skip--) { /* a clock read costs a tenth of this path: every 8th asks */
         h->mesh_skip = 7;

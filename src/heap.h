@@ -116,6 +116,19 @@ mw_inline void mw_span_take(struct mw_span *s, mw_block_t *b, bool unhooked) {
     s->used++;
 }
 
+/* The allocation slow path's common first step, inline: s, h's allocation span, ran dry,
+ * and the owner's own frees into it become its free list in O(1). NULL when there are none,
+ * when remote frees wait on h's delayed list (the slow path takes those first), or when s
+ * has not run dry after all (a caller that raced a tracing session's start). */
+mw_inline mw_block_t *mw_heap_take_local(struct mw_heap *h, struct mw_span *s, bool unhooked) {
+    mw_block_t *b = s->local_free;
+    if (!b || s->free || atomic_load_explicit(&h->delayed, memory_order_relaxed)) return NULL;
+    s->local_free = NULL;
+    s->free = b;
+    mw_span_take(s, b, unhooked);
+    return b;
+}
+
 mw_inline void *mw_heap_try_alloc_small(struct mw_heap *h, unsigned cls, bool unhooked) {
     struct mw_span *s = h->current[cls];
     mw_block_t *b = s->free;
