@@ -122,24 +122,26 @@ void mw_span_rebuild(struct mw_span *s, const uint64_t live[MW_SPAN_BITMAP_WORDS
     push_slots(s, order, n, MW_HARDENED); /* meshing is off under memcheck */
 }
 
-/* Appends list onto s->free, returning the number of blocks in list. */
-static uint32_t append_to_free(struct mw_span *s, mw_block_t *list) {
-    uint32_t n = 1;
+/* Appends list onto s->free (a walk of list, to its tail). */
+static void append_to_free(struct mw_span *s, mw_block_t *list) {
     mw_block_t *tail = list;
-    for (mw_block_t *nx; (nx = mw_block_next(s, tail)) != NULL; tail = nx)
-        n++;
+    for (mw_block_t *nx; (nx = mw_block_next(s, tail)) != NULL; tail = nx) {
+    }
     mw_block_set_next(s, tail, s->free);
     s->free = list;
-    return n;
 }
 
-/* Takes s's remote frees: the blocks on its thread_free, keeping the delay state bits. */
-static mw_block_t *take_remote(struct mw_span *s) {
+/* Takes s's remote frees: the blocks on its thread_free and their count (in *n), keeping
+ * the delay state bits. */
+static mw_block_t *take_remote(struct mw_span *s, uint32_t *n) {
     uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
     while (tf & ~MW_DELAY_MASK)
         if (atomic_compare_exchange_weak_explicit(&s->thread_free, &tf, tf & MW_DELAY_MASK,
-                                                  memory_order_acquire, memory_order_relaxed))
-            return (mw_block_t *)(tf & ~MW_DELAY_MASK);
+                                                  memory_order_acquire, memory_order_relaxed)) {
+            *n = mw_tf_count(tf);
+            return mw_tf_head(tf);
+        }
+    *n = 0;
     return NULL;
 }
 
@@ -162,7 +164,8 @@ static mw_block_t *alias_next(const struct mw_span *a, const mw_block_t *b) {
  * its address in s, onto s->free. */
 static void collect_aliases(struct mw_span *s) {
     for (struct mw_span *a = s->mesh_next; a; a = a->mesh_next) {
-        for (mw_block_t *b = take_remote(a), *next; b; b = next) {
+        uint32_t n;
+        for (mw_block_t *b = take_remote(a, &n), *next; b; b = next) {
             next = alias_next(a, b);
             mw_block_t *home = (mw_block_t *)(s->start + ((char *)b - a->start));
             mw_block_set_next(s, home, s->free);
@@ -173,15 +176,21 @@ static void collect_aliases(struct mw_span *s) {
 }
 
 void mw_span_collect(struct mw_span *s) {
-    if (s->local_free) {
-        if (s->free)
-            append_to_free(s, s->local_free);
+    uint32_t n;
+    mw_block_t *remote = take_remote(s, &n);
+    if (remote) { /* each list stays as it is, unless all three hold blocks */
+        s->used -= n;
+        if (!s->free)
+            s->free = remote;
+        else if (!s->local_free)
+            s->local_free = remote;
         else
-            s->free = s->local_free; /* the usual case: no walk */
+            append_to_free(s, remote);
+    }
+    if (!s->free) {
+        s->free = s->local_free;
         s->local_free = NULL;
     }
-    mw_block_t *remote = take_remote(s);
-    if (remote) s->used -= append_to_free(s, remote);
     if (mw_unlikely(s->mesh_next != NULL)) collect_aliases(s);
 }
 

@@ -8,7 +8,9 @@
  * atomic stack for frees from any other thread. The owner swaps local_free and thread_free
  * into `free` when it runs dry. The low two bits of thread_free carry the delayed-free
  * state (see heap.c): whether a remote freer must also tell the owning heap that this
- * full span has room again.
+ * full span has room again; its top 16 bits count the blocks on it (each push adds one in
+ * the same compare-and-swap), so that the owner takes them without walking the list: a
+ * walk that would wait for every block's line to come from the freeing thread's cache.
  *
  * Occupancy bitmap: bit i is set when slot i has been handed to the owner — it is
  * allocated, or cached in one of the three lists. A clear bit is a slot nobody holds.
@@ -56,6 +58,17 @@ enum mw_delay {
     MW_DELAY_NEVER = 3,   /* no owning heap to tell (abandoned, or being torn down) */
 };
 #define MW_DELAY_MASK ((uintptr_t)3)
+/* The count of blocks on thread_free, in its top bits (user addresses are below 2^47). */
+#define MW_TF_COUNT_SHIFT 48
+#define MW_TF_ONE ((uintptr_t)1 << MW_TF_COUNT_SHIFT)
+
+/* The first block of a thread_free word, and how many blocks its list holds. */
+mw_inline struct mw_block *mw_tf_head(uintptr_t tf) {
+    return (struct mw_block *)(tf & (MW_TF_ONE - 1) & ~MW_DELAY_MASK);
+}
+mw_inline uint32_t mw_tf_count(uintptr_t tf) {
+    return (uint32_t)(tf >> MW_TF_COUNT_SHIFT);
+}
 
 #define MW_SPAN_BITMAP_WORDS (MW_SPAN_MAX_OBJECTS / 64)
 
@@ -76,7 +89,7 @@ struct mw_span {
     uint8_t cls;
     uint8_t state; /* enum mw_span_state */
     /* line 1: remote frees and slow paths */
-    _Atomic uintptr_t thread_free __attribute__((aligned(64))); /* mw_block_t * | mw_delay */
+    _Atomic uintptr_t thread_free __attribute__((aligned(64))); /* count | head | mw_delay */
     uint32_t capacity;                                          /* slots in the span */
     uint8_t dirty; /* free span whose pages may be resident (large: may hold old bytes) */
     uint8_t arena; /* the arena it was carved from, and goes back to */
@@ -121,7 +134,9 @@ void mw_span_init(struct mw_span *s, unsigned cls);
 void mw_span_rewarm(struct mw_span *s);
 /* Hands the next batch of never-used slots to `free`, in random order; returns how many. */
 uint32_t mw_span_extend(struct mw_span *s, uint64_t *rng);
-/* Moves local_free and thread_free onto `free`; keeps the delay state bits. */
+/* Takes thread_free's blocks (keeping the delay state bits), so that every block the owner
+ * holds is on `free` or `local_free` and `used` is exact; `free` is empty only if both are.
+ * It walks no list unless `free` and `local_free` both hold blocks and thread_free too. */
 void mw_span_collect(struct mw_span *s);
 /* Whether p starts a built slot of s. For an offset below 2^32 and div_magic = ceil(2^64 /
  * block size), the 128-bit product offset * div_magic holds the slot index in its high half,
@@ -214,8 +229,8 @@ mw_inline enum mw_delay mw_span_push_remote(struct mw_span *s, mw_block_t *b, bo
         if (state == MW_DELAY_USE) {
             next = (tf & ~MW_DELAY_MASK) | MW_DELAY_FREEING;
         } else {
-            mw_block_set_next_as(s, b, (mw_block_t *)(tf & ~MW_DELAY_MASK), unhooked);
-            next = (uintptr_t)b | state;
+            mw_block_set_next_as(s, b, mw_tf_head(tf), unhooked);
+            next = ((tf & ~(MW_TF_ONE - 1)) + MW_TF_ONE) | (uintptr_t)b | state;
         }
         if (atomic_compare_exchange_weak_explicit(&s->thread_free, &tf, next, memory_order_release,
                                                   memory_order_relaxed))
