@@ -95,22 +95,12 @@ void *mw_alloc_aligned_in(struct mw_heap *h, size_t align, size_t size) {
 
 /* ---- trace records ------------------------------------------------------------------ */
 
-int mw_trace_class(const void *p) {
-    switch (mw_kind_of(p)) {
-    case MW_KIND_SLAB: { /* an arena's large block has pages of its own, as a huge block */
-        const struct mw_span *s = mw_arena_span_of_any(p);
-        return mw_span_is_large(s) ? -1 : s->cls;
-    }
-    case MW_KIND_REGION: /* negative: the class tells slabs and regions apart */
-        return -(int)(63 - __builtin_clzll(mw_region_usable_size(p)));
-    default:
-        return -1;
-    }
-}
-
-/* The thread's own heap goes without saying (`alloc`); a first-class heap is named. */
+/* The thread's own heap goes without saying (`alloc`); a first-class heap is named, and so
+ * is any block of 4 GiB or more (`alloc_big`: the size needs 64 bits). */
 void mw_trace_alloc(void *ip, struct mw_heap *h, void *p, size_t size) {
-    if (mw_likely(h == mw_tls_heap || h == &mw_heap_empty)) /* empty: the thread's first */
+    if (MW_TRACE_BIG(size))
+        MW_TRACE_ALLOC_BIG_AT(ip, p, size, h->id);
+    else if (mw_likely(h == mw_tls_heap || h == &mw_heap_empty)) /* empty: the thread's first */
         MW_TRACE_ALLOC_AT(ip, p, size);
     else
         MW_TRACE_HEAP_ALLOC_AT(ip, p, size, h->id);

@@ -58,8 +58,6 @@ void *mw_memalign_at(size_t alignment, size_t size, void *ip);
 void mw_free_untraced(void *p);
 /* Usable size of a live block, 0 when p is NULL, freed or not ours. */
 size_t mw_block_usable(const void *p);
-/* The size class a trace records for block p: slab class, -log2 of a region, -1 for huge. */
-int mw_trace_class(const void *p);
 /* Records the allocation of p (size requested) from heap h at ip. */
 void mw_trace_alloc(void *ip, struct mw_heap *h, void *p, size_t size);
 /* Records the free of p at ip (call before the block is released). */

@@ -37,7 +37,7 @@ static void *realloc_at(struct mw_heap *h, void *p, size_t size, void *ip) {
         return NULL;
     }
     void *q = mw_hd_realloc(h, p, size, ip); /* NULL unless p was a live block */
-    if (q) MW_TRACE_REALLOC_AT(ip, p, q, size, mw_trace_class(q), h->id);
+    if (q) MW_TRACE_REALLOC_AT(ip, p, q, size, h->id);
     return q;
 }
 #else
@@ -83,7 +83,7 @@ static void *resize(struct mw_heap *h, void *p, size_t size, void *ip) {
     }
     if (!q) return NULL; /* p stays intact */
     if (!copied) mw_vg_resize(p, live, size);
-    MW_TRACE_REALLOC_AT(ip, p, q, size, mw_trace_class(q), h->id);
+    MW_TRACE_REALLOC_AT(ip, p, q, size, h->id);
     if (copied) {
         mw_vg_free(p);
         mw_free_untraced(p);
@@ -100,7 +100,7 @@ static void *alloc_plain(struct mw_heap *h, size_t size, void *ip) {
 /* A sampled block moves to an ordinary one (sampling is decided at allocation). */
 static void *resize_sampled(struct mw_heap *h, void *p, size_t size, void *ip) {
     void *q = mw_sample_realloc(h, p, size, ip, alloc_plain);
-    if (q) MW_TRACE_REALLOC_AT(ip, p, q, size, mw_trace_class(q), h->id);
+    if (q) MW_TRACE_REALLOC_AT(ip, p, q, size, h->id);
     return q;
 }
 

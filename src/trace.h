@@ -11,7 +11,9 @@
  * _AT forms (an ip taken in the exported entry point); the others take their own caller.
  *
  * Arguments: ptr/old/new are pointers, sizes are size_t, cls is the slab size class
- * (or -log2 of a region's size, or -1 for huge), heap is the heap id.
+ * (or -log2 of a region's size, or -1 for huge), heap is the heap id. ALLOC and HEAP_ALLOC
+ * record sizes up to UINT32_MAX: a larger one takes ALLOC_BIG (MW_TRACE_BIG says which);
+ * REALLOC chooses its `_big` event itself.
  *
  * What trace/README.md promises readers, and so what call sites must do:
  * - ALLOC is an allocation from the calling thread's own heap, HEAP_ALLOC one from a
@@ -56,8 +58,10 @@
 #define MW_TRACE_HEAP_ALLOC_AT(ip, ptr, req, heap)                                                 \
     (MW_TRACE_OFF1(ip), MW_TRACE_OFF3(ptr, req, heap))
 #define MW_TRACE_FREE_AT(ip, ptr, usable) MW_TRACE_OFF3(ip, ptr, usable)
-#define MW_TRACE_REALLOC_AT(ip, old, new, size, cls, heap)                                         \
-    MW_TRACE_OFF6(ip, old, new, size, cls, heap)
+#define MW_TRACE_ALLOC_BIG_AT(ip, ptr, req, heap) (MW_TRACE_OFF1(ip), MW_TRACE_OFF3(ptr, req, heap))
+#define MW_TRACE_BIG(size) ((void)sizeof(size), 0)
+#define MW_TRACE_REALLOC_AT(ip, old, new, size, heap)                                              \
+    (MW_TRACE_OFF2(ip, old), MW_TRACE_OFF3(new, size, heap))
 #define MW_TRACE_ALIGNED_AT(ip, ptr, align, size)                                                  \
     (MW_TRACE_OFF1(ip), MW_TRACE_OFF3(ptr, align, size))
 #define MW_TRACE_HEAP_CREATE_AT(ip, heap, arena) MW_TRACE_OFF3(ip, heap, arena)

@@ -45,15 +45,18 @@
  * events that name a site carry the id of its stack (trace_stacks.h), taken inside the
  * emitter's nesting guard. */
 #define MW_TRACE_EVENTS(X)                                                                   \
-    X(alloc, (uint64_t ptr, uint64_t size, void *ip),                                        \
+    X(alloc, (uint64_t ptr, uint32_t size, void *ip),                                        \
       (ptr, size, mw_trace_stack_id(ip), ip), ptr != 0)                                      \
-    X(heap_alloc, (uint64_t ptr, uint64_t size, uint64_t heap, void *ip),                    \
+    X(heap_alloc, (uint64_t ptr, uint32_t size, uint64_t heap, void *ip),                    \
+      (ptr, size, heap, mw_trace_stack_id(ip), ip), ptr != 0)                                \
+    X(alloc_big, (uint64_t ptr, uint64_t size, uint64_t heap, void *ip),                     \
       (ptr, size, heap, mw_trace_stack_id(ip), ip), ptr != 0)                                \
     X(free, (uint64_t ptr, uint64_t usable, void *ip), (ptr, mw_trace_stack_id(ip), ip),     \
       usable != 0)                                                                           \
-    X(realloc, (uint64_t old_ptr, uint64_t new_ptr, uint64_t size, int32_t cls,              \
-                uint64_t heap, void *ip),                                                    \
-      (old_ptr, new_ptr, size, cls, heap, mw_trace_stack_id(ip), ip), 1)                     \
+    X(realloc, (uint64_t old_ptr, uint64_t new_ptr, uint32_t size, uint64_t heap, void *ip), \
+      (old_ptr, new_ptr, size, heap, mw_trace_stack_id(ip), ip), 1)                          \
+    X(realloc_big, (uint64_t old_ptr, uint64_t new_ptr, uint64_t size, uint64_t heap,        \
+                    void *ip), (old_ptr, new_ptr, size, heap, mw_trace_stack_id(ip), ip), 1) \
     X(aligned_alloc, (uint64_t ptr, uint64_t alignment, uint64_t size, void *ip),            \
       (ptr, alignment, size, ip), ptr != 0)                                                  \
     X(heap_create, (uint64_t heap, int32_t arena, void *ip), (heap, arena, ip), 1)           \
@@ -100,12 +103,19 @@ on:
                                                   : (void)0)
 #define MW_TP(name, ...) MW_TP_AT(MW_TRACE_CALLER, name, __VA_ARGS__)
 
-#define MW_TRACE_ALLOC_AT(ip, ptr, req) MW_TP_AT(ip, alloc, MW_TP_U64(ptr), (req))
+/* Whether a size needs the `_big` form of its event (the others record 32 bits). */
+#define MW_TRACE_BIG(size) mw_unlikely((uint64_t)(size) > UINT32_MAX)
+#define MW_TRACE_ALLOC_AT(ip, ptr, req) MW_TP_AT(ip, alloc, MW_TP_U64(ptr), (uint32_t)(req))
 #define MW_TRACE_HEAP_ALLOC_AT(ip, ptr, req, heap)                                                 \
-    MW_TP_AT(ip, heap_alloc, MW_TP_U64(ptr), (req), MW_TP_U64(heap))
+    MW_TP_AT(ip, heap_alloc, MW_TP_U64(ptr), (uint32_t)(req), MW_TP_U64(heap))
+#define MW_TRACE_ALLOC_BIG_AT(ip, ptr, req, heap)                                                  \
+    MW_TP_AT(ip, alloc_big, MW_TP_U64(ptr), (req), MW_TP_U64(heap))
 #define MW_TRACE_FREE_AT(ip, ptr, usable) MW_TP_AT(ip, free, MW_TP_U64(ptr), (usable))
-#define MW_TRACE_REALLOC_AT(ip, old, new, size, cls, heap)                                         \
-    MW_TP_AT(ip, realloc, MW_TP_U64(old), MW_TP_U64(new), (size), (int32_t)(cls), MW_TP_U64(heap))
+#define MW_TRACE_REALLOC_AT(ip, old, new, size, heap)                                              \
+    (MW_TRACE_BIG(size)                                                                            \
+         ? MW_TP_AT(ip, realloc_big, MW_TP_U64(old), MW_TP_U64(new), (size), MW_TP_U64(heap))      \
+         : MW_TP_AT(ip, realloc, MW_TP_U64(old), MW_TP_U64(new), (uint32_t)(size),                 \
+                    MW_TP_U64(heap)))
 #define MW_TRACE_ALIGNED_AT(ip, ptr, align, size)                                                  \
     MW_TP_AT(ip, aligned_alloc, MW_TP_U64(ptr), (align), (size))
 #define MW_TRACE_HEAP_CREATE_AT(ip, heap, arena)                                                   \

@@ -23,6 +23,8 @@ enum rep_kind {
     REP_HEAP_ALLOC, /* an alloc from a first-class heap: the same f[0..2], and f[3] the heap */
     REP_FREE,
     REP_REALLOC,
+    REP_ALLOC_BIG,   /* an alloc or heap_alloc of 4 GiB or more: heap_alloc's f[0..3] */
+    REP_REALLOC_BIG, /* a realloc to 4 GiB or more: realloc's f[0..4] */
     REP_ALIGNED,
     REP_HEAP_CREATE,
     REP_HEAP_DESTROY,

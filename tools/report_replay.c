@@ -160,8 +160,11 @@ static uint64_t stack_of(const struct rep_event *ev) {
         return ev->f[2];
     case REP_FREE:
         return ev->f[1];
+    case REP_ALLOC_BIG:
+        return ev->f[2];
     case REP_REALLOC:
-        return ev->f[5];
+    case REP_REALLOC_BIG:
+        return ev->f[4];
     case REP_CORRUPTION:
         return ev->f[1];
     default:
@@ -518,7 +521,7 @@ static void realloc_block(struct rep *r, struct rep_proc *p, const struct rep_ev
     if (selected(r, p) && in_window(r, ev->ts)) p->reallocs++;
     if (new != old) { /* moved: a free and an allocation */
         free_ptr(r, p, ev, old);
-        add_block(r, p, ev, new, size, (uint32_t)ev->f[4]);
+        add_block(r, p, ev, new, size, (uint32_t)ev->f[3]);
         return;
     }
     int64_t i = rep_map_get(&p->live, old);
@@ -622,12 +625,14 @@ bool rep_replay_event(void *arg, const struct rep_event *ev) {
         add_block(r, p, ev, ev->f[0], ev->f[1], 0);
         break;
     case REP_HEAP_ALLOC:
+    case REP_ALLOC_BIG:
         add_block(r, p, ev, ev->f[0], ev->f[1], (uint32_t)ev->f[3]);
         break;
     case REP_FREE:
         free_ptr(r, p, ev, ev->f[0]);
         break;
     case REP_REALLOC:
+    case REP_REALLOC_BIG:
         realloc_block(r, p, ev);
         break;
     case REP_HEAP_DESTROY:
@@ -709,11 +714,11 @@ static void add_history(struct rep *r, struct rep_corruption *c, const struct re
 bool rep_history_event(void *arg, const struct rep_event *ev) {
     struct rep *r = arg;
     uint64_t ptr, old = 0, size;
-    if (ev->kind == REP_ALLOC || ev->kind == REP_HEAP_ALLOC)
+    if (ev->kind == REP_ALLOC || ev->kind == REP_HEAP_ALLOC || ev->kind == REP_ALLOC_BIG)
         ptr = ev->f[0], size = ev->f[1];
     else if (ev->kind == REP_FREE) /* the block's own address only: a free says no size */
         ptr = ev->f[0], size = 0;
-    else if (ev->kind == REP_REALLOC)
+    else if (ev->kind == REP_REALLOC || ev->kind == REP_REALLOC_BIG)
         ptr = ev->f[1], old = ev->f[0], size = ev->f[2];
     else
         return true;

@@ -10,10 +10,13 @@
  * (see meshward_tp.c); pointers travel as uint64_t so that a call site may pass a pointer
  * or an address; every byte and every field of the hottest events counts (LTTng writes
  * each field with a call of its own, about 64 instructions): `cls` is recorded in 16 bits,
- * `heap` and `stack` in 32, and nothing a reader can derive or replay does without is
+ * `heap` and `stack` in 32, an allocation's `size` in 32 (a block of 4 GiB or more records
+ * the `_big` event with a 64-bit size instead), and nothing a reader can derive or replay
+ * does without is
  * recorded (an allocation's heap is its thread's unless it is a `heap_alloc`; a block's kind
  * and usable size are not needed to replay; whether a realloc moved the block follows from
- * its two pointers; everything about a freed block but its address from its allocation);
+ * its two pointers; everything about a freed block but its address from its allocation;
+ * what a realloc's new block is from its size, as for `alloc`);
  * event and field names are an interface (the report tool and users' scripts read them):
  * add fields at the end, never rename; a field removed is a format change that
  * trace/README.md and the readers in tools/ follow. */
@@ -37,10 +40,10 @@
  * thread: neither is recorded. The most frequent event with `free`: declared first, so that
  * both get LTTng's compact event header (ids below 31). */
 LTTNG_UST_TRACEPOINT_EVENT(meshward, alloc,
-    LTTNG_UST_TP_ARGS(uint64_t, ptr, uint64_t, size, uint32_t, stack, void *, ip),
+    LTTNG_UST_TP_ARGS(uint64_t, ptr, uint32_t, size, uint32_t, stack, void *, ip),
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
-        lttng_ust_field_integer(uint64_t, size, size)
+        lttng_ust_field_integer(uint32_t, size, size)
         lttng_ust_field_integer(uint32_t, stack, stack)))
 
 /* A block came back. */
@@ -53,6 +56,30 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, free,
 /* A block of first-class heap `heap` (mw_heap_malloc and friends) was handed to the
  * program: `alloc` with the heap named. */
 LTTNG_UST_TRACEPOINT_EVENT(meshward, heap_alloc,
+    LTTNG_UST_TP_ARGS(uint64_t, ptr, uint32_t, size, uint64_t, heap, uint32_t, stack,
+                      void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
+        lttng_ust_field_integer(uint32_t, size, size)
+        lttng_ust_field_integer(uint32_t, heap, heap)
+        lttng_ust_field_integer(uint32_t, stack, stack)))
+
+/* One realloc call, the only event it records: when new_ptr != old_ptr, new_ptr was
+ * allocated and old_ptr is freed; in place, the block now has `size`. */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, realloc,
+    LTTNG_UST_TP_ARGS(uint64_t, old_ptr, uint64_t, new_ptr, uint32_t, size, uint64_t, heap,
+                      uint32_t, stack, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer_hex(uint64_t, old_ptr, old_ptr)
+        lttng_ust_field_integer_hex(uint64_t, new_ptr, new_ptr)
+        lttng_ust_field_integer(uint32_t, size, size)
+        lttng_ust_field_integer(uint32_t, heap, heap)
+        lttng_ust_field_integer(uint32_t, stack, stack)))
+
+/* `alloc` or `heap_alloc` of a block of 4 GiB or more (a size above UINT32_MAX), recorded
+ * instead of them: heap_alloc's fields with a 64-bit size; `heap` is the heap that served
+ * it (the thread's own heap's id, which no event destroys, for an `alloc`). */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, alloc_big,
     LTTNG_UST_TP_ARGS(uint64_t, ptr, uint64_t, size, uint64_t, heap, uint32_t, stack,
                       void *, ip),
     LTTNG_UST_TP_FIELDS(
@@ -61,16 +88,14 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, heap_alloc,
         lttng_ust_field_integer(uint32_t, heap, heap)
         lttng_ust_field_integer(uint32_t, stack, stack)))
 
-/* One realloc call, the only event it records: when new_ptr != old_ptr, new_ptr was
- * allocated and old_ptr is freed; in place, the block now has `size` and class `cls`. */
-LTTNG_UST_TRACEPOINT_EVENT(meshward, realloc,
-    LTTNG_UST_TP_ARGS(uint64_t, old_ptr, uint64_t, new_ptr, uint64_t, size, int32_t, cls,
-                      uint64_t, heap, uint32_t, stack, void *, ip),
+/* `realloc` to 4 GiB or more, recorded instead of it: its fields with a 64-bit size. */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, realloc_big,
+    LTTNG_UST_TP_ARGS(uint64_t, old_ptr, uint64_t, new_ptr, uint64_t, size, uint64_t, heap,
+                      uint32_t, stack, void *, ip),
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_integer_hex(uint64_t, old_ptr, old_ptr)
         lttng_ust_field_integer_hex(uint64_t, new_ptr, new_ptr)
         lttng_ust_field_integer(uint64_t, size, size)
-        lttng_ust_field_integer(int16_t, cls, cls)
         lttng_ust_field_integer(uint32_t, heap, heap)
         lttng_ust_field_integer(uint32_t, stack, stack)))
 

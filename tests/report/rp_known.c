@@ -8,6 +8,8 @@
  *   heap_destroy BLOCKS BYTES   a first-class heap destroyed with that many live blocks
  *   plugin LINE             the line of the call in rp_plugin_alloc (argv[2], dlopen'ed),
  *                           whose block is leaked
+ * Two leaked blocks are above 4 GiB (big_alloc, big_grow: malloc and a moving realloc), whose
+ * events carry their sizes in 64 bits; never touched, they cost address space only.
  * It also leaves a sparse heap (90% of 20000 blocks freed) and calls malloc_trim(0), which
  * meshes it on meshward: the report must count those meshes.
  * Each call site is alone in a function of its own (noinline), so that its line is exact.
@@ -30,6 +32,8 @@ enum { PEAK_SIZE = 1 << 20, XFREE = 20, XFREE_SIZE = 48, HEAP_BLOCKS = 7, HEAP_S
 static FILE *out;
 static void *volatile sink;
 static int line_leak_a, line_leak_b, line_temp, line_peak, line_xalloc, line_grow;
+static int line_big_alloc, line_big_grow;
+static const size_t BIG_ALLOC = (5ull << 30) + 3, BIG_GROW = (4ull << 30) + 5;
 
 NOINLINE static void *leak_a(void) {
     return AT(line_leak_a, malloc(LEAK_A_SIZE));
@@ -48,6 +52,12 @@ NOINLINE static void *xalloc(void) {
 }
 NOINLINE static void *grow(void *p) {
     return AT(line_grow, realloc(p, 100000));
+}
+NOINLINE static void *big_alloc(void) {
+    return AT(line_big_alloc, malloc(BIG_ALLOC));
+}
+NOINLINE static void *big_grow(void *p) { /* from a slab to a huge block: it moves */
+    return AT(line_big_grow, realloc(p, BIG_GROW));
 }
 
 static void *free_all(void *arg) {
@@ -102,6 +112,8 @@ static void mesh_part(void) {
 int main(int argc, char **argv) {
     if (argc != 3 || !(out = fopen(argv[1], "w"))) return 2;
     setvbuf(out, NULL, _IOFBF, 1 << 16);
+    static void *big[2]; /* first, so that the peak stays where the peak blocks are */
+    if (!(big[0] = big_alloc()) || !(big[1] = big_grow(malloc(16)))) return 4;
     for (int i = 0; i < LEAK_A; i++)
         sink = leak_a();
     sink = leak_b();
@@ -123,10 +135,11 @@ int main(int argc, char **argv) {
     mesh_part();
     fprintf(out,
             "site leak_a %d\nsite leak_b %d\nsite temp_alloc %d\nsite peak_alloc %d\n"
-            "site xalloc %d\nsite grow %d\n",
-            line_leak_a, line_leak_b, line_temp, line_peak, line_xalloc, line_grow);
-    fprintf(out, "leak leak_a %d %d\nleak leak_b 1 %d\n", LEAK_A, LEAK_A * LEAK_A_SIZE,
-            LEAK_B_SIZE);
+            "site xalloc %d\nsite grow %d\nsite big_alloc %d\nsite big_grow %d\n",
+            line_leak_a, line_leak_b, line_temp, line_peak, line_xalloc, line_grow, line_big_alloc,
+            line_big_grow);
+    fprintf(out, "leak leak_a %d %d\nleak leak_b 1 %d\nleak big_alloc 1 %zu\nleak big_grow 1 %zu\n",
+            LEAK_A, LEAK_A * LEAK_A_SIZE, LEAK_B_SIZE, BIG_ALLOC, BIG_GROW);
     fprintf(out, "peak peak_alloc %d %d\npeak leak_a %d %d\n", PEAK_BLOCKS, PEAK_BLOCKS * PEAK_SIZE,
             LEAK_A, LEAK_A * LEAK_A_SIZE);
     fprintf(out, "temporaries temp_alloc %d\nxfree %d %d\n", TEMPS, XFREE, XFREE * XFREE_SIZE);

@@ -306,11 +306,11 @@ def replay(events):
         # Blocks allocated before tracing began are unknown to the trace: frees of them by
         # the C library are legitimate, so "unknown" is only checked for the program's own.
         mine = e.get("mine", True)
-        if k in ("alloc", "heap_alloc"):  # alloc: the thread's heap, never destroyed
+        if k in ("alloc", "heap_alloc", "alloc_big"):  # alloc: the thread's heap, never destroyed
             alloc(e["ptr"], e.get("heap", "thread"), e)
         elif k == "free":
             free(e["ptr"], e, mine)
-        elif k == "realloc":
+        elif k in ("realloc", "realloc_big"):
             if e["new_ptr"] != e["old_ptr"]:
                 alloc(e["new_ptr"], e["heap"], e)
                 free(e["old_ptr"], e, mine)
