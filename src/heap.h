@@ -1,6 +1,9 @@
 /* heap.h — heaps: per-thread heaps (one per thread, created on first use) and first-class
  * heaps (mw_heap_new). A heap owns spans: per size class, a queue of spans that may have
- * free slots, whose head is the allocation span (`current`), and a list of full spans.
+ * free slots, whose head is the allocation span (`current`), and a list of full spans. A
+ * span the allocation slow path finds without a block goes to the back of its queue first
+ * (`dry`), and to the full list only if found so again (heap.c). malloc reaches `current`
+ * through the direct table for sizes up to MW_DIRECT_MAX.
  *
  * Threads: only the heap's user touches its queues and its spans' free/local_free lists.
  * Other threads free into a span through its atomic thread_free list; when the span is in
