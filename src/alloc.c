@@ -143,8 +143,8 @@ void *mw_alloc_generic(struct mw_heap *h, size_t n, size_t size, unsigned how, v
     if (n <= MW_DIRECT_MAX) {
         unsigned i = mw_direct_index(n);
         struct mw_span *s = h->direct[i];
-        if (mw_likely(s ==
-                      h->current[cls])) { /* it ran dry: the slow path, its first step inline */
+        if (mw_likely(s == h->current[cls])) {
+            /* it ran dry: the slow path, its first step inline */
             void *p = mw_heap_take_local(h, s, true);
             if (!p) return mw_alloc_small_slow(h, cls);
             h->direct_allocs[i]++;
@@ -176,8 +176,7 @@ void *mw_new_at(size_t size, size_t align, unsigned how, void *ip) {
     if (align > MW_MIN_ALIGN) return mw_memalign_at(align, size, ip);
     /* slab sizes rounded to 16 land in 16-byte aligned classes; larger blocks all are */
     size_t n = size <= MW_SLAB_MAX ? mw_align_up(size, MW_MIN_ALIGN) : size;
-    void *p = mw_alloc_direct(mw_tls_heap, n);
-    return p ? p : mw_alloc_generic(mw_tls_heap, n, size, how, ip);
+    return mw_alloc_generic(mw_tls_heap, n, size, how, ip); /* the operators tried mw_new_direct */
 }
 #endif
 

@@ -47,7 +47,7 @@ mw_inline void *mw_alloc_in(struct mw_heap *h, size_t size) {
 /* A block of size bytes aligned to align (<= 8: no constraint), NULL and errno on failure. */
 void *mw_alloc_aligned_in(struct mw_heap *h, size_t align, size_t size);
 /* C++ operator new's allocation (at least 16-byte aligned; how: new or new[]), recorded at
- * ip; NULL on failure. */
+ * ip; NULL on failure. In production the operators try mw_new_direct (api_fast.h) first. */
 void *mw_new_at(size_t size, size_t align, unsigned how, void *ip);
 /* Frees p released the way `how` says (malloc, new, new[]), with its size when the caller
  * gave one (0: none), recorded at ip: the C++ operators' entry. */

@@ -7,7 +7,7 @@
  * direct index; no class lookup, no call, no atomic. The direct table points at the empty
  * sentinel while allocations are hooked (memcheck, sampled guard pages), so that test costs
  * the fast path nothing; tracing is tested first, as trace.h requires. Everything else goes
- * to mw_malloc_generic.
+ * to mw_alloc_generic.
  *
  * free's fast path (production): a pointer in the arena's fast range (free.c) is looked up in
  * the page map, tested to start a built slot of its span (an interior or foreign pointer is

@@ -245,7 +245,6 @@ static void *from_abandoned(struct mw_heap *h, unsigned cls) {
         atomic_store_explicit(&s->owner, h, memory_order_release);
         mw_span_collect(s);
         s->state = MW_SPAN_QUEUED;
-        s->dry = 0;
         queue_push_front(&h->queue[cls], s);
         if (s->used == 0) {
             release_span(h, s);

@@ -12,10 +12,9 @@
  * process's name, once) and dl events (later dlopens). A process's name and the events'
  * call sites are said once (statedump, `stack` events), not per event, and so is a thread's
  * process: the allocation events (alloc, heap_alloc, free, realloc and their `_big` forms:
- * nearly all of a trace)
- * go to a channel of their own with the vtid context only, everything else to a second
- * channel with vtid and vpid, where each thread's `thread` event, recorded before its
- * first allocation event, says which process it belongs to. */
+ * nearly all of a trace) go to a channel of their own with the vtid context only, everything
+ * else to a second channel with vtid and vpid, where each thread's `thread` event, recorded
+ * before its first allocation event, says which process it belongs to. */
 #include "lttng_session.h"
 #include "cli.h"
 

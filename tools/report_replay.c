@@ -157,11 +157,10 @@ static uint64_t stack_of(const struct rep_event *ev) {
     switch (ev->kind) {
     case REP_ALLOC:
     case REP_HEAP_ALLOC:
+    case REP_ALLOC_BIG:
         return ev->f[2];
     case REP_FREE:
         return ev->f[1];
-    case REP_ALLOC_BIG:
-        return ev->f[2];
     case REP_REALLOC:
     case REP_REALLOC_BIG:
         return ev->f[4];
