@@ -35,7 +35,8 @@ enum mw_kind mw_kind_of(const void *p) {
 int mw_alloc_hooked = 1;
 
 void mw_alloc_settle_hooks(void) {
-    mw_alloc_hooked = mw_vg_active() || mw_sample_rate != 0;
+    /* the hardened fast path ticks the sampling countdown itself (harden/fast.h) */
+    mw_alloc_hooked = mw_vg_active() || (!MW_HARDENED && mw_sample_rate != 0);
     mw_free_fast_size = mw_vg_active() ? 0 : mw_arena_size;
 }
 
@@ -187,8 +188,7 @@ static void *zeroed(struct mw_heap *h, size_t count, size_t size, void *ip) {
         return NULL;
     }
 #if MW_HARDENED
-    void *p =
-        mw_alloc_checked(h, total, 0, MW_HOW_MALLOC, ip); /* hardened blocks are always zero */
+    void *p = mw_hd_malloc_at(h, total, ip); /* hardened blocks are always zero */
     if (p) mw_vg_defined(p, total);
     return p;
 #else

@@ -15,7 +15,8 @@
  * calling thread owns the span; other threads' blocks take one push onto the span's
  * thread_free (heap.c).
  *
- * The hardened build checks every call out of line (harden/). */
+ * The hardened build's fast paths (harden/fast.h) make every check of its general path, out
+ * of line (harden/), for slab blocks of up to about 1 KiB. */
 #ifndef MW_API_FAST_H
 #define MW_API_FAST_H
 
@@ -29,10 +30,9 @@
  * block meshed away, a large span's block, or foreign (free.c). */
 void mw_free_odd_slab(void *p, struct mw_span *s);
 
-/* Frees p in span s (as the page map names it), for both builds; unhooked: the caller knows
- * valgrind is off (heap.h). */
-mw_inline void mw_free_slab_in(void *p, struct mw_span *s, bool unhooked) {
-    if (mw_unlikely(!s || !mw_span_has_slot(s, p))) return mw_free_odd_slab(p, s);
+/* Frees p, a built slot of span s, for both builds; unhooked: the caller knows valgrind is
+ * off (heap.h). */
+mw_inline void mw_free_slot_in(void *p, struct mw_span *s, bool unhooked) {
     struct mw_heap *h = mw_tls_heap;
     if (mw_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
         if (mw_unlikely(!mw_heap_free_local(h, s, p, unhooked))) mw_foreign_free(p, "double free");
@@ -43,20 +43,33 @@ mw_inline void mw_free_slab_in(void *p, struct mw_span *s, bool unhooked) {
     else
         mw_heap_free_remote(h, s, p);
 }
+/* Frees p in span s (as the page map names it). */
+mw_inline void mw_free_slab_in(void *p, struct mw_span *s, bool unhooked) {
+    if (mw_unlikely(!s || !mw_span_has_slot(s, p))) return mw_free_odd_slab(p, s);
+    mw_free_slot_in(p, s, unhooked);
+}
 
 #if MW_HARDENED
+#include "harden/fast.h"
 
 /* Every allocation of the hardened build: checked, armed, recorded at ip, traced. */
 void *mw_alloc_checked(struct mw_heap *h, size_t size, size_t align, unsigned how, void *ip);
 
-mw_inline void *mw_malloc_inline(struct mw_heap *h, size_t size) {
-    return mw_alloc_checked(h, size, 0, MW_HOW_MALLOC, MW_CALLER);
+/* A block of size bytes for a malloc-family call at ip. */
+mw_inline void *mw_hd_malloc_at(struct mw_heap *h, size_t size, void *ip) {
+    void *p = mw_hd_alloc_inline(h, size, mw_hd_slab_inner(size), MW_HOW_MALLOC, ip);
+    if (mw_likely(p != NULL)) return p;
+    return mw_alloc_checked(h, size, 0, MW_HOW_MALLOC, ip);
 }
-mw_inline void *mw_new_direct(size_t size) {
-    (void)size;
-    return NULL;
+mw_inline void *mw_malloc_inline(struct mw_heap *h, size_t size) {
+    return mw_hd_malloc_at(h, size, MW_CALLER);
+}
+/* operator new's fast path (16-byte aligned blocks); NULL: take mw_new_at. */
+mw_inline void *mw_new_direct(size_t size, unsigned how) {
+    return mw_hd_alloc_inline(mw_tls_heap, size, mw_hd_new_inner(size), how, MW_CALLER);
 }
 mw_inline void mw_free_how_inline(void *p, unsigned how, size_t size) {
+    if (mw_likely(mw_hd_free_fast(p, how, size, MW_CALLER))) return;
     mw_free_how_at(p, how, size, MW_CALLER);
 }
 mw_inline void mw_free_inline(void *p) {
@@ -92,7 +105,8 @@ mw_inline void *mw_malloc_inline(struct mw_heap *h, size_t size) {
 }
 
 /* operator new's fast path (new's alignment: sizes rounded to 16); NULL: take mw_new_at. */
-mw_inline void *mw_new_direct(size_t size) {
+mw_inline void *mw_new_direct(size_t size, unsigned how) {
+    (void)how; /* the hardened build checks it */
     if (size > MW_DIRECT_MAX) return NULL;
     return mw_alloc_direct(mw_tls_heap, mw_align_up(size, MW_MIN_ALIGN));
 }

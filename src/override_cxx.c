@@ -33,7 +33,7 @@ static mw_noinline void *new_fail(size_t size, size_t align, unsigned how, bool 
 
 /* Inlined into each operator, so that MW_CALLER is the program's call site. */
 mw_inline void *new_impl(size_t size, size_t align, unsigned how, bool nothrow) {
-    void *p = align <= NEW_ALIGN ? mw_new_direct(size) : NULL;
+    void *p = align <= NEW_ALIGN ? mw_new_direct(size, how) : NULL;
     if (mw_likely(p != NULL)) return p;
     void *ip = MW_CALLER;
     p = mw_new_at(size, align, how, ip);

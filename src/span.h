@@ -138,15 +138,20 @@ uint32_t mw_span_extend(struct mw_span *s, uint64_t *rng);
  * holds is on `free` or `local_free` and `used` is exact; `free` is empty only if both are.
  * It walks no list unless `free` and `local_free` both hold blocks and thread_free too. */
 void mw_span_collect(struct mw_span *s);
-/* Whether p starts a built slot of s. For an offset below 2^32 and div_magic = ceil(2^64 /
- * block size), the 128-bit product offset * div_magic holds the slot index in its high half,
- * and its low half is below div_magic exactly when the offset is a multiple of the block
- * size (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019): one
- * multiply and two compares, no division. */
-mw_inline bool mw_span_has_slot(const struct mw_span *s, const void *p) {
+/* Whether p starts a built slot of s (and which: *index). For an offset below 2^32 and div_magic =
+ * ceil(2^64 / block size), the 128-bit product offset * div_magic holds the slot index in its high
+ * half, and its low half is below div_magic exactly when the offset is a multiple of the block size
+ * (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019): one multiply and two
+ * compares, no division. */
+mw_inline bool mw_span_slot_index(const struct mw_span *s, const void *p, uint32_t *index) {
     uint64_t off = (uint64_t)((const char *)p - s->start);
     unsigned __int128 m = (unsigned __int128)off * s->div_magic;
-    return (uint64_t)m < s->div_magic && (uint32_t)(m >> 64) < s->built;
+    *index = (uint32_t)(m >> 64);
+    return (uint64_t)m < s->div_magic && *index < s->built;
+}
+mw_inline bool mw_span_has_slot(const struct mw_span *s, const void *p) {
+    uint32_t index;
+    return mw_span_slot_index(s, p, &index);
 }
 /* The address in span home of p, a pointer into alias s of home (s->mesh_into == home), when
  * p starts a slot there; NULL otherwise (span.c). */

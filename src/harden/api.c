@@ -8,6 +8,7 @@
 #include "huge.h"
 #include "harden/blocks.h"
 #include "harden/canary.h"
+#include "harden/fast.h"
 #include "harden/guard.h"
 #include "harden/locate.h"
 #include "harden/quarantine.h"
@@ -32,18 +33,13 @@ static bool fits_slab(size_t size) {
 static bool fits_region(size_t size) {
     return size <= MW_REGION_MAX - MW_CANARY_SIZE - MW_PAGE_SIZE;
 }
-/* Slot size for a slab block: a multiple of 16 when the size is (its alignment). */
-static size_t slab_inner(size_t size) {
-    size_t n = size + MW_CANARY_SIZE;
-    return size % MW_MIN_ALIGN == 0 ? mw_align_up(n, MW_MIN_ALIGN) : n;
-}
 static size_t huge_length(size_t size) {
     return mw_align_up(size + MW_CANARY_SIZE, MW_PAGE_SIZE) + MW_PAGE_SIZE;
 }
 
 mw_inline void *core_alloc(struct mw_heap *h, size_t size, size_t align, bool vg) {
     if (fits_slab(size)) {
-        size_t inner = slab_inner(size);
+        size_t inner = mw_hd_slab_inner(size);
         return align <= 8 ? mw_alloc_class(h, mw_class_of(inner), !vg)
                           : mw_alloc_aligned_in(h, align, inner);
     }
@@ -135,7 +131,7 @@ void *mw_hd_alloc(struct mw_heap *h, size_t size, size_t align, unsigned how, vo
 
 /* Classes as the hardened build sizes them: slab class, region class, or huge. */
 static unsigned class_of(size_t size) {
-    if (fits_slab(size)) return mw_class_of(slab_inner(size));
+    if (fits_slab(size)) return mw_hd_slab_class(size);
     if (fits_region(size))
         return 128 + (unsigned)(64 - __builtin_clzll(size + MW_CANARY_SIZE + MW_PAGE_SIZE - 1));
     return 255;
@@ -178,11 +174,22 @@ static mw_cold void free_watched(void *p, enum mw_op op, size_t sized, void *ip)
     if (take(p, op, sized, ip, &b, true)) mw_quarantine_push(&b);
 }
 
+/* The deallocation call that expects blocks allocated as `how` says. */
+static enum mw_op op_of(unsigned how) {
+    return how == MW_HOW_NEW         ? MW_OP_DELETE
+           : how == MW_HOW_NEW_ARRAY ? MW_OP_DELETE_ARRAY
+                                     : MW_OP_FREE;
+}
+
+void mw_hd_free_raced(void *p, unsigned how) {
+    struct mw_hd_block b;
+    mw_hd_locate(p, &b);
+    mw_hd_report_race(p, &b, op_of(how));
+}
+
 void mw_hd_free(void *p, unsigned how, size_t sized, void *ip) {
     if (!p) return;
-    enum mw_op op = how == MW_HOW_NEW         ? MW_OP_DELETE
-                    : how == MW_HOW_NEW_ARRAY ? MW_OP_DELETE_ARRAY
-                                              : MW_OP_FREE;
+    enum mw_op op = op_of(how);
     if (mw_sample_owns(p)) return mw_sample_free(p, op, ip);
     if (mw_unlikely(mw_vg_hooked())) return free_watched(p, op, sized, ip);
     struct mw_hd_block b;
@@ -205,7 +212,7 @@ void mw_hd_release_large(void *p) {
 static bool resize_in_place(struct mw_hd_block *b, size_t size) {
     size_t old = b->size;
     if (b->kind == MW_HD_SLAB) {
-        if (!fits_slab(size) || slab_inner(size) > b->cap || size < b->cap / 2) return false;
+        if (!fits_slab(size) || mw_hd_slab_inner(size) > b->cap || size < b->cap / 2) return false;
         if (size < old) memset(b->p + size, 0, old - size);
         b->rec->alloc = (b->rec->alloc & MW_REC_IP_MASK) | (uint64_t)size << 48;
         mw_vg_resize(b->p, old, size);

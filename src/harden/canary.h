@@ -3,7 +3,10 @@
  *
  * A canary is 8 bytes derived from a process secret and the canary's own address, with its
  * first byte zero (a string overrun stops there) — so a canary cannot be copied from one
- * place to another, and needs no storage. The secret is drawn at start-up. */
+ * place to another, and needs no storage. The secret is drawn at start-up. The derivation is
+ * one multiply by an odd constant (a bijection, so distinct addresses give distinct words):
+ * a stronger mix would add nothing, since a program that reads one canary and knows its
+ * address could invert any bijective mix to the secret alike. */
 #ifndef MW_HARDEN_CANARY_H
 #define MW_HARDEN_CANARY_H
 
@@ -18,10 +21,7 @@ MW_HIDDEN extern uint64_t mw_canary_secret;
 void mw_canary_init(void); /* draws the secret */
 
 mw_inline uint64_t mw_canary_of(const void *at) {
-    uint64_t x = (uint64_t)(uintptr_t)at ^ mw_canary_secret;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 29;
+    uint64_t x = ((uint64_t)(uintptr_t)at ^ mw_canary_secret) * 0x9e3779b97f4a7c15ull;
     return x & ~(uint64_t)0xff; /* little-endian: the first byte in memory is zero */
 }
 mw_inline void mw_canary_put(void *at) {
@@ -33,9 +33,9 @@ mw_inline bool mw_canary_ok(const void *at) {
     memcpy(&v, at, sizeof v);
     return v == mw_canary_of(at);
 }
-/* Whether the n bytes at p (8-aligned; n a multiple of 8) are all zero: 64 bytes per step
- * in 16-byte loads, no early exit (the answer is almost always yes), inline on the hot
- * paths. */
+/* Whether the n bytes at p (8-aligned; n a multiple of 8) are all zero: 32 bytes per step
+ * in 16-byte loads, the last 16 bytes read once more where they overlap (no tail loop), no
+ * early exit (the answer is almost always yes), inline on the hot paths. */
 typedef uint64_t mw_v2 __attribute__((vector_size(16)));
 mw_inline uint64_t mw_word_at(const char *p) {
     uint64_t w;
@@ -49,13 +49,12 @@ mw_inline mw_v2 mw_v2_at(const char *p) {
 }
 mw_inline bool mw_words_zero(const void *p, size_t n) {
     const char *c = p, *end = c + n;
-    mw_v2 acc = {0, 0};
-    for (; end - c >= 64; c += 64)
-        acc |= mw_v2_at(c) | mw_v2_at(c + 16) | mw_v2_at(c + 32) | mw_v2_at(c + 48);
-    for (; end - c >= 16; c += 16)
-        acc |= mw_v2_at(c);
-    uint64_t rest = c < end ? mw_word_at(c) : 0;
-    return (acc[0] | acc[1] | rest) == 0;
+    if (n < 16) return n == 0 || mw_word_at(c) == 0;
+    mw_v2 acc = mw_v2_at(end - 16);
+    for (; end - c > 32; c += 32)
+        acc |= mw_v2_at(c) | mw_v2_at(c + 16);
+    if (end - c > 16) acc |= mw_v2_at(c); /* else the last 16 bytes hold what is left */
+    return (acc[0] | acc[1]) == 0;
 }
 /* A mask of the low k bytes of a word (k <= 8). */
 mw_inline uint64_t mw_low_bytes(size_t k) {
@@ -73,19 +72,21 @@ mw_inline bool mw_bytes_zero(const void *p, size_t n) {
     if (trail) edges |= mw_word_at(last) & mw_low_bytes(trail);
     return edges == 0 && mw_words_zero(w + 8, (size_t)(last - (w + 8)));
 }
-/* Zeroes the n bytes at p (8-aligned; n a multiple of 8), 16 bytes per store. */
+/* Zeroes the n bytes at p (8-aligned; n a multiple of 8), 32 bytes per step in 16-byte
+ * stores, the last 16 bytes stored where they overlap (no tail loop). */
 mw_inline void mw_words_clear(void *p, size_t n) {
     char *c = p, *end = c + n;
     const mw_v2 z = {0, 0};
-    for (; end - c >= 64; c += 64) {
+    if (n < 16) {
+        if (n) memset(c, 0, 8);
+        return;
+    }
+    memcpy(end - 16, &z, sizeof z);
+    for (; end - c > 32; c += 32) {
         memcpy(c, &z, sizeof z);
         memcpy(c + 16, &z, sizeof z);
-        memcpy(c + 32, &z, sizeof z);
-        memcpy(c + 48, &z, sizeof z);
     }
-    for (; end - c >= 16; c += 16)
-        memcpy(c, &z, sizeof z);
-    if (c < end) memset(c, 0, 8);
+    if (end - c > 16) memcpy(c, &z, sizeof z);
 }
 /* Offset of the first non-zero byte of [p, p + n), or n when all are zero. */
 size_t mw_first_nonzero(const void *p, size_t n);

@@ -57,6 +57,9 @@ void *mw_hd_alloc(struct mw_heap *h, size_t size, size_t align, unsigned how, vo
 /* Frees p after every check. how: the deallocation function's family (MW_HOW_ANY skips
  * that check); sized: the size passed to free_sized or sized delete, 0 when none. */
 void mw_hd_free(void *p, unsigned how, size_t sized, void *ip);
+/* Reports the double free of slab block p that a free of family how found racing it (the
+ * fast path's checks passed, another free moved the record first). */
+void mw_hd_free_raced(void *p, unsigned how);
 /* realloc with checks; old_size receives the block's size (for the trace). */
 void *mw_hd_realloc(struct mw_heap *h, void *p, size_t size, void *ip);
 /* malloc_usable_size: the requested size of a live block (a report otherwise). */

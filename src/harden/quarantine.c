@@ -2,6 +2,9 @@
  * thread's heap, in metadata; only that thread touches it. */
 #include "harden/quarantine.h"
 
+#include "alloc.h"
+#include "api_fast.h"
+
 #include "harden/blocks.h"
 #include "harden/locate.h"
 #include "heap.h"
@@ -13,13 +16,6 @@
 
 #if MW_HARDENED
 
-struct mw_quarantine {
-    void *block[MW_QUARANTINE_SLOTS];
-    size_t bytes[MW_QUARANTINE_SLOTS];
-    unsigned head, count;
-    size_t total;
-};
-
 static struct mw_pool pool = MW_POOL_INIT(struct mw_quarantine);
 void mw_quarantine_count(const struct mw_quarantine *q, uint64_t *blocks, uint64_t *bytes) {
     if (!q) return;
@@ -27,7 +23,24 @@ void mw_quarantine_count(const struct mw_quarantine *q, uint64_t *blocks, uint64
     *bytes += q->total;
 }
 
+/* A slab block of the arena's fast range (free.c) whose slot the page map names: one whose
+ * link word is still zero goes straight back to its span (the rest of it is checked when it
+ * is handed out again, or at exit). True when done; false: release it in full. */
+static bool release_slab(void *p) {
+    if ((uintptr_t)p - (uintptr_t)mw_arena_base >= mw_free_fast_size) return false;
+    struct mw_span *s = mw_arena_span_of(p);
+    uint32_t i;
+    if (!s || !mw_span_slot_index(s, p, &i) || !s->records) return false;
+    uint64_t st = atomic_load_explicit(&s->records[i].state, memory_order_acquire);
+    if (mw_rec_state(st) != MW_HS_QUARANTINED) return true; /* stale: see the header */
+    if (mw_word_at(p) != 0) return false;                   /* written: the full path reports */
+    mw_hd_count_check();
+    if (mw_rec_release_from(&s->records[i], st)) mw_free_slot_in(p, s, true);
+    return true;
+}
+
 static void release(void *p) {
+    if (mw_likely(release_slab(p))) return;
     struct mw_hd_block b;
     if (!mw_hd_locate(p, &b) || !mw_hd_starts(&b, p) || !b.rec) return;
     if (mw_rec_state(b.rec->state) != MW_HS_QUARANTINED) return; /* stale: see the header */
@@ -56,21 +69,19 @@ static struct mw_quarantine *of_thread(void) {
     return h->quarantine;
 }
 
+void mw_quarantine_make_room(struct mw_quarantine *q, size_t bytes) {
+    size_t limit = (size_t)mw_option_now(MW_OPTION_QUARANTINE);
+    while (q->count == MW_QUARANTINE_SLOTS || (q->count && q->total + bytes > limit))
+        pop_oldest(q);
+}
+
 void mw_quarantine_push(const struct mw_hd_block *b) {
     struct mw_quarantine *q = of_thread();
     if (!q) { /* no heap, no metadata: no delay, but still checked */
         release(b->p);
         return;
     }
-    size_t limit = (size_t)mw_option_now(MW_OPTION_QUARANTINE);
-    size_t bytes = b->cap ? b->cap : 1; /* what it keeps from reuse: its slot or region */
-    while (q->count == MW_QUARANTINE_SLOTS || (q->count && q->total + bytes > limit))
-        pop_oldest(q);
-    unsigned tail = (q->head + q->count) & MASK;
-    q->block[tail] = b->p;
-    q->bytes[tail] = bytes;
-    q->count++;
-    q->total += bytes;
+    mw_quarantine_put(q, b->p, b->cap ? b->cap : 1); /* what it keeps from reuse */
 }
 
 void mw_quarantine_flush(struct mw_heap *h) {

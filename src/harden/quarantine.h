@@ -12,13 +12,35 @@
 
 #include "harden/harden.h"
 
+#include "options.h"
+
 #define MW_QUARANTINE_SLOTS 1024
 
-struct mw_quarantine;
+/* A ring of the blocks waiting, oldest at head, with the bytes each keeps from reuse. */
+struct mw_quarantine {
+    void *block[MW_QUARANTINE_SLOTS];
+    size_t bytes[MW_QUARANTINE_SLOTS];
+    unsigned head, count;
+    size_t total;
+};
 
 /* Adds the freed block b (its record QUARANTINED, its memory zeroed) to the calling thread's
  * quarantine, releasing the oldest blocks beyond the limits. */
 void mw_quarantine_push(const struct mw_hd_block *b);
+/* Releases the oldest blocks of q until a block of `bytes` more fits its limits. */
+void mw_quarantine_make_room(struct mw_quarantine *q, size_t bytes);
+/* The same as mw_quarantine_push, for a block at p whose slot or region is `bytes` long, into
+ * q, the calling thread's quarantine (the hot path's form: harden/fast.h). */
+mw_inline void mw_quarantine_put(struct mw_quarantine *q, void *p, size_t bytes) {
+    size_t limit = (size_t)mw_option_now(MW_OPTION_QUARANTINE);
+    if (q->count == MW_QUARANTINE_SLOTS || (q->count && q->total + bytes > limit))
+        mw_quarantine_make_room(q, bytes);
+    unsigned tail = (q->head + q->count) & (MW_QUARANTINE_SLOTS - 1);
+    q->block[tail] = p;
+    q->bytes[tail] = bytes;
+    q->count++;
+    q->total += bytes;
+}
 /* Releases every block of the quarantine of heap h (thread exit). */
 void mw_quarantine_flush(struct mw_heap *h);
 /* Adds the blocks waiting in q and the bytes of their slots to *blocks and *bytes. */

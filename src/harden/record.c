@@ -1,4 +1,4 @@
-/* harden/record.c — block records (see record.h): state changes and the thread id (both
+/* harden/record.c — block records (see record.h): the thread id and who has run (both
  * builds: sampled blocks have records), per-span slot arrays from per-class pools of
  * metadata and the table of large blocks (hardened build). Nothing here calls malloc. */
 #include "harden/record.h"
@@ -22,35 +22,6 @@ uint32_t mw_rec_tid_slow(void) {
 void mw_rec_fork_child(void) { /* the child runs the forking thread alone */
     mw_rec_tls_tid = 0;
     atomic_store(&mw_rec_threaded, false);
-}
-
-/* A state change from seen to next that only one caller may win: a compare-and-swap once a
- * second thread has run, a plain store before (nothing else can change the state then). */
-static bool move(struct mw_hrec *r, uint64_t seen, uint64_t next) {
-    if (!atomic_load_explicit(&mw_rec_threaded, memory_order_relaxed)) {
-        atomic_store_explicit(&r->state, next, memory_order_release);
-        return true;
-    }
-    return atomic_compare_exchange_strong_explicit(&r->state, &seen, next, memory_order_acq_rel,
-                                                   memory_order_relaxed);
-}
-
-bool mw_rec_set_freed(struct mw_hrec *r, uint64_t seen, void *ip) {
-    if (mw_rec_state(seen) != MW_HS_LIVE) return false;
-    uint64_t next = mw_rec_word((uintptr_t)ip, mw_rec_how(seen), MW_HS_QUARANTINED);
-    uint32_t tid = mw_rec_tid(); /* first: it notices a second thread */
-    if (!move(r, seen, next)) return false;
-    r->free_tid = tid;
-    return true;
-}
-
-/* A stale quarantine entry (see quarantine.h) may race with the one that holds the block
- * now, and only one of them may hand it back. */
-bool mw_rec_release(struct mw_hrec *r) {
-    uint64_t seen = atomic_load_explicit(&r->state, memory_order_acquire);
-    if (mw_rec_state(seen) != MW_HS_QUARANTINED) return false;
-    uint64_t next = (seen & ~((uint64_t)0xff << 56)) | (uint64_t)MW_HS_FREED << 56;
-    return move(r, seen, next);
 }
 
 #if MW_HARDENED

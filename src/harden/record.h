@@ -67,11 +67,39 @@ mw_inline void mw_rec_set_live(struct mw_hrec *r, size_t size, unsigned how, voi
     r->free_tid = 0;
     atomic_store_explicit(&r->state, mw_rec_word(0, how, MW_HS_LIVE), memory_order_release);
 }
+/* Whether a second thread has run in this process (record.c; reset in a fork child). */
+MW_HIDDEN extern _Atomic bool mw_rec_threaded;
+/* A state change from seen to next that only one caller may win: a compare-and-swap once a
+ * second thread has run, a plain store before (nothing else can change the state then). */
+mw_inline bool mw_rec_move(struct mw_hrec *r, uint64_t seen, uint64_t next) {
+    if (!atomic_load_explicit(&mw_rec_threaded, memory_order_relaxed)) {
+        atomic_store_explicit(&r->state, next, memory_order_release);
+        return true;
+    }
+    return atomic_compare_exchange_strong_explicit(&r->state, &seen, next, memory_order_acq_rel,
+                                                   memory_order_relaxed);
+}
 /* LIVE -> QUARANTINED with the free's history; false when the block was not live (the
  * caller reports). */
-bool mw_rec_set_freed(struct mw_hrec *r, uint64_t seen, void *ip);
-/* QUARANTINED -> FREED; false when someone else moved it on first. */
-bool mw_rec_release(struct mw_hrec *r);
+mw_inline bool mw_rec_set_freed(struct mw_hrec *r, uint64_t seen, void *ip) {
+    if (mw_rec_state(seen) != MW_HS_LIVE) return false;
+    uint64_t next = mw_rec_word((uintptr_t)ip, mw_rec_how(seen), MW_HS_QUARANTINED);
+    uint32_t tid = mw_rec_tid(); /* first: it notices a second thread */
+    if (!mw_rec_move(r, seen, next)) return false;
+    r->free_tid = tid;
+    return true;
+}
+/* QUARANTINED -> FREED, from seen (the state word as last read); false when someone else
+ * moved it on first. A stale quarantine entry (quarantine.h) may race with the one that
+ * holds the block now, and only one of them may hand it back. */
+mw_inline bool mw_rec_release_from(struct mw_hrec *r, uint64_t seen) {
+    if (mw_rec_state(seen) != MW_HS_QUARANTINED) return false;
+    uint64_t next = (seen & ~((uint64_t)0xff << 56)) | (uint64_t)MW_HS_FREED << 56;
+    return mw_rec_move(r, seen, next);
+}
+mw_inline bool mw_rec_release(struct mw_hrec *r) {
+    return mw_rec_release_from(r, atomic_load_explicit(&r->state, memory_order_acquire));
+}
 
 struct mw_span;
 /* Gives span s (just carved for its class) zeroed records. */

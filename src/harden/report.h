@@ -32,8 +32,11 @@ void mw_hd_report(const char *kind, const void *ptr, struct mw_line *detail,
  * batches: a thread's last batch is added when it exits or reads the statistics. */
 MW_HIDDEN extern __thread uint32_t mw_hd_checks_pending;
 void mw_hd_checks_flush(void);
+mw_inline void mw_hd_count_checks(uint32_t n) {
+    if (mw_unlikely((mw_hd_checks_pending += n) >= 4096)) mw_hd_checks_flush();
+}
 mw_inline void mw_hd_count_check(void) {
-    if (mw_unlikely(++mw_hd_checks_pending == 4096)) mw_hd_checks_flush();
+    mw_hd_count_checks(1);
 }
 uint64_t mw_hd_checks(void);
 uint64_t mw_hd_corruptions(void);
