@@ -1,8 +1,9 @@
 /* unwind_cost.c — what one call stack costs to take, for choosing the unwinder of
- * `meshward trace --stacks`: libgcc's _Unwind_Backtrace against libunwind's unw_backtrace,
- * from the bottom of a chain of DEPTH calls, compiled once with frame pointers and once
- * without (the two executables mwb-unwind-fp and mwb-unwind-nofp). Prints, per unwinder, the
- * nanoseconds per stack and the frames it found (the chain, main and libc's start-up).
+ * `meshward trace --stacks`: libgcc's _Unwind_Backtrace, libunwind's unw_backtrace and
+ * meshward's call-frame walker (src/unwind_cfi.c, with a cache of its own), from the bottom of a
+ * chain of DEPTH calls, compiled once with frame pointers and once without (the two executables
+ * mwb-unwind-fp and mwb-unwind-nofp). Prints, per unwinder, the nanoseconds per stack and the
+ * frames it found (the chain, main and libc's start-up).
  *
  * usage: mwb-unwind-{fp,nofp} [DEPTH [STACKS]]   (20 and 200000 by default) */
 #define UNW_LOCAL_ONLY
@@ -12,9 +13,17 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "unwind_cfi.h"
 #include "unwind_gcc.h"
 
-enum { MAX_FRAMES = 64 };
+enum { MAX_FRAMES = 64, RULES = 1 << 12 };
+
+static struct mw_cfi_slot rule_slots[RULES];
+static const struct mw_cfi_cache rules = {rule_slots, RULES - 1};
+
+static int cfi_backtrace(void **out, int max) {
+    return mw_cfi_backtrace(&rules, out, max);
+}
 
 typedef int (*unwinder)(void **out, int max);
 
@@ -36,8 +45,8 @@ static __attribute__((noinline)) double measure(unwinder u, long stacks, int *fr
 
 struct job {
     long stacks;
-    double gcc_ns, unw_ns;
-    int gcc_frames, unw_frames;
+    double gcc_ns, unw_ns, cfi_ns;
+    int gcc_frames, unw_frames, cfi_frames;
 };
 
 static volatile int sink;
@@ -50,6 +59,7 @@ static __attribute__((noinline)) void chain(int depth, struct job *j) {
     }
     j->gcc_ns = measure(mw_gcc_backtrace, j->stacks, &j->gcc_frames);
     j->unw_ns = measure(unw_backtrace, j->stacks, &j->unw_frames);
+    j->cfi_ns = measure(cfi_backtrace, j->stacks, &j->cfi_frames);
 }
 
 int main(int argc, char **argv) {
@@ -59,5 +69,6 @@ int main(int argc, char **argv) {
     printf("unwinder\tns/stack\tframes\tns/frame\n");
     printf("_Unwind_Backtrace\t%.0f\t%d\t%.1f\n", j.gcc_ns, j.gcc_frames, j.gcc_ns / j.gcc_frames);
     printf("unw_backtrace\t%.0f\t%d\t%.1f\n", j.unw_ns, j.unw_frames, j.unw_ns / j.unw_frames);
+    printf("mw_cfi_backtrace\t%.0f\t%d\t%.1f\n", j.cfi_ns, j.cfi_frames, j.cfi_ns / j.cfi_frames);
     return 0;
 }

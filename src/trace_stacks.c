@@ -1,16 +1,18 @@
 /* trace_stacks.c — the stack dictionary of a traced process and the unwinder that fills it
  * (see trace_stacks.h).
  *
- * Unwinding: libunwind's unw_backtrace, loaded with dlopen(RTLD_LOCAL) by this file's
- * constructor only when MESHWARD_TRACE_STACKS is set (an untraced process loads nothing; the
- * constructor runs before any event can be enabled, so loading it is never traced), and
- * libgcc's _Unwind_Backtrace when libunwind is missing. Measured with bench/unwind_cost.c:
- * 25 frames take about 250 ns with libunwind (its per-address cache) and 14 µs with libgcc,
- * with or without frame pointers. Neither calls malloc on this path (and an allocation made
- * anyway is served untraced: the emitters' nesting guard holds while we unwind); a signal
- * whose handler allocates mid-unwind meets the same guard, so unwinding never re-enters;
- * both unwinders stop at a frame they cannot read (JIT code, stripped objects without
- * unwind tables) instead of following garbage.
+ * Unwinding: the call-frame walker of unwind_cfi.c first (it reads .eh_frame itself and keeps
+ * one rule per return address, in the same reservation as the dictionary: about 45
+ * instructions a frame, against libunwind's 70 and 110 more to start); when it meets a frame
+ * it cannot describe (a signal frame, a DWARF expression) the whole stack is taken again
+ * with libunwind's unw_backtrace, loaded with dlopen(RTLD_LOCAL) by this file's constructor
+ * only when MESHWARD_TRACE_STACKS is set (an untraced process loads nothing; the constructor
+ * runs before any event can be enabled, so loading it is never traced), or libgcc's
+ * _Unwind_Backtrace when libunwind is missing. Measured with bench/unwind_cost.c. None of
+ * them calls malloc on this path (and an allocation made anyway is served untraced: the
+ * emitters' nesting guard holds while we unwind); a signal whose handler allocates
+ * mid-unwind meets the same guard, so unwinding never re-enters; all stop at a frame of code
+ * without unwind tables (JIT code, stripped objects) instead of following garbage.
  *
  * The dictionary: an open-addressing table of stack hashes in a reserved range (the
  * allocator's own metadata, never malloc), and the frames of each stack in a second range,
@@ -28,6 +30,7 @@
 #include "trace_stacks.h"
 #include "os.h"
 #include "trace_sites.h"
+#include "unwind_cfi.h"
 #include "unwind_gcc.h"
 
 #include <dlfcn.h>
@@ -44,11 +47,15 @@ enum {
     MAX_SKIP = 16,          /* the allocator's own frames above the entry point's caller */
     TABLE_SHIFT = 18,       /* slots: 4 MiB reserved */
     FRAMES_WORDS = 1 << 23, /* stored frames and lengths: 64 MiB reserved */
+    RULE_SHIFT = 16,        /* the walker's rules: 1 MiB reserved */
 };
 #define DEAD UINT32_MAX /* the id of a claimed slot whose frames did not fit */
 #define TABLE_SLOTS (1u << TABLE_SHIFT)
 #define MAX_STACKS (TABLE_SLOTS / 4 * 3)
-#define RESERVED (TABLE_SLOTS * sizeof(struct slot) + FRAMES_WORDS * sizeof(uint64_t))
+#define RULE_SLOTS (1u << RULE_SHIFT)
+#define RESERVED                                                                                   \
+    (TABLE_SLOTS * sizeof(struct slot) + FRAMES_WORDS * sizeof(uint64_t) +                         \
+     RULE_SLOTS * sizeof(struct mw_cfi_slot))
 
 struct slot {
     _Atomic uint64_t hash; /* 0: free */
@@ -66,6 +73,11 @@ static int depth; /* 0: the caller alone */
 
 __thread struct mw_trace_site mw_trace_sites[MW_TRACE_SITE_CACHE]
     __attribute__((tls_model("initial-exec")));
+
+/* The frames follow the table in the reservation, and the walker's rules follow them. */
+static uint64_t *frames_of(struct slot *t) {
+    return (uint64_t *)(t + TABLE_SLOTS);
+}
 
 /* ---- unwinding ------------------------------------------------------------------------- */
 
@@ -91,9 +103,14 @@ __attribute__((constructor)) static void stacks_setup(void) {
     if (!unwind) unwind = mw_gcc_backtrace;
 }
 
-/* Unwinds into buf; *stack is the stack from ip outwards, inside buf. Returns its depth. */
-static int take_stack(void *ip, void **buf, void ***stack) {
-    int n = unwind(buf, depth + MAX_SKIP);
+/* Unwinds into buf, with the call-frame walker and its rules (after the frames in the
+ * reservation), or the general unwinder when the walker gives up; *stack is the stack from
+ * ip outwards, inside buf. Returns its depth. */
+static int take_stack(struct slot *t, void *ip, void **buf, void ***stack) {
+    struct mw_cfi_cache rules = {(struct mw_cfi_slot *)(frames_of(t) + FRAMES_WORDS),
+                                 RULE_SLOTS - 1};
+    int n = mw_cfi_backtrace(&rules, buf, depth + MAX_SKIP);
+    if (n < 0) n = unwind(buf, depth + MAX_SKIP);
     for (int k = 0; k < n && k < MAX_SKIP; k++)
         if (buf[k] == ip) {
             *stack = buf + k;
@@ -113,10 +130,6 @@ static struct slot *dictionary(void) {
     struct slot *mine = mw_os_reserve(RESERVED, MW_PAGE_SIZE);
     if (mine && !atomic_compare_exchange_strong(&table, &t, mine)) mw_os_unmap(mine, RESERVED);
     return atomic_load_explicit(&table, memory_order_acquire);
-}
-
-static uint64_t *frames_of(struct slot *t) {
-    return (uint64_t *)(t + TABLE_SLOTS);
 }
 
 static uint64_t hash_of(void *const *buf, int n) {
@@ -194,7 +207,7 @@ uint32_t mw_trace_stack(void *ip) {
     if (!t) return 0;
     if (!depth) return site_id(t, ip);
     void *buf[MAX_DEPTH + MAX_SKIP], **stack;
-    int n = take_stack(ip, buf, &stack);
+    int n = take_stack(t, ip, buf, &stack);
     return intern(t, stack, n, ip);
 }
 #endif
