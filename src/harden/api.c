@@ -214,7 +214,7 @@ static bool resize_in_place(struct mw_hd_block *b, size_t size) {
     if (b->kind == MW_HD_SLAB) {
         if (!fits_slab(size) || mw_hd_slab_inner(size) > b->cap || size < b->cap / 2) return false;
         if (size < old) memset(b->p + size, 0, old - size);
-        b->rec->alloc = (b->rec->alloc & MW_REC_IP_MASK) | (uint64_t)size << 48;
+        b->rec->alloc = (b->rec->alloc & MW_REC_HISTORY_MASK) | (uint64_t)size << 48;
         mw_vg_resize(b->p, old, size);
         return true;
     }

@@ -1,6 +1,5 @@
-/* harden/record.c — block records (see record.h): the thread id and who has run (both
- * builds: sampled blocks have records), per-span slot arrays from per-class pools of
- * metadata and the table of large blocks (hardened build). Nothing here calls malloc. */
+/* harden/record.c — block records (see record.h): per-span slot arrays from per-class pools
+ * of metadata and the table of large blocks (hardened build). Nothing here calls malloc. */
 #include "harden/record.h"
 
 #include "meta.h"
@@ -8,21 +7,6 @@
 #include "span.h"
 
 #include <string.h>
-#include <unistd.h>
-
-__thread uint32_t mw_rec_tls_tid;
-_Atomic bool mw_rec_threaded;
-
-uint32_t mw_rec_tid_slow(void) {
-    mw_rec_tls_tid = (uint32_t)mw_os_tid();
-    if (mw_rec_tls_tid != (uint32_t)getpid()) atomic_store(&mw_rec_threaded, true);
-    return mw_rec_tls_tid;
-}
-
-void mw_rec_fork_child(void) { /* the child runs the forking thread alone */
-    mw_rec_tls_tid = 0;
-    atomic_store(&mw_rec_threaded, false);
-}
 
 #if MW_HARDENED
 

@@ -1,8 +1,9 @@
 /* harden/record.h — what the hardened build knows about every block, kept out of line where
  * the program cannot overwrite it: its state (the truth for double and invalid frees), the
  * size the program asked for (where its canary lies), how it was allocated (malloc, new,
- * new[]: mismatched frees) and its history (return address and thread of the allocation
- * and of the free), printed by every report about the block.
+ * new[]: mismatched frees) and its history (call site and thread of the allocation and of
+ * the free, under the short names of sites.h: 16 bytes a record), printed by every report
+ * about the block.
  *
  * Slab blocks: one record per slot, in an array attached to the span descriptor, sized for
  * its class and reset when the span is carved again. Everything else (regions, huge
@@ -19,18 +20,19 @@
 #define MW_HARDEN_RECORD_H
 
 #include "common.h"
+#include "harden/sites.h"
 
 #include <stdatomic.h>
 
 enum mw_hstate { MW_HS_NEVER = 0, MW_HS_LIVE, MW_HS_QUARANTINED, MW_HS_FREED };
 enum mw_how { MW_HOW_MALLOC = 0, MW_HOW_NEW, MW_HOW_NEW_ARRAY, MW_HOW_ANY };
 
-#define MW_REC_IP_MASK (((uint64_t)1 << 48) - 1)
+/* The history bits of either word: a site id (bits 0-31) and a thread number (32-47). */
+#define MW_REC_HISTORY_MASK (((uint64_t)1 << 48) - 1)
 
 struct mw_hrec {
-    uint64_t alloc;         /* allocation return address (bits 0-47) | slab size (48-63) */
-    _Atomic uint64_t state; /* free return address (0-47) | how (48-55) | state (56-63) */
-    uint32_t alloc_tid, free_tid;
+    uint64_t alloc;         /* allocation: history (bits 0-47) | slab size (48-63) */
+    _Atomic uint64_t state; /* free: history (0-47) | how (48-55) | state (56-63) */
 };
 
 struct mw_lrec {           /* a block that is not in a slab */
@@ -40,8 +42,12 @@ struct mw_lrec {           /* a block that is not in a slab */
     struct mw_hrec h;
 };
 
-mw_inline uint64_t mw_rec_word(uintptr_t ip, unsigned how, enum mw_hstate st) {
-    return ((uint64_t)ip & MW_REC_IP_MASK) | (uint64_t)how << 48 | (uint64_t)st << 56;
+/* The history of a call at ip by the calling thread. */
+mw_inline uint64_t mw_rec_history(void *ip) {
+    return mw_site_id(ip) | (uint64_t)mw_rec_thread() << 32;
+}
+mw_inline uint64_t mw_rec_word(uint64_t history, unsigned how, enum mw_hstate st) {
+    return history | (uint64_t)how << 48 | (uint64_t)st << 56;
 }
 mw_inline enum mw_hstate mw_rec_state(uint64_t word) {
     return (enum mw_hstate)(word >> 56);
@@ -49,25 +55,19 @@ mw_inline enum mw_hstate mw_rec_state(uint64_t word) {
 mw_inline unsigned mw_rec_how(uint64_t word) {
     return (unsigned)(word >> 48) & 0xff;
 }
+/* The call site and the thread (its tid; 0: none) a word's history names. */
 mw_inline uintptr_t mw_rec_ip(uint64_t word) {
-    return (uintptr_t)(word & MW_REC_IP_MASK);
+    return mw_site_ip((uint32_t)word);
 }
-
-/* The calling thread's id, cached (gettid is a system call). */
-MW_HIDDEN extern __thread uint32_t mw_rec_tls_tid;
-uint32_t mw_rec_tid_slow(void);
-mw_inline uint32_t mw_rec_tid(void) {
-    uint32_t t = mw_rec_tls_tid;
-    return mw_likely(t != 0) ? t : mw_rec_tid_slow();
+mw_inline uint32_t mw_rec_tid_of(uint64_t word) {
+    return mw_rec_thread_tid((uint16_t)(word >> 32));
 }
 /* Records the allocation of a block of `size` bytes at ip (slab records keep the size). */
 mw_inline void mw_rec_set_live(struct mw_hrec *r, size_t size, unsigned how, void *ip) {
-    r->alloc = ((uint64_t)(uintptr_t)ip & MW_REC_IP_MASK) | (uint64_t)(size & 0xffff) << 48;
-    r->alloc_tid = mw_rec_tid();
-    r->free_tid = 0;
+    r->alloc = mw_rec_history(ip) | (uint64_t)(size & 0xffff) << 48;
     atomic_store_explicit(&r->state, mw_rec_word(0, how, MW_HS_LIVE), memory_order_release);
 }
-/* Whether a second thread has run in this process (record.c; reset in a fork child). */
+/* Whether a second thread has run in this process (sites.c; reset in a fork child). */
 MW_HIDDEN extern _Atomic bool mw_rec_threaded;
 /* A state change from seen to next that only one caller may win: a compare-and-swap once a
  * second thread has run, a plain store before (nothing else can change the state then). */
@@ -83,11 +83,9 @@ mw_inline bool mw_rec_move(struct mw_hrec *r, uint64_t seen, uint64_t next) {
  * caller reports). */
 mw_inline bool mw_rec_set_freed(struct mw_hrec *r, uint64_t seen, void *ip) {
     if (mw_rec_state(seen) != MW_HS_LIVE) return false;
-    uint64_t next = mw_rec_word((uintptr_t)ip, mw_rec_how(seen), MW_HS_QUARANTINED);
-    uint32_t tid = mw_rec_tid(); /* first: it notices a second thread */
-    if (!mw_rec_move(r, seen, next)) return false;
-    r->free_tid = tid;
-    return true;
+    /* the history first: a thread's first record notices that a second thread runs */
+    uint64_t next = mw_rec_word(mw_rec_history(ip), mw_rec_how(seen), MW_HS_QUARANTINED);
+    return mw_rec_move(r, seen, next);
 }
 /* QUARANTINED -> FREED, from seen (the state word as last read); false when someone else
  * moved it on first. A stale quarantine entry (quarantine.h) may race with the one that
@@ -109,6 +107,7 @@ void mw_rec_span_drop(struct mw_span *s);
 /* The record of large block p; NULL when p has none (create: makes one, NULL only when the
  * table is full). */
 struct mw_lrec *mw_rec_large(const void *p, bool create);
+/* A forked child's thread: a new tid, a new number, no second thread yet (sites.c). */
 void mw_rec_fork_child(void);
 
 #endif

@@ -134,11 +134,11 @@ static void write_event(const char *what, uint32_t tid, uintptr_t ip) {
 }
 
 static void write_history(const struct mw_hrec *r) {
-    if (!r || !r->alloc_tid) return;
-    write_event("allocated", r->alloc_tid, mw_rec_ip(r->alloc));
+    if (!r || !mw_rec_tid_of(r->alloc)) return;
+    write_event("allocated", mw_rec_tid_of(r->alloc), mw_rec_ip(r->alloc));
     uint64_t st = atomic_load_explicit(&r->state, memory_order_acquire);
-    if (mw_rec_state(st) >= MW_HS_QUARANTINED && r->free_tid)
-        write_event("freed", r->free_tid, mw_rec_ip(st));
+    if (mw_rec_state(st) >= MW_HS_QUARANTINED && mw_rec_tid_of(st))
+        write_event("freed", mw_rec_tid_of(st), mw_rec_ip(st));
 }
 
 static bool report_mode(void) {

@@ -1,0 +1,79 @@
+/* harden/sites.c — call-site ids and thread numbers of block histories (see sites.h), and
+ * whether a second thread has run (record.h). */
+#include "harden/sites.h"
+
+#include "os.h"
+
+#include <stdatomic.h>
+#include <unistd.h>
+
+#define SITES ((size_t)1 << 20) /* 8 MiB reserved, touched where used */
+#define NUMBERS ((size_t)1 << 16)
+
+__thread struct mw_site_slot mw_site_cache[MW_SITE_CACHE];
+__thread uint32_t mw_rec_tls_tid;
+__thread uint16_t mw_rec_tls_number;
+_Atomic bool mw_rec_threaded;
+
+static _Atomic uintptr_t *sites;
+static _Atomic int sites_state; /* 0: not reserved, 1: reserving, 2: ready, 3: failed */
+static _Atomic uint32_t numbers_given;
+static _Atomic uint32_t tids[NUMBERS];
+
+static bool sites_ready(void) {
+    int st = atomic_load_explicit(&sites_state, memory_order_acquire);
+    if (mw_likely(st == 2)) return true;
+    if (st == 0 && atomic_compare_exchange_strong(&sites_state, &st, 1)) {
+        sites = mw_os_reserve(SITES * sizeof *sites, MW_PAGE_SIZE);
+        atomic_store_explicit(&sites_state, sites ? 2 : 3, memory_order_release);
+        return sites != NULL;
+    }
+    while ((st = atomic_load_explicit(&sites_state, memory_order_acquire)) == 1) {
+    }
+    return st == 2;
+}
+
+/* The slot holding ip in the table, claimed if new; SITES when the table is full. */
+static size_t slot_of(uintptr_t ip) {
+    uint64_t x = (uint64_t)ip * 0x9e3779b97f4a7c15ull;
+    for (size_t i = (size_t)(x >> 44), n = 0; n < SITES; i = (i + 1) & (SITES - 1), n++) {
+        uintptr_t k = atomic_load_explicit(&sites[i], memory_order_acquire);
+        if (k == ip) return i;
+        if (k == 0 && (atomic_compare_exchange_strong(&sites[i], &k, ip) || k == ip)) return i;
+    }
+    return SITES;
+}
+
+uint32_t mw_site_id_slow(uintptr_t ip) {
+    if (!ip || !sites_ready()) return 0;
+    size_t i = slot_of(ip);
+    uint32_t id = i < SITES ? (uint32_t)i + 1 : 0;
+    struct mw_site_slot *c = &mw_site_cache[(ip ^ (ip >> 6)) & (MW_SITE_CACHE - 1)];
+    c->ip = ip;
+    c->id = id;
+    return id;
+}
+
+uintptr_t mw_site_ip(uint32_t id) {
+    if (!id || id > SITES || atomic_load_explicit(&sites_state, memory_order_acquire) != 2) return 0;
+    return atomic_load_explicit(&sites[id - 1], memory_order_relaxed);
+}
+
+uint32_t mw_rec_tid_slow(void) {
+    mw_rec_tls_tid = (uint32_t)mw_os_tid();
+    if (mw_rec_tls_tid != (uint32_t)getpid()) atomic_store(&mw_rec_threaded, true);
+    uint32_t n = atomic_fetch_add(&numbers_given, 1) + 1;
+    mw_rec_tls_number = (uint16_t)(n < NUMBERS ? n : NUMBERS - 1);
+    atomic_store_explicit(&tids[mw_rec_tls_number], mw_rec_tls_tid, memory_order_relaxed);
+    return mw_rec_tls_tid;
+}
+
+uint32_t mw_rec_thread_tid(uint16_t n) {
+    return n ? atomic_load_explicit(&tids[n], memory_order_relaxed) : 0;
+}
+
+void mw_rec_fork_child(void) { /* the child runs the forking thread alone */
+    mw_rec_tls_tid = 0;
+    mw_rec_tls_number = 0;
+    atomic_store(&mw_rec_threaded, false);
+}

@@ -1,0 +1,53 @@
+/* harden/sites.h — the short names a block's history is kept under (record.h), so that a
+ * record is 16 bytes: a call site (a return address) as a 32-bit id, a thread as a 16-bit
+ * number (both builds: sampled blocks have records).
+ *
+ * Sites: a process-wide open-addressing table of return addresses in reserved memory,
+ * touched where used, whose entries are never removed; an address's id is its slot + 1.
+ * Each thread remembers its latest sites in a small direct-mapped cache, so a call site
+ * seen before costs a compare. Threads: each thread gets the next number the first time it
+ * records (number 0 is none; after 65535 threads, later ones share 65535's, and their
+ * reports name the last of them), and a table gives each number's tid. A forked child's
+ * thread takes a new number, as it has a new tid. Nothing here calls malloc. */
+#ifndef MW_HARDEN_SITES_H
+#define MW_HARDEN_SITES_H
+
+#include "common.h"
+
+#define MW_SITE_CACHE 16
+
+struct mw_site_slot {
+    uintptr_t ip;
+    uint32_t id;
+};
+MW_HIDDEN extern __thread struct mw_site_slot mw_site_cache[MW_SITE_CACHE];
+
+/* The id of the call site at ip (0 for none, or when the table is full). */
+uint32_t mw_site_id_slow(uintptr_t ip);
+mw_inline uint32_t mw_site_id(void *ip) {
+    uintptr_t a = (uintptr_t)ip;
+    const struct mw_site_slot *c = &mw_site_cache[(a ^ (a >> 6)) & (MW_SITE_CACHE - 1)];
+    if (mw_likely(c->ip == a)) return c->id;
+    return mw_site_id_slow(a);
+}
+/* The return address site id names (0: none). */
+uintptr_t mw_site_ip(uint32_t id);
+
+/* The calling thread's id, cached (gettid is a system call), and its number. */
+MW_HIDDEN extern __thread uint32_t mw_rec_tls_tid;
+MW_HIDDEN extern __thread uint16_t mw_rec_tls_number;
+uint32_t mw_rec_tid_slow(void);
+mw_inline uint32_t mw_rec_tid(void) {
+    uint32_t t = mw_rec_tls_tid;
+    return mw_likely(t != 0) ? t : mw_rec_tid_slow();
+}
+mw_inline uint16_t mw_rec_thread(void) {
+    uint16_t n = mw_rec_tls_number;
+    if (mw_likely(n != 0)) return n;
+    mw_rec_tid_slow();
+    return mw_rec_tls_number;
+}
+/* The tid of thread number n (0: none). */
+uint32_t mw_rec_thread_tid(uint16_t n);
+
+#endif
