@@ -42,6 +42,19 @@ size_t mw_os_reserve_share(void) {
     return limit > vm ? (limit - (size_t)vm) / 2 : 0;
 }
 
+bool mw_os_reserve_once(struct mw_os_lazy *r, size_t size) {
+    int st = atomic_load_explicit(&r->state, memory_order_acquire);
+    if (mw_likely(st == 2)) return true;
+    if (st == 0 && atomic_compare_exchange_strong(&r->state, &st, 1)) {
+        r->at = mw_os_reserve(size, MW_PAGE_SIZE);
+        atomic_store_explicit(&r->state, r->at ? 2 : 3, memory_order_release);
+        return r->at != NULL;
+    }
+    while ((st = atomic_load_explicit(&r->state, memory_order_acquire)) == 1) {
+    }
+    return st == 2;
+}
+
 void *mw_os_reserve_upto(size_t *size, size_t min, size_t align) {
     size_t share = mw_os_reserve_share() & ~(align - 1);
     if (*size > share) *size = share > min ? share : min;

@@ -6,13 +6,21 @@
 
 #include "common.h"
 
+#include <stdatomic.h>
+
 #define MW_PAGE_SIZE 4096 /* checked against the kernel's page size at start-up */
 #define MW_PAGE_SHIFT 12
 
 /* Reserves size bytes of read-write, never-committed anonymous memory aligned to align
  * (a power of two >= the page size). Pages cost nothing until touched. NULL on failure. */
 void *mw_os_reserve(size_t size, size_t align);
-/* Gives the pages of [p, p+size) back to the OS; they read as zero when touched again. */
+/* A range reserved on first use, by whichever thread asks first (others wait for it). */
+struct mw_os_lazy {
+    _Atomic int state; /* 0: not yet, 1: being reserved, 2: at holds it, 3: could not be */
+    void *at;
+};
+/* Reserves r's range of size bytes (page-aligned) unless done; true when it exists. */
+bool mw_os_reserve_once(struct mw_os_lazy *r, size_t size);
 /* As mw_os_reserve, but settles for less: asks for no more than mw_os_reserve_share()
  * (rounded down to align), then halves *size (not below min) until the OS (or valgrind's
  * address-space manager, which refuses very large maps) agrees. */
@@ -25,6 +33,7 @@ size_t mw_os_reserve_share(void);
 uint64_t mw_os_vm_size(void);
 /* Threads of the process, from /proc/self/status (0 if unknown). */
 unsigned mw_os_threads(void);
+/* Gives the pages of [p, p+size) back to the OS; they read as zero when touched again. */
 void mw_os_decommit(void *p, size_t size);
 void mw_os_unmap(void *p, size_t size);
 /* The kernel's page size (0 if it cannot be read). */

@@ -10,11 +10,10 @@
 
 #if MW_HARDENED
 
-#define LARGE_SLOTS ((size_t)1 << 21) /* 96 MiB reserved, touched where used */
+#define LARGE_SLOTS ((size_t)1 << 21) /* 80 MiB reserved, touched where used */
 
 static struct mw_pool pools[MW_CLASS_COUNT]; /* records of one span of each class */
-static struct mw_lrec *large;
-static _Atomic int large_state; /* 0: not reserved, 1: reserving, 2: ready, 3: failed */
+static struct mw_os_lazy range;              /* the table of large blocks */
 
 void mw_rec_span_init(struct mw_span *s) {
     size_t bytes = (size_t)s->capacity * sizeof(struct mw_hrec);
@@ -34,19 +33,6 @@ void mw_rec_span_drop(struct mw_span *s) {
     s->records = NULL;
 }
 
-static bool large_ready(void) {
-    int st = atomic_load_explicit(&large_state, memory_order_acquire);
-    if (mw_likely(st == 2)) return true;
-    if (st == 0 && atomic_compare_exchange_strong(&large_state, &st, 1)) {
-        large = mw_os_reserve(LARGE_SLOTS * sizeof *large, MW_PAGE_SIZE);
-        atomic_store_explicit(&large_state, large ? 2 : 3, memory_order_release);
-        return large != NULL;
-    }
-    while ((st = atomic_load_explicit(&large_state, memory_order_acquire)) == 1) {
-    }
-    return st == 2;
-}
-
 static size_t hash(uintptr_t p) {
     uint64_t x = (uint64_t)p >> 4;
     x ^= x >> 31;
@@ -55,7 +41,8 @@ static size_t hash(uintptr_t p) {
 }
 
 struct mw_lrec *mw_rec_large(const void *p, bool create) {
-    if (!large_ready()) return NULL;
+    if (!mw_os_reserve_once(&range, LARGE_SLOTS * sizeof(struct mw_lrec))) return NULL;
+    struct mw_lrec *large = range.at;
     uintptr_t key = ~(uintptr_t)p; /* no pointer: memcheck's leak check must not see one */
     for (size_t i = hash(key), n = 0; n < LARGE_SLOTS; i = (i + 1) & (LARGE_SLOTS - 1), n++) {
         uintptr_t k = atomic_load_explicit(&large[i].key, memory_order_acquire);

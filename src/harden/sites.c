@@ -15,26 +15,13 @@ __thread uint32_t mw_rec_tls_tid;
 __thread uint16_t mw_rec_tls_number;
 _Atomic bool mw_rec_threaded;
 
-static _Atomic uintptr_t *sites;
-static _Atomic int sites_state; /* 0: not reserved, 1: reserving, 2: ready, 3: failed */
+static struct mw_os_lazy range; /* the table of sites */
 static _Atomic uint32_t numbers_given;
 static _Atomic uint32_t tids[NUMBERS];
 
-static bool sites_ready(void) {
-    int st = atomic_load_explicit(&sites_state, memory_order_acquire);
-    if (mw_likely(st == 2)) return true;
-    if (st == 0 && atomic_compare_exchange_strong(&sites_state, &st, 1)) {
-        sites = mw_os_reserve(SITES * sizeof *sites, MW_PAGE_SIZE);
-        atomic_store_explicit(&sites_state, sites ? 2 : 3, memory_order_release);
-        return sites != NULL;
-    }
-    while ((st = atomic_load_explicit(&sites_state, memory_order_acquire)) == 1) {
-    }
-    return st == 2;
-}
-
 /* The slot holding ip in the table, claimed if new; SITES when the table is full. */
 static size_t slot_of(uintptr_t ip) {
+    _Atomic uintptr_t *sites = range.at;
     uint64_t x = (uint64_t)ip * 0x9e3779b97f4a7c15ull;
     for (size_t i = (size_t)(x >> 44), n = 0; n < SITES; i = (i + 1) & (SITES - 1), n++) {
         uintptr_t k = atomic_load_explicit(&sites[i], memory_order_acquire);
@@ -45,7 +32,7 @@ static size_t slot_of(uintptr_t ip) {
 }
 
 uint32_t mw_site_id_slow(uintptr_t ip) {
-    if (!ip || !sites_ready()) return 0;
+    if (!ip || !mw_os_reserve_once(&range, SITES * sizeof(uintptr_t))) return 0;
     size_t i = slot_of(ip);
     uint32_t id = i < SITES ? (uint32_t)i + 1 : 0;
     struct mw_site_slot *c = &mw_site_cache[(ip ^ (ip >> 6)) & (MW_SITE_CACHE - 1)];
@@ -55,8 +42,9 @@ uint32_t mw_site_id_slow(uintptr_t ip) {
 }
 
 uintptr_t mw_site_ip(uint32_t id) {
-    if (!id || id > SITES || atomic_load_explicit(&sites_state, memory_order_acquire) != 2) return 0;
-    return atomic_load_explicit(&sites[id - 1], memory_order_relaxed);
+    if (!id || id > SITES || atomic_load_explicit(&range.state, memory_order_acquire) != 2)
+        return 0;
+    return atomic_load_explicit((_Atomic uintptr_t *)range.at + id - 1, memory_order_relaxed);
 }
 
 uint32_t mw_rec_tid_slow(void) {
