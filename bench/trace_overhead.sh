@@ -105,11 +105,12 @@ channel() {
     lttng enable-event --userspace --session "$session" --channel "$name" "$events" >/dev/null
     lttng add-context --userspace --session "$session" --channel "$name" "$@" >/dev/null
 }
-MW_ALLOC_EVENTS=meshward:alloc,meshward:heap_alloc,meshward:free,meshward:realloc
+MW_ALLOC_EVENTS=meshward:alloc,meshward:alloc_slab,meshward:heap_alloc,meshward:free,meshward:free_slab,meshward:realloc
 # the others, one by one as `meshward trace` names them (tools/lttng_session.c)
 MW_OTHER_EVENTS=$(grep -o '"meshward:[a-z_]*"' "$SRC/tools/lttng_session.c" |
-    grep -v -x -F -e '"meshward:alloc"' -e '"meshward:heap_alloc"' -e '"meshward:free"' \
-        -e '"meshward:realloc"' | tr -d '"' | paste -sd,)
+    grep -v -x -F -e '"meshward:alloc"' -e '"meshward:alloc_slab"' -e '"meshward:heap_alloc"' \
+        -e '"meshward:free"' -e '"meshward:free_slab"' -e '"meshward:realloc"' |
+    tr -d '"' | paste -sd,)
 setup_meshward() { # SESSION: the channels and contexts of `meshward trace`
     channel "$1" meshward "$MW_ALLOC_EVENTS" -t vtid
     channel "$1" process "$MW_OTHER_EVENTS" -t vtid -t vpid

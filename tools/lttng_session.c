@@ -11,8 +11,8 @@
  * What is recorded: every `meshward` event, LTTng's statedump (the loaded objects and the
  * process's name, once) and dl events (later dlopens). A process's name and the events'
  * call sites are said once (statedump, `stack` events), not per event, and so is a thread's
- * process: the allocation events (alloc, heap_alloc, free, realloc and their `_big` forms:
- * nearly all of a trace) go to a channel of their own with the vtid context only, everything
+ * process: the allocation events (alloc, heap_alloc, free, realloc, their `_slab` and `_big`
+ * forms: nearly all of a trace) go to a channel of their own with the vtid context only, everything
  * else to a second channel with vtid and vpid, where each thread's `thread` event, recorded
  * before its first allocation event, says which process it belongs to. */
 #include "lttng_session.h"
@@ -36,9 +36,9 @@ enum { DAEMON_START_TIMEOUT_MS = 10000, DAEMON_STOP_TIMEOUT_MS = 10000 };
  * event of the session has exclusions (`meshward:*` less the allocation events). */
 #define ALLOCATIONS "meshward" /* the allocation events' channel: vtid */
 #define OTHERS "process"       /* every other event's: vtid and vpid */
-static const char *const allocation_events[] = {"meshward:alloc",     "meshward:heap_alloc",
-                                                "meshward:free",      "meshward:realloc",
-                                                "meshward:alloc_big", "meshward:realloc_big"};
+static const char *const allocation_events[] = {
+    "meshward:alloc",      "meshward:alloc_slab", "meshward:free",      "meshward:free_slab",
+    "meshward:heap_alloc", "meshward:realloc",    "meshward:alloc_big", "meshward:realloc_big"};
 static const char *const other_events[] = {
     "meshward:thread",        "meshward:stack",        "meshward:aligned_alloc",
     "meshward:heap_create",   "meshward:heap_destroy", "meshward:heap_reset",

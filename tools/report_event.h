@@ -25,6 +25,8 @@ enum rep_kind {
     REP_REALLOC,
     REP_ALLOC_BIG,   /* an alloc or heap_alloc of 4 GiB or more: heap_alloc's f[0..3] */
     REP_REALLOC_BIG, /* a realloc to 4 GiB or more: realloc's f[0..4] */
+    REP_ALLOC_SLAB,  /* an alloc of a block of the span range: f[0] its granule (the replay */
+    REP_FREE_SLAB,   /* makes them REP_ALLOC and REP_FREE, with f[0] = arena + 8 * granule) */
     REP_ALIGNED,
     REP_HEAP_CREATE,
     REP_HEAP_DESTROY,
@@ -39,7 +41,7 @@ enum rep_kind {
     REP_CORRUPTION,
     REP_STATS,
     REP_STACK,
-    REP_THREAD,   /* no field: its contexts say its thread's process (report_threads.c) */
+    REP_THREAD,   /* its contexts say its thread's process (report_threads.c); f[0] the arena */
     REP_BIN_INFO, /* lttng_ust_statedump:bin_info */
     REP_DLOPEN,   /* lttng_ust_dl:dlopen and dlmopen */
     REP_DLMOPEN,

@@ -18,6 +18,9 @@ case per ctest test:
               allocated, moved and freed it, and the stacks of the detection and the free
   errors      not a trace, no meshward events, a truncated stream, an unwritable output:
               one `meshward: error:` line, status 125, nothing left behind
+  mixed       rp_mixed's slab blocks (recorded by their granule), regions and huge blocks (by
+              address), blocks moving between the kinds by realloc: exact calls, leaks and
+              peak by site
 
 Every case reads its traces with both readers (the specialised one and libbabeltrace2) and
 checks that they deliver the same events in the same order and the same report. Exit
@@ -120,8 +123,8 @@ def expectations(path):
             exp[w[0]][w[1]] = (int(w[2]), int(w[3]))
         elif w[0] == "plugin":
             exp["plugin"] = int(w[1])
-        elif w[0] == "temporaries":
-            exp["temporaries"][w[1]] = int(w[2])
+        elif w[0] in ("temporaries", "calls"):
+            exp.setdefault(w[0], {})[w[1]] = int(w[2])
         else:
             exp[w[0]] = [int(x) for x in w[1:]]
     return exp
@@ -217,6 +220,50 @@ def case_known(args, work):
     check_outputs(args, trace_dir, j, exp, prog, work)
     readers_agree(args, trace_dir)
     check_html(args, trace_dir, j, work)
+
+
+# ---- mixed ---------------------------------------------------------------------------------
+
+
+def event_counts(args, trace_dir):
+    """Events of each kind, as the reader delivers them (--dump)."""
+    counts = {}
+    for line in report(args, trace_dir, "--dump").splitlines():
+        kind = line.split()[1]
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def check_sites(j, exp, prog):
+    """rp_mixed's facts: each site's line, calls, leaks and peak, exactly."""
+    for fn, line in exp["site"].items():
+        check(site_of(j, fn, prog)["line"] == line, f"{fn}: line {site_of(j, fn, prog)['line']}")
+    for fn, n in exp["calls"].items():
+        check(site_of(j, fn, prog)["calls"] == n, f"{fn}: {site_of(j, fn, prog)['calls']} calls")
+    for key, (blocks, size) in {"leak": ("leaked_blocks", "leaked_bytes"),
+                                "peak": ("peak_blocks", "peak_bytes")}.items():
+        for fn, want in exp[key].items():
+            s = site_of(j, fn, prog)
+            check((s[blocks], s[size]) == want, f"{key} at {fn}: {s[blocks]} {s[size]}, "
+                  f"expected {want}")
+    check(j["summary"]["peak_bytes"] == sum(s["peak_bytes"] for s in j["sites"]),
+          "the peak is not the sum of its sites'")
+
+
+def case_mixed(args, work, options=()):
+    """Slab blocks (their granules), regions and huge blocks (their addresses) in one trace,
+    blocks moving between the kinds: exact figures."""
+    trace_dir = os.path.join(work, "trace")
+    exp_file = os.path.join(work, "expected.txt")
+    status, _, _, _ = tt.traced_ok(args, trace_dir, [args.prog, exp_file], options=options)
+    check(status == 0, f"rp_mixed exited with {status}")
+    counts = event_counts(args, trace_dir)
+    for kind in ("alloc_slab", "free_slab", "alloc", "free", "realloc"):
+        check(counts.get("meshward:" + kind, 0) > 0, f"no {kind} event in the trace: {counts}")
+    j = report(args, trace_dir, "--json")
+    check_sites(j, expectations(exp_file), os.path.basename(args.prog))
+    readers_agree(args, trace_dir)
+    return j
 
 
 # ---- html ------------------------------------------------------------------------------------
@@ -426,7 +473,7 @@ def case_errors(args, work):
 
 
 CASES = {"known": case_known, "fork": case_fork, "discard": case_discard,
-         "corruption": case_corruption, "errors": case_errors}
+         "corruption": case_corruption, "errors": case_errors, "mixed": case_mixed}
 
 
 def main():
