@@ -199,6 +199,10 @@ struct rep {
     struct rep_corruption *corruptions;
     size_t n_corruptions;
     bool stopped; /* past --to */
+    /* The allocation events carry no thread (meshward trace --no-threads): the figures by
+     * thread (threads, cross-thread frees, temporaries, a history's tids) are not in the
+     * trace, and the outputs say so instead of printing them. */
+    bool no_threads;
 };
 
 /* report.c: the whole report of o->dir, the text (or JSON) on text_out; the command's exit

@@ -635,6 +635,7 @@ bool rep_replay_event(void *arg, const struct rep_event *ev) {
     struct rep_proc *p = proc_of(r, ev);
     p->events++;
     p->last_ts = ev->ts;
+    if (rep_is_allocation(ev->kind) && ev->vtid == 0) r->no_threads = true;
     struct rep_event full;
     ev = unpack(p, ev, &full);
     switch (ev->kind) {

@@ -12,12 +12,17 @@ case per ctest test:
               screenshot in the work folder (skipped, with a note, without chromium)
   fork        a forked child replayed from its parent's heap: its frees of inherited blocks
               are known, its own leaks exact
-  discard     a tiny channel: the gaps are reported with their counts, the replay goes on
+  discard     a tiny channel: the gaps are reported with their counts, the replay goes on;
+              with --no-threads (per-process buffers) too, `meshward trace` counting them
   corruption  a real double free on the hardened library (report mode), traced with
               --stacks: the `corruption` event's block history names the sites that
               allocated, moved and freed it, and the stacks of the detection and the free
   errors      not a trace, no meshward events, a truncated stream, an unwritable output:
               one `meshward: error:` line, status 125, nothing left behind
+  no-threads  rp_known recorded with --no-threads: leaks, peak, sites, heap drops exact; the
+              thread analyses (threads, cross-thread frees, temporaries) null in JSON and
+              named as not recorded in the text and the HTML page
+  mixed-no-threads  mixed, recorded with --no-threads
   mixed       rp_mixed's slab blocks (recorded by their granule), regions and huge blocks (by
               address), blocks moving between the kinds by realloc: exact calls, leaks and
               peak by site
@@ -98,14 +103,15 @@ def documented(readme):
     return set(re.findall(r"^\| `([\w.\[\]]+)`", section, re.M))
 
 
-def check_keys(args, j):
+def check_keys(args, j, absent=()):
+    """The JSON has the documented keys; `absent`: lists that are null in this trace."""
     doc = documented(args.readme)
     got = paths(j)
     check(not got - doc, f"undocumented JSON keys: {sorted(got - doc)}")
     # Keys of list elements that happen to be empty in this trace cannot be seen.
     missing = {p for p in doc - got if not any(p.startswith(e + "[]") for e in
                                                  ("gaps", "corruptions", "heaps_dropped",
-                                                  "cross_thread_frees"))}
+                                                  "cross_thread_frees", *absent))}
     check(not missing, f"documented keys missing from the JSON: {sorted(missing)}")
 
 
@@ -138,6 +144,20 @@ def site_of(j, function, prog):
 
 
 def check_known(j, exp, prog):
+    check_known_sites(j, exp, prog)
+    for fn, n in exp["temporaries"].items():
+        s = site_of(j, fn, prog)
+        check(s["temporaries"] == n, f"temporaries at {fn}: {s['temporaries']}, expected {n}")
+    cells = [c for c in j["cross_thread_frees"]
+             if (c["from_tid"], c["to_tid"]) == (exp["xfree_from"][0], exp["xfree_to"][0])]
+    check(len(cells) == 1 and (cells[0]["blocks"], cells[0]["bytes"]) == tuple(exp["xfree"]),
+          f"cross-thread frees {j['cross_thread_frees']}, expected {exp['xfree']}")
+    check(j["summary"]["threads_recorded"] is True, "threads_recorded is not true")
+
+
+def check_known_sites(j, exp, prog):
+    """rp_known's figures that need no thread: lines, leaks, peak, heap drops, the plugin's
+    site, the tracer's blocks, meshes and the replay against the allocator's counters."""
     src = prog + ".c"
     for fn, line in exp["site"].items():
         s = site_of(j, fn, prog)
@@ -157,13 +177,6 @@ def check_known(j, exp, prog):
     peak_sum = sum(s["peak_bytes"] for s in j["sites"])
     check(j["summary"]["peak_bytes"] == peak_sum,
           f"peak {j['summary']['peak_bytes']} is not the sum of its sites' {peak_sum}")
-    for fn, n in exp["temporaries"].items():
-        s = site_of(j, fn, prog)
-        check(s["temporaries"] == n, f"temporaries at {fn}: {s['temporaries']}, expected {n}")
-    cells = [c for c in j["cross_thread_frees"]
-             if (c["from_tid"], c["to_tid"]) == (exp["xfree_from"][0], exp["xfree_to"][0])]
-    check(len(cells) == 1 and (cells[0]["blocks"], cells[0]["bytes"]) == tuple(exp["xfree"]),
-          f"cross-thread frees {j['cross_thread_frees']}, expected {exp['xfree']}")
     drops = [d for d in j["heaps_dropped"] if d["event"] == "heap_destroy"]
     check(len(drops) == 1 and [drops[0]["blocks"], drops[0]["bytes"]] == exp["heap_destroy"],
           f"heaps dropped {j['heaps_dropped']}, expected {exp['heap_destroy']}")
@@ -220,6 +233,44 @@ def case_known(args, work):
     check_outputs(args, trace_dir, j, exp, prog, work)
     readers_agree(args, trace_dir)
     check_html(args, trace_dir, j, work)
+
+
+# ---- no-threads ------------------------------------------------------------------------------
+
+
+def case_no_threads(args, work):
+    """rp_known recorded with --no-threads: its figures that need no thread exact, and the
+    thread analyses said to be missing (null in JSON, "not recorded" in text and HTML)."""
+    trace_dir = os.path.join(work, "trace")
+    exp_file = os.path.join(work, "expected.txt")
+    status, _, _, _ = tt.traced_ok(args, trace_dir, [args.prog, exp_file, args.plugin],
+                                   options=["--no-threads"])
+    check(status == 0, f"rp_known exited with {status}")
+    prog = os.path.basename(args.prog)
+    exp = expectations(exp_file)
+    j = report(args, trace_dir, "--json")
+    check_known_sites(j, exp, prog)
+    s = j["summary"]
+    check(s["threads_recorded"] is False and s["threads"] is None and s["temporaries"] is None,
+          f"summary: threads_recorded {s['threads_recorded']}, threads {s['threads']}, "
+          f"temporaries {s['temporaries']}")
+    check(j["threads"] is None and j["cross_thread_frees"] is None and j["temporaries"] is None,
+          "a thread analysis of a trace without threads is not null")
+    check(all(site["temporaries"] is None for site in j["sites"]), "a site has temporaries")
+    check_keys(args, j, absent=("threads",))
+    text = report(args, trace_dir)
+    check("threads not recorded (meshward trace --no-threads)" in text and
+          "Threads, cross-thread frees: not recorded" in text and
+          "Temporary allocations: not recorded" in text,
+          "the text report does not say which analyses are missing")
+    check(f"leak_a ({prog}.c:{exp['site']['leak_a']}, {prog})" in text, "text lacks leak_a")
+    readers_agree(args, trace_dir)
+    check_html(args, trace_dir, j, work)
+
+
+def case_mixed_no_threads(args, work):
+    j = case_mixed(args, work, options=["--no-threads"])
+    check(j["summary"]["threads_recorded"] is False, "threads recorded with --no-threads")
 
 
 # ---- mixed ---------------------------------------------------------------------------------
@@ -351,16 +402,22 @@ def case_fork(args, work):
 
 
 def case_discard(args, work):
-    trace_dir = os.path.join(work, "trace")
+    for options in ([], ["--no-threads"]):
+        discard(args, os.path.join(work, "trace" + "".join(options)), options)
+
+
+def discard(args, trace_dir, options):
     status, _, err = tt.meshward_trace(args, trace_dir, [args.prog, "300000"],
-                                       options=tt.TINY)
+                                       options=tt.TINY + options)
     check(status == 0, f"rp_churn exited with {status}")
     _, discarded = tt.recorded(err)
-    check(discarded > 0, "the tiny channel lost nothing: the test proves nothing")
+    check(discarded > 0, f"{options}: the tiny channel lost nothing (or it was not counted)")
     j = report(args, trace_dir, "--json")
     lost = sum(g["count"] for g in j["gaps"])
     check(j["summary"]["discarded_events"] == lost > 0,
           f"gaps count {lost}, summary {j['summary']['discarded_events']}")
+    # Per-process buffers: LTTng's count goes with the process, the trace's packets keep it.
+    check(not options or discarded == lost, f"meshward trace counted {discarded}, gaps {lost}")
     check(all(0 <= g["ns"] <= j["summary"]["duration_ns"] for g in j["gaps"]), "gap times")
     check(j["summary"]["allocations"] > 0, "nothing replayed")
     text = report(args, trace_dir)
@@ -473,7 +530,8 @@ def case_errors(args, work):
 
 
 CASES = {"known": case_known, "fork": case_fork, "discard": case_discard,
-         "corruption": case_corruption, "errors": case_errors, "mixed": case_mixed}
+         "corruption": case_corruption, "errors": case_errors, "mixed": case_mixed,
+         "no-threads": case_no_threads, "mixed-no-threads": case_mixed_no_threads}
 
 
 def main():
