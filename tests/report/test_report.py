@@ -22,7 +22,8 @@ case per ctest test:
   no-threads  rp_known recorded with --no-threads: leaks, peak, sites, heap drops exact; the
               thread analyses (threads, cross-thread frees, temporaries) null in JSON and
               named as not recorded in the text and the HTML page
-  mixed-no-threads  mixed, recorded with --no-threads
+  mixed-no-threads, fork-no-threads  mixed and fork, recorded with --no-threads (a process
+              per trace: the child's events found by its trace's vpid)
   mixed       rp_mixed's slab blocks (recorded by their granule), regions and huge blocks (by
               address), blocks moving between the kinds by realloc: exact calls, leaks and
               peak by site
@@ -371,9 +372,9 @@ def check_html(args, trace_dir, j, work):
 # ---- fork ------------------------------------------------------------------------------------
 
 
-def case_fork(args, work):
+def case_fork(args, work, options=()):
     trace_dir = os.path.join(work, "trace")
-    status, out, _, _ = tt.traced_ok(args, trace_dir, [args.prog])
+    status, out, _, _ = tt.traced_ok(args, trace_dir, [args.prog], options=options)
     check(status == 0, f"rp_fork exited with {status}")
     child_pid = int(re.match(r"child (\d+)", out).group(1))
     j = report(args, trace_dir, "--json")
@@ -531,7 +532,8 @@ def case_errors(args, work):
 
 CASES = {"known": case_known, "fork": case_fork, "discard": case_discard,
          "corruption": case_corruption, "errors": case_errors, "mixed": case_mixed,
-         "no-threads": case_no_threads, "mixed-no-threads": case_mixed_no_threads}
+         "no-threads": case_no_threads, "mixed-no-threads": case_mixed_no_threads,
+         "fork-no-threads": lambda args, work: case_fork(args, work, ["--no-threads"])}
 
 
 def main():
