@@ -60,9 +60,9 @@ MW_HIDDEN extern struct mw_span **mw_page_map;
 mw_inline bool mw_arena_owns(const void *p) {
     return (uintptr_t)p - (uintptr_t)mw_arena_base < mw_arena_size;
 }
-/* p's granule, (p - base) / 8, when p lies in the first 32 GiB of the range at an 8-byte
- * boundary (every block does; the slab blocks of arena 0 lie there unless its spans pass
- * 32 GiB): below 2^32, the 32 bits a trace names it with. MW_ARENA_NO_GRANULE otherwise.
+/* p's granule, (p - base) / 8, when p lies in the first 32 GiB of the range (the slab range:
+ * arena 0 carves its slab spans from the bottom) at an 8-byte boundary (where every block
+ * starts): below 2^32, the 32 bits a trace names it with. MW_ARENA_NO_GRANULE otherwise.
  * One rotation makes an unaligned p huge, so one compare tests both (traced paths only). */
 #define MW_ARENA_NO_GRANULE UINT64_MAX
 #define MW_ARENA_GRANULE_REACH ((size_t)32 << 30)

@@ -115,7 +115,7 @@ on:
 #define MW_TRACE_ALLOC_BIG_AT(ip, ptr, req, heap)                                                  \
     MW_TP_AT(ip, alloc_big, MW_TP_U64(ptr), (req), MW_TP_U64(heap))
 #define MW_TRACE_FREE_AT(ip, ptr, usable) MW_TP_AT(ip, free, MW_TP_U64(ptr), (usable))
-/* ALLOC and FREE of a block near the span range, by its granule (arena.h, mw_arena_granule),
+/* ALLOC and FREE of a block of the slab range, by its granule (arena.h, mw_arena_granule),
  * for call sites that tested MW_TRACE_ON(alloc_slab) (or free_slab) and fall back on ALLOC
  * and FREE when the session does not record these events: the emitter is called at once. */
 #define MW_TRACE_ALLOC_SLAB_AT(ip, granule, req)                                                   \

@@ -26,10 +26,10 @@
  * latest stacks too (`recent`, by their two innermost frames): a stack met again is compared
  * with the frames the dictionary holds for its id (never changed once the id is published)
  * and takes that id without being hashed or looked up in the shared table. Invariants: an
- * id is given once per
- * process and never names two stacks; a full dictionary gives 0 (no id) rather than a wrong
- * one; a forked child starts with an empty dictionary and an empty cache (its ids are its
- * own, and its `stack` events say what they hold): the thread caches are emptied with it. */
+ * id is given once per process and never names two stacks; a full dictionary gives 0 (no
+ * id) rather than a wrong one; a forked child starts with an empty dictionary and an empty cache
+ * (its ids are its own, and its `stack` events say what they hold): the thread caches are emptied
+ * with it. */
 #if defined(MW_TRACE) && MW_TRACE
 #include "trace_stacks.h"
 #include "os.h"
