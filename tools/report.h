@@ -98,7 +98,7 @@ struct rep_proc {
     int32_t pid, ppid;
     char name[32];
     bool forked, exec_image; /* started from its parent's heap; replaced an earlier image */
-    uint64_t arena;          /* its span range, which `_slab` events count from (`thread` events) */
+    uint64_t arena;          /* where `_slab` events count from (its `thread` events) */
     uint64_t first_ts, last_ts;
     uint64_t events, allocations, frees, reallocs, bytes_allocated, bytes_freed;
     uint64_t unknown_frees;      /* of blocks allocated before tracing began */

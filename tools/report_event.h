@@ -26,7 +26,7 @@ enum rep_kind { /* the allocation events first (rep_is_allocation) */
                 REP_REALLOC,
                 REP_ALLOC_BIG,   /* an alloc or heap_alloc of 4 GiB or more: heap_alloc's f[0..3] */
                 REP_REALLOC_BIG, /* a realloc to 4 GiB or more: realloc's f[0..4] */
-                REP_ALLOC_SLAB,  /* an alloc of a block of the span range: f[0] its granule (the
+                REP_ALLOC_SLAB,  /* an alloc of a block of the slab range: f[0] its granule (the
                                     replay */
                 REP_FREE_SLAB,   /* makes them REP_ALLOC and REP_FREE, with f[0] = arena + 8 *
                                     granule) */
