@@ -14,10 +14,11 @@
 #    and call sites: meshward's are those of `meshward trace` (the allocation events in a
 #    channel with vtid, the others in a second one with vtid and vpid: each thread's `thread`
 #    event names its process; the events carry a stack id), the libc wrapper's vtid, vpid and
-#    ip (its only call site).
+#    ip (its only call site); and meshward as `meshward trace --no-threads` records (no
+#    context on the allocation events, per-process buffers).
 # 2b. In-process instructions per event: callgrind counts of churn traced by meshward
-#    (without and with --stacks) and by the libc wrapper, less the same run untraced, over
-#    the events recorded.
+#    (without and with --stacks, and with --no-threads) and by the libc wrapper, less the same
+#    run untraced, over the events recorded.
 # 3. Real programs (python3 building dicts and lists, sqlite3 running a script, gcc's cc1
 #    compiling one of the report's sources): wall time untraced, traced by meshward without and with
 #    --stacks, and by heaptrack (which records stacks), with the number of events.
@@ -95,27 +96,33 @@ timed() {
     elapsed "$t0" "$t1"
 }
 
-# channel SESSION NAME EVENTS CONTEXT...: a channel of `meshward trace`'s size with those
-# events (comma-separated) and contexts
+# channel SESSION NAME EVENTS BUFFERS CONTEXT...: a channel of `meshward trace`'s size with
+# those events (comma-separated), buffers (uid or pid) and contexts (maybe none)
 channel() {
-    local session=$1 name=$2 events=$3
-    shift 3
-    lttng enable-channel --userspace --session "$session" --subbuf-size=4M --num-subbuf=8 \
-        "$name" >/dev/null
+    local session=$1 name=$2 events=$3 buffers=$4
+    shift 4
+    lttng enable-channel --userspace --session "$session" --buffers-"$buffers" \
+        --subbuf-size=4M --num-subbuf=8 "$name" >/dev/null
     lttng enable-event --userspace --session "$session" --channel "$name" "$events" >/dev/null
-    lttng add-context --userspace --session "$session" --channel "$name" "$@" >/dev/null
+    [ $# = 0 ] || lttng add-context --userspace --session "$session" --channel "$name" "$@" \
+        >/dev/null
 }
-MW_ALLOC_EVENTS=meshward:alloc,meshward:heap_alloc,meshward:free,meshward:realloc
+MW_ALLOC_EVENTS=meshward:alloc,meshward:alloc_slab,meshward:heap_alloc,meshward:free,meshward:free_slab,meshward:realloc
 # the others, one by one as `meshward trace` names them (tools/lttng_session.c)
 MW_OTHER_EVENTS=$(grep -o '"meshward:[a-z_]*"' "$SRC/tools/lttng_session.c" |
-    grep -v -x -F -e '"meshward:alloc"' -e '"meshward:heap_alloc"' -e '"meshward:free"' \
-        -e '"meshward:realloc"' | tr -d '"' | paste -sd,)
+    grep -v -x -F -e '"meshward:alloc"' -e '"meshward:alloc_slab"' -e '"meshward:heap_alloc"' \
+        -e '"meshward:free"' -e '"meshward:free_slab"' -e '"meshward:realloc"' |
+    tr -d '"' | paste -sd,)
 setup_meshward() { # SESSION: the channels and contexts of `meshward trace`
-    channel "$1" meshward "$MW_ALLOC_EVENTS" -t vtid
-    channel "$1" process "$MW_OTHER_EVENTS" -t vtid -t vpid
+    channel "$1" meshward "$MW_ALLOC_EVENTS" uid -t vtid
+    channel "$1" process "$MW_OTHER_EVENTS" uid -t vtid -t vpid
+}
+setup_nothreads() { # SESSION: those of `meshward trace --no-threads`
+    channel "$1" meshward "$MW_ALLOC_EVENTS" pid
+    channel "$1" process "$MW_OTHER_EVENTS" pid -t vtid -t vpid
 }
 setup_libc() { # SESSION
-    channel "$1" c 'lttng_ust_libc:*' -t vtid -t vpid -t ip
+    channel "$1" c 'lttng_ust_libc:*' uid -t vtid -t vpid -t ip
 }
 
 # lttng_run NAME SETUP ENV...: one run inside a fresh session set up by the function SETUP;
@@ -132,6 +139,10 @@ lttng_run() {
     lttng stop "mwbench-$name" >/dev/null
     local discarded
     discarded=$(lttng list "mwbench-$name" | awk '/Discarded events:/ { n += $3 } END { print n + 0 }')
+    if [ "$setup" = setup_nothreads ]; then # per-process counts go with their process
+        discarded=$("$BUILD/tools/meshward" report --json "$dir" |
+            python3 -c 'import json, sys; print(json.load(sys.stdin)["summary"]["discarded_events"])')
+    fi
     lttng destroy "mwbench-$name" >/dev/null
     local n
     n=$(babeltrace2 "$dir" -c sink.utils.counter -p step=+0 2>/dev/null |
@@ -172,13 +183,15 @@ for wl in churn server; do
     prog=$BUILD/bench/mwb-$wl
     scale=$CHURN_SCALE
     [ "$wl" = server ] && scale=$SERVER_SCALE
-    base_mw=() base_glibc=() mw=() st=() libc=() ht=()
+    base_mw=() base_glibc=() mw=() st=() nt=() libc=() ht=()
     for _ in $(seq "$RUNS"); do
         base_mw+=("$(timed LD_PRELOAD="$LIB_ON" "$prog" "$scale")")
         base_glibc+=("$(timed "$prog" "$scale")")
         mw+=("$(lttng_run "meshward-$wl" setup_meshward LD_PRELOAD="$TP:$LIB_ON" "$prog" "$scale")")
         st+=("$(lttng_run "stacks-$wl" setup_meshward MESHWARD_TRACE_STACKS=32 \
             LD_PRELOAD="$TP:$LIB_ON" "$prog" "$scale")")
+        nt+=("$(lttng_run "nothreads-$wl" setup_nothreads LD_PRELOAD="$TP:$LIB_ON" "$prog" \
+            "$scale")")
         libc+=("$(lttng_run "libc-$wl" setup_libc LD_PRELOAD="$WRAPPER" "$prog" "$scale")")
         ht+=("$(heaptrack_run "$prog" "$scale")")
     done
@@ -186,6 +199,7 @@ for wl in churn server; do
     b_glibc=$(printf '%s\n' "${base_glibc[@]}" | median)
     row "meshward (LTTng)" "$wl" "$b_mw" "${mw[@]}"
     row "meshward --stacks (LTTng)" "$wl" "$b_mw" "${st[@]}"
+    row "meshward --no-threads (LTTng)" "$wl" "$b_mw" "${nt[@]}"
     row "glibc + lttng-ust-libc-wrapper" "$wl" "$b_glibc" "${libc[@]}"
     row "glibc + heaptrack" "$wl" "$b_glibc" "${ht[@]}"
 done
@@ -213,6 +227,7 @@ echo "| tool | events | instructions per event |"
 echo "|---|---:|---:|"
 cg_run meshward meshward setup_meshward LD_PRELOAD="$TP:$LIB_ON"
 cg_run stacks "meshward --stacks" setup_meshward MESHWARD_TRACE_STACKS=32 LD_PRELOAD="$TP:$LIB_ON"
+cg_run nothreads "meshward --no-threads" setup_nothreads LD_PRELOAD="$TP:$LIB_ON"
 cg_run libc "glibc + lttng-ust-libc-wrapper" setup_libc LD_PRELOAD="$WRAPPER"
 echo
 

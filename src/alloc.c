@@ -96,15 +96,21 @@ void *mw_alloc_aligned_in(struct mw_heap *h, size_t align, size_t size) {
 
 /* ---- trace records ------------------------------------------------------------------ */
 
-/* The thread's own heap goes without saying (`alloc`); a first-class heap is named, and so
- * is any block of 4 GiB or more (`alloc_big`: the size needs 64 bits). */
+/* The thread's own heap goes without saying (`alloc`, or `alloc_slab` for a block of the
+ * slab range, named by its granule); a first-class heap is named, and so is any block of
+ * 4 GiB or more (`alloc_big`: the size needs 64 bits). */
 void mw_trace_alloc(void *ip, struct mw_heap *h, void *p, size_t size) {
-    if (MW_TRACE_BIG(size))
+    if (MW_TRACE_BIG(size)) {
         MW_TRACE_ALLOC_BIG_AT(ip, p, size, h->id);
-    else if (mw_likely(h == mw_tls_heap || h == &mw_heap_empty)) /* empty: the thread's first */
-        MW_TRACE_ALLOC_AT(ip, p, size);
-    else
+    } else if (mw_likely(h == mw_tls_heap || h == &mw_heap_empty)) { /* empty: the first */
+        uint64_t g = mw_arena_granule(p);
+        if (g != MW_ARENA_NO_GRANULE && MW_TRACE_ON(alloc_slab))
+            MW_TRACE_ALLOC_SLAB_AT(ip, g, size);
+        else
+            MW_TRACE_ALLOC_AT(ip, p, size);
+    } else {
         MW_TRACE_HEAP_ALLOC_AT(ip, p, size, h->id);
+    }
 }
 
 #if MW_HARDENED

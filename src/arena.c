@@ -20,6 +20,7 @@
 
 char *mw_arena_base = (char *)(uintptr_t)(0 - MW_ARENA_SIZE_MAX);
 size_t mw_arena_size = MW_ARENA_SIZE_MAX;
+uint64_t mw_arena_granules;
 struct mw_span **mw_page_map;
 
 static mw_lock_t arena_lock;
@@ -49,6 +50,7 @@ bool mw_arena_init(void) {
     arena_count = 1;
     mw_arena_size = size;
     mw_arena_base = base;
+    mw_arena_granules = (size < MW_ARENA_GRANULE_REACH ? size : MW_ARENA_GRANULE_REACH) >> 3;
     return true;
 }
 

@@ -60,6 +60,20 @@ MW_HIDDEN extern struct mw_span **mw_page_map;
 mw_inline bool mw_arena_owns(const void *p) {
     return (uintptr_t)p - (uintptr_t)mw_arena_base < mw_arena_size;
 }
+/* p's granule, (p - base) / 8, when p lies in the first 32 GiB of the range (the slab range:
+ * arena 0 carves its slab spans from the bottom) at an 8-byte boundary (where every block
+ * starts): below 2^32, the 32 bits a trace names it with. MW_ARENA_NO_GRANULE otherwise.
+ * One rotation makes an unaligned p huge, so one compare tests both (traced paths only). */
+#define MW_ARENA_NO_GRANULE UINT64_MAX
+#define MW_ARENA_GRANULE_REACH ((size_t)32 << 30)
+MW_HIDDEN extern uint64_t mw_arena_granules; /* min(size, reach) / 8; 0 before init */
+mw_inline uint64_t mw_arena_granule(const void *p) {
+    uint64_t off = (uint64_t)((uintptr_t)p - (uintptr_t)mw_arena_base);
+    uint64_t g = off >> 3 | off << 61;
+    return g < mw_arena_granules ? g : MW_ARENA_NO_GRANULE;
+}
+_Static_assert((MW_ARENA_GRANULE_REACH >> 3) - 1 == UINT32_MAX, "a granule fits in 32 bits");
+
 /* The in-use span holding p (p must satisfy mw_arena_owns), or NULL. */
 mw_inline struct mw_span *mw_arena_span_of(const void *p) {
     return mw_page_map[((uintptr_t)p - (uintptr_t)mw_arena_base) >> 12];

@@ -102,8 +102,13 @@ void mw_free_untraced(void *p) {
     free_any(p);
 }
 
+/* A block of the slab range is named by its granule (`free_slab`), any other by its address. */
 void mw_trace_free(void *ip, void *p) {
-    MW_TRACE_FREE_AT(ip, p, mw_block_usable(p));
+    uint64_t g = mw_arena_granule(p);
+    if (g != MW_ARENA_NO_GRANULE && MW_TRACE_ON(free_slab))
+        MW_TRACE_FREE_SLAB_AT(ip, g, mw_block_usable(p));
+    else
+        MW_TRACE_FREE_AT(ip, p, mw_block_usable(p));
 }
 
 void mw_free(void *p) {

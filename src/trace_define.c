@@ -12,13 +12,16 @@
  * made by liblttng-ust inside a probe is served by the allocator and not traced, so tracing
  * never recurses. The guard is initial-exec TLS: reaching it never allocates.
  *
- * Invariant: a thread records the `thread` event (its vtid and vpid contexts) before any
- * other event of this process, so that a reader finds the process of an event recorded
- * without the vpid context (trace/README.md); a forked child's thread records it again. */
+ * Invariant: a thread records the `thread` event (its vtid and vpid contexts, and the start
+ * of the span range) before any other event of this process, so that a reader finds the
+ * process of an event recorded without the vpid context and the address of a `_slab` event's
+ * granule (trace/README.md); a forked child's thread records it again. */
 #if defined(MW_TRACE) && MW_TRACE
 #define LTTNG_UST_TRACEPOINT_DEFINE
 #define LTTNG_UST_TRACEPOINT_PROBE_DYNAMIC_LINKAGE
 #include "trace_sites.h"
+#include "arena.h"
+#include "init.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -26,10 +29,13 @@
 static __thread unsigned recording __attribute__((tls_model("initial-exec")));
 static __thread bool announced __attribute__((tls_model("initial-exec")));
 
-/* Records the `thread` event once per thread and process (while it is enabled). */
+/* Records the `thread` event once per thread and process (while it is enabled), with the
+ * start of the span range, which the `_slab` events' granules count from (set once, by
+ * initialization: made sure of here, so a thread's first event names the final one). */
 static mw_noinline void announce(void *ip) {
     if (!lttng_ust_tracepoint_enabled(meshward, thread)) return;
-    lttng_ust_do_tracepoint(meshward, thread, ip);
+    mw_init();
+    lttng_ust_do_tracepoint(meshward, thread, MW_TP_U64(mw_arena_base), ip);
     announced = true;
 }
 

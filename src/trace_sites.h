@@ -53,6 +53,10 @@
       (ptr, size, heap, mw_trace_stack_id(ip), ip), ptr != 0)                                \
     X(free, (uint64_t ptr, uint64_t usable, void *ip), (ptr, mw_trace_stack_id(ip), ip),     \
       usable != 0)                                                                           \
+    X(alloc_slab, (uint32_t granule, uint32_t size, void *ip),                               \
+      (granule, size, mw_trace_stack_id(ip), ip), 1)                                         \
+    X(free_slab, (uint32_t granule, uint64_t usable, void *ip),                              \
+      (granule, mw_trace_stack_id(ip), ip), usable != 0)                                     \
     X(realloc, (uint64_t old_ptr, uint64_t new_ptr, uint32_t size, uint64_t heap, void *ip), \
       (old_ptr, new_ptr, size, heap, mw_trace_stack_id(ip), ip), 1)                          \
     X(realloc_big, (uint64_t old_ptr, uint64_t new_ptr, uint64_t size, uint64_t heap,        \
@@ -111,6 +115,13 @@ on:
 #define MW_TRACE_ALLOC_BIG_AT(ip, ptr, req, heap)                                                  \
     MW_TP_AT(ip, alloc_big, MW_TP_U64(ptr), (req), MW_TP_U64(heap))
 #define MW_TRACE_FREE_AT(ip, ptr, usable) MW_TP_AT(ip, free, MW_TP_U64(ptr), (usable))
+/* ALLOC and FREE of a block of the slab range, by its granule (arena.h, mw_arena_granule),
+ * for call sites that tested MW_TRACE_ON(alloc_slab) (or free_slab) and fall back on ALLOC
+ * and FREE when the session does not record these events: the emitter is called at once. */
+#define MW_TRACE_ALLOC_SLAB_AT(ip, granule, req)                                                   \
+    mw_trace_emit_alloc_slab((uint32_t)(granule), (uint32_t)(req), (ip))
+#define MW_TRACE_FREE_SLAB_AT(ip, granule, usable)                                                 \
+    mw_trace_emit_free_slab((uint32_t)(granule), (usable), (ip))
 #define MW_TRACE_REALLOC_AT(ip, old, new, size, heap)                                              \
     (MW_TRACE_BIG(size)                                                                            \
          ? MW_TP_AT(ip, realloc_big, MW_TP_U64(old), MW_TP_U64(new), (size), MW_TP_U64(heap))      \

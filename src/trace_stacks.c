@@ -22,10 +22,14 @@
  * that finds a claimed slot of the same hash waits for its id (a few hundred ns) before
  * comparing frames. Without MESHWARD_TRACE_STACKS a stack is its call site alone, and each
  * thread keeps the ids of its latest call sites in a small cache (trace_stacks.h), looked up
- * by the emitters before they call in here. Invariants: an id is given once per
- * process and never names two stacks; a full dictionary gives 0 (no id) rather than a wrong
- * one; a forked child starts with an empty dictionary and an empty cache (its ids are its
- * own, and its `stack` events say what they hold). */
+ * by the emitters before they call in here. With MESHWARD_TRACE_STACKS each thread keeps its
+ * latest stacks too (`recent`, by their two innermost frames): a stack met again is compared
+ * with the frames the dictionary holds for its id (never changed once the id is published)
+ * and takes that id without being hashed or looked up in the shared table. Invariants: an
+ * id is given once per process and never names two stacks; a full dictionary gives 0 (no
+ * id) rather than a wrong one; a forked child starts with an empty dictionary and an empty cache
+ * (its ids are its own, and its `stack` events say what they hold): the thread caches are emptied
+ * with it. */
 #if defined(MW_TRACE) && MW_TRACE
 #include "trace_stacks.h"
 #include "os.h"
@@ -74,6 +78,14 @@ static int depth; /* 0: the caller alone */
 __thread struct mw_trace_site mw_trace_sites[MW_TRACE_SITE_CACHE]
     __attribute__((tls_model("initial-exec")));
 
+/* This thread's latest whole stacks: their ids and where the dictionary keeps their frames
+ * (initial-exec TLS: no allocation). id 0: empty. */
+enum { RECENT = 16 }; /* a power of two */
+struct recent {
+    uint32_t id, at;
+};
+static __thread struct recent recent[RECENT] __attribute__((tls_model("initial-exec")));
+
 /* The frames follow the table in the reservation, and the walker's rules follow them. */
 static uint64_t *frames_of(struct slot *t) {
     return (uint64_t *)(t + TABLE_SLOTS);
@@ -83,6 +95,7 @@ static uint64_t *frames_of(struct slot *t) {
 
 static void reset_child(void) {
     memset(mw_trace_sites, 0, sizeof mw_trace_sites); /* the only thread of the child */
+    memset(recent, 0, sizeof recent);
     struct slot *t = atomic_load(&table);
     if (!t) return;
     mw_os_decommit(t, TABLE_SLOTS * sizeof *t);
@@ -149,8 +162,9 @@ static uint32_t id_of(struct slot *s) {
     return id;
 }
 
-static bool same(struct slot *t, const struct slot *s, void *const *buf, int n) {
-    const uint64_t *f = &frames_of(t)[s->at];
+/* Whether the frames stored at frames[at] are buf's n. */
+static bool same(struct slot *t, uint32_t at, void *const *buf, int n) {
+    const uint64_t *f = &frames_of(t)[at];
     if (f[0] != (uint64_t)n) return false;
     for (int i = 0; i < n; i++) /* short: a call to memcmp costs more */
         if (f[i + 1] != (uint64_t)(uintptr_t)buf[i]) return false;
@@ -174,7 +188,8 @@ static uint32_t fill(struct slot *t, struct slot *s, void *const *buf, int n, vo
     return id;
 }
 
-static uint32_t intern(struct slot *t, void *const *buf, int n, void *ip) {
+/* The id of buf's n frames, recorded (`stack` event) when new; *at: where its frames are. */
+static uint32_t intern(struct slot *t, void *const *buf, int n, void *ip, uint32_t *at) {
     uint64_t h = hash_of(buf, n);
     for (uint32_t i = (uint32_t)h, probes = 0; probes < TABLE_SLOTS; i++, probes++) {
         struct slot *s = &t[i & (TABLE_SLOTS - 1)];
@@ -183,12 +198,17 @@ static uint32_t intern(struct slot *t, void *const *buf, int n, void *ip) {
             if (atomic_load_explicit(&used_slots, memory_order_relaxed) >= MAX_STACKS) return 0;
             if (atomic_compare_exchange_strong(&s->hash, &cur, h)) {
                 atomic_fetch_add_explicit(&used_slots, 1, memory_order_relaxed);
-                return fill(t, s, buf, n, ip);
+                uint32_t id = fill(t, s, buf, n, ip);
+                *at = s->at;
+                return id;
             }
         }
         if (cur != h) continue;
         uint32_t id = id_of(s);
-        if (id != DEAD && same(t, s, buf, n)) return id;
+        if (id != DEAD && same(t, s->at, buf, n)) {
+            *at = s->at;
+            return id;
+        }
     }
     return 0;
 }
@@ -196,8 +216,19 @@ static uint32_t intern(struct slot *t, void *const *buf, int n, void *ip) {
 /* The call site alone, cached for this thread (mw_trace_stack_id looks it up). */
 static uint32_t site_id(struct slot *t, void *ip) {
     void *buf[1] = {ip};
-    uint32_t id = intern(t, buf, 1, ip);
+    uint32_t at, id = intern(t, buf, 1, ip, &at);
     if (id) *mw_trace_site_slot(ip) = (struct mw_trace_site){ip, id};
+    return id;
+}
+
+/* The id of a whole stack: from this thread's latest stacks when it is one of them, else from
+ * the dictionary (and remembered). */
+static uint32_t recent_id(struct slot *t, void *const *stack, int n, void *ip) {
+    uintptr_t key = (uintptr_t)stack[0] ^ (n > 1 ? (uintptr_t)stack[1] >> 4 : 0);
+    struct recent *r = &recent[(key >> 4) & (RECENT - 1)];
+    if (r->id && same(t, r->at, stack, n)) return r->id;
+    uint32_t at, id = intern(t, stack, n, ip, &at);
+    if (id) *r = (struct recent){id, at};
     return id;
 }
 
@@ -208,6 +239,6 @@ uint32_t mw_trace_stack(void *ip) {
     if (!depth) return site_id(t, ip);
     void *buf[MAX_DEPTH + MAX_SKIP], **stack;
     int n = take_stack(t, ip, buf, &stack);
-    return intern(t, stack, n, ip);
+    return recent_id(t, stack, n, ip);
 }
 #endif

@@ -11,10 +11,15 @@
  * What is recorded: every `meshward` event, LTTng's statedump (the loaded objects and the
  * process's name, once) and dl events (later dlopens). A process's name and the events'
  * call sites are said once (statedump, `stack` events), not per event, and so is a thread's
- * process: the allocation events (alloc, heap_alloc, free, realloc and their `_big` forms:
- * nearly all of a trace) go to a channel of their own with the vtid context only, everything
+ * process: the allocation events (alloc, heap_alloc, free, realloc, their `_slab` and `_big`
+ * forms: nearly all of a trace) go to a channel of their own with the vtid context only, everything
  * else to a second channel with vtid and vpid, where each thread's `thread` event, recorded
- * before its first allocation event, says which process it belongs to. */
+ * before its first allocation event, says which process it belongs to.
+ *
+ * Without threads (--no-threads), the allocation events go without any context: 4 bytes
+ * less each. The buffers are then per process (LTTng names the process of each of its traces
+ * in the trace's environment, `vpid`), not per user, so every event still has its process;
+ * LTTng requires one buffer type for all the channels of a session's domain. */
 #include "lttng_session.h"
 #include "cli.h"
 
@@ -36,9 +41,9 @@ enum { DAEMON_START_TIMEOUT_MS = 10000, DAEMON_STOP_TIMEOUT_MS = 10000 };
  * event of the session has exclusions (`meshward:*` less the allocation events). */
 #define ALLOCATIONS "meshward" /* the allocation events' channel: vtid */
 #define OTHERS "process"       /* every other event's: vtid and vpid */
-static const char *const allocation_events[] = {"meshward:alloc",     "meshward:heap_alloc",
-                                                "meshward:free",      "meshward:realloc",
-                                                "meshward:alloc_big", "meshward:realloc_big"};
+static const char *const allocation_events[] = {
+    "meshward:alloc",      "meshward:alloc_slab", "meshward:free",      "meshward:free_slab",
+    "meshward:heap_alloc", "meshward:realloc",    "meshward:alloc_big", "meshward:realloc_big"};
 static const char *const other_events[] = {
     "meshward:thread",        "meshward:stack",        "meshward:aligned_alloc",
     "meshward:heap_create",   "meshward:heap_destroy", "meshward:heap_reset",
@@ -138,13 +143,21 @@ int session_connect(struct trace_session *s) {
     return s->private_daemon > 0 ? 0 : -1;
 }
 
-static int create(struct trace_session *s, const char *dir) {
+/* Per-user buffers (one set for every process of the user), or, without threads, per
+ * process: the trace of each names its process. */
+static struct lttng_domain ust_domain(const struct trace_channel *cfg) {
+    return (struct lttng_domain){.type = LTTNG_DOMAIN_UST,
+                                 .buf_type =
+                                     cfg->no_threads ? LTTNG_BUFFER_PER_PID : LTTNG_BUFFER_PER_UID};
+}
+
+static int create(struct trace_session *s, const char *dir, const struct trace_channel *cfg) {
     struct lttng_session_descriptor *d = lttng_session_descriptor_local_create(s->name, dir);
     enum lttng_error_code ec = d ? lttng_create_session_ext(d) : LTTNG_ERR_NOMEM;
     lttng_session_descriptor_destroy(d);
     if (lttng_ok(ec == LTTNG_OK ? 0 : -(int)ec, "creating the session") != 0) return -1;
     s->created = true;
-    struct lttng_domain dom = {.type = LTTNG_DOMAIN_UST, .buf_type = LTTNG_BUFFER_PER_UID};
+    struct lttng_domain dom = ust_domain(cfg);
     s->handle = lttng_create_handle(s->name, &dom);
     return lttng_ok(s->handle ? 0 : -LTTNG_ERR_NOMEM, "opening the session");
 }
@@ -153,7 +166,7 @@ static int create(struct trace_session *s, const char *dir) {
  * which the command reports; blocking mode makes the program wait for the consumer. */
 static int enable_channel(struct trace_session *s, const struct trace_channel *cfg,
                           const char *name) {
-    struct lttng_domain dom = {.type = LTTNG_DOMAIN_UST, .buf_type = LTTNG_BUFFER_PER_UID};
+    struct lttng_domain dom = ust_domain(cfg);
     struct lttng_channel *ch = lttng_channel_create(&dom);
     if (!ch) return lttng_ok(-LTTNG_ERR_NOMEM, "creating the channel");
     snprintf(ch->name, sizeof ch->name, "%s", name);
@@ -189,7 +202,7 @@ static int enable_events(struct trace_session *s, const struct trace_channel *cf
         if (enable_event(s, allocation_events[i], ALLOCATIONS) != 0) return -1;
     for (size_t i = 0; i < COUNT(other_events); i++)
         if (enable_event(s, other_events[i], OTHERS) != 0) return -1;
-    if (add_context(s, LTTNG_EVENT_CONTEXT_VTID, ALLOCATIONS) != 0 ||
+    if ((!cfg->no_threads && add_context(s, LTTNG_EVENT_CONTEXT_VTID, ALLOCATIONS) != 0) ||
         add_context(s, LTTNG_EVENT_CONTEXT_VTID, OTHERS) != 0 ||
         add_context(s, LTTNG_EVENT_CONTEXT_VPID, OTHERS) != 0)
         return -1;
@@ -197,7 +210,7 @@ static int enable_events(struct trace_session *s, const struct trace_channel *cf
 }
 
 int session_start(struct trace_session *s, const char *dir, const struct trace_channel *cfg) {
-    if (create(s, dir) == 0 && enable_events(s, cfg) == 0 &&
+    if (create(s, dir, cfg) == 0 && enable_events(s, cfg) == 0 &&
         lttng_ok(lttng_start_tracing(s->name), "starting") == 0)
         return 0;
     session_close(s);

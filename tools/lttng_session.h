@@ -13,6 +13,7 @@ struct trace_channel {
     uint64_t subbuf_size; /* bytes per sub-buffer, a power of two */
     uint64_t num_subbuf;  /* sub-buffers per CPU, a power of two */
     bool blocking;        /* wait for the consumer instead of discarding events */
+    bool no_threads;      /* allocation events without vtid, in per-process buffers */
 };
 
 struct trace_session {

@@ -98,6 +98,7 @@ struct rep_proc {
     int32_t pid, ppid;
     char name[32];
     bool forked, exec_image; /* started from its parent's heap; replaced an earlier image */
+    uint64_t arena;          /* where `_slab` events count from (its `thread` events) */
     uint64_t first_ts, last_ts;
     uint64_t events, allocations, frees, reallocs, bytes_allocated, bytes_freed;
     uint64_t unknown_frees;      /* of blocks allocated before tracing began */
@@ -198,6 +199,10 @@ struct rep {
     struct rep_corruption *corruptions;
     size_t n_corruptions;
     bool stopped; /* past --to */
+    /* The allocation events carry no thread (meshward trace --no-threads): the figures by
+     * thread (threads, cross-thread frees, temporaries, a history's tids) are not in the
+     * trace, and the outputs say so instead of printing them. */
+    bool no_threads;
 };
 
 /* report.c: the whole report of o->dir, the text (or JSON) on text_out; the command's exit

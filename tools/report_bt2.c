@@ -21,6 +21,8 @@ struct class_info {
     int kind;                           /* -1: an event the report skips */
     int64_t member[REP_MAX_FIELDS + 1]; /* payload member index per rep_kinds field, -1 */
     int64_t ctx[CTX_N];
+    int32_t env_vpid; /* its trace's process (per-process buffers: env.vpid), else 0 */
+    bool env_read;
 };
 
 struct stream_counter {
@@ -57,7 +59,7 @@ static struct class_info *class_info(struct bt2_reader *r, const bt_event_class 
     r->classes = grown;
     struct class_info *c = &r->classes[r->n_classes++];
     const char *name = bt_event_class_get_name(cls);
-    c->cls = cls;
+    *c = (struct class_info){.cls = cls};
     c->kind = name ? rep_kind_by_name(name) : -1;
     const bt_field_class *payload = bt_event_class_borrow_payload_field_class_const(cls);
     for (int i = 0; i <= REP_MAX_FIELDS; i++) {
@@ -96,6 +98,19 @@ static uint32_t read_frames(const bt_field *seq, uint64_t *out) {
     return (uint32_t)n;
 }
 
+/* The process of e's trace when the trace is one process's (per-process buffers), else 0;
+ * looked up once per event class (a class belongs to one trace). */
+static int32_t env_vpid(struct class_info *c, const bt_event *e) {
+    if (!c->env_read) {
+        const bt_trace *t = bt_stream_borrow_trace_const(bt_event_borrow_stream_const(e));
+        const bt_value *v = bt_trace_borrow_environment_entry_value_by_name_const(t, "vpid");
+        c->env_vpid =
+            v && bt_value_is_signed_integer(v) ? (int32_t)bt_value_integer_signed_get(v) : 0;
+        c->env_read = true;
+    }
+    return c->env_vpid;
+}
+
 static void deliver_event(struct bt2_reader *r, const bt_message *msg) {
     const bt_event *e = bt_message_event_borrow_event_const(msg);
     struct class_info *c = class_info(r, bt_event_borrow_class_const(e));
@@ -109,6 +124,7 @@ static void deliver_event(struct bt2_reader *r, const bt_message *msg) {
     const bt_field *f;
     if ((f = member(common, c->ctx[CTX_VTID]))) ev.vtid = (int32_t)int_value(f);
     if ((f = member(common, c->ctx[CTX_VPID]))) ev.vpid = (int32_t)int_value(f);
+    if (!ev.vpid) ev.vpid = env_vpid(c, e);
     if ((f = member(common, c->ctx[CTX_IP]))) ev.ip = int_value(f);
     if ((f = member(common, c->ctx[CTX_PROCNAME]))) ev.procname = bt_field_string_get_value(f);
     const bt_field *payload = bt_event_borrow_payload_field_const(e);

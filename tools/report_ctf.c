@@ -249,7 +249,7 @@ static int advance(struct stream *st) {
         ev->ts = to_ns(st->layout, st->cycles);
         ev->kind = ec->kind;
         ev->vtid = (int32_t)st->val[SLOT_VTID];
-        ev->vpid = (int32_t)st->val[SLOT_VPID];
+        ev->vpid = st->val[SLOT_VPID] ? (int32_t)st->val[SLOT_VPID] : st->layout->env_vpid;
         ev->ip = st->val[SLOT_IP];
         ev->procname = st->str[SLOT_PROCNAME];
         memcpy(ev->f, &st->val[SLOT_F0], sizeof ev->f);

@@ -72,6 +72,7 @@ struct ctf_layout {
     size_t n_streams;
     uint64_t clock_freq;
     int64_t clock_offset_ns; /* of cycle 0 from the Epoch */
+    int32_t env_vpid;        /* the trace's process (per-process buffers: env.vpid), else 0 */
 };
 
 enum { CTF_OK = 0, CTF_ERROR = -1, CTF_UNSUPPORTED = -2 };

@@ -540,7 +540,11 @@ static void parse_top(struct parser *p) {
                 if (strcmp(it.key, "byte_order") == 0 && (!it.value || strcmp(it.value, "le") != 0))
                     p->unsupported = true;
             }
-        } else { /* env, callsite, ... */
+        } else if (strcmp(k, "env") == 0 && accept(p, "{")) {
+            struct block_item it;
+            while (block_next(p, &it))
+                if (strcmp(it.key, "vpid") == 0) p->layout->env_vpid = (int32_t)number(it.value);
+        } else { /* callsite, ... */
             skip_to_semicolon(p);
         }
     }

@@ -18,38 +18,50 @@
 
 #include "report_map.h"
 
-enum rep_kind {
-    REP_ALLOC,
-    REP_HEAP_ALLOC, /* an alloc from a first-class heap: the same f[0..2], and f[3] the heap */
-    REP_FREE,
-    REP_REALLOC,
-    REP_ALLOC_BIG,   /* an alloc or heap_alloc of 4 GiB or more: heap_alloc's f[0..3] */
-    REP_REALLOC_BIG, /* a realloc to 4 GiB or more: realloc's f[0..4] */
-    REP_ALIGNED,
-    REP_HEAP_CREATE,
-    REP_HEAP_DESTROY,
-    REP_HEAP_RESET,
-    REP_HEAP_DELETE,
-    REP_REFILL,
-    REP_SPAN_RELEASE,
-    REP_REGION_REFILL,
-    REP_PURGE,
-    REP_THREAD_EXIT,
-    REP_MESH,
-    REP_CORRUPTION,
-    REP_STATS,
-    REP_STACK,
-    REP_THREAD,   /* no field: its contexts say its thread's process (report_threads.c) */
-    REP_BIN_INFO, /* lttng_ust_statedump:bin_info */
-    REP_DLOPEN,   /* lttng_ust_dl:dlopen and dlmopen */
-    REP_DLMOPEN,
-    REP_DLCLOSE,
-    REP_PROCNAME,
-    REP_NKINDS,
-    REP_DISCARDED = REP_NKINDS, /* not an event of the trace: a gap */
+enum rep_kind { /* the allocation events first (rep_is_allocation) */
+                REP_ALLOC,
+                REP_HEAP_ALLOC, /* an alloc from a first-class heap: the same f[0..2], and f[3] the
+                                   heap */
+                REP_FREE,
+                REP_REALLOC,
+                REP_ALLOC_BIG,   /* an alloc or heap_alloc of 4 GiB or more: heap_alloc's f[0..3] */
+                REP_REALLOC_BIG, /* a realloc to 4 GiB or more: realloc's f[0..4] */
+                REP_ALLOC_SLAB,  /* an alloc of a block of the slab range: f[0] its granule (the
+                                    replay */
+                REP_FREE_SLAB,   /* makes them REP_ALLOC and REP_FREE, with f[0] = arena + 8 *
+                                    granule) */
+                REP_ALIGNED,
+                REP_HEAP_CREATE,
+                REP_HEAP_DESTROY,
+                REP_HEAP_RESET,
+                REP_HEAP_DELETE,
+                REP_REFILL,
+                REP_SPAN_RELEASE,
+                REP_REGION_REFILL,
+                REP_PURGE,
+                REP_THREAD_EXIT,
+                REP_MESH,
+                REP_CORRUPTION,
+                REP_STATS,
+                REP_STACK,
+                REP_THREAD,   /* its contexts say its thread's process (report_threads.c); f[0] the
+                                 arena */
+                REP_BIN_INFO, /* lttng_ust_statedump:bin_info */
+                REP_DLOPEN,   /* lttng_ust_dl:dlopen and dlmopen */
+                REP_DLMOPEN,
+                REP_DLCLOSE,
+                REP_PROCNAME,
+                REP_NKINDS,
+                REP_DISCARDED = REP_NKINDS, /* not an event of the trace: a gap */
 };
 
 enum { REP_MAX_FIELDS = 8, REP_MAX_STRINGS = 2, REP_MAX_FRAMES = 255 };
+
+/* Whether kind is an allocation event: one `meshward trace` records with the vtid context
+ * alone, or with none (--no-threads). */
+static inline bool rep_is_allocation(int kind) {
+    return kind >= REP_ALLOC && kind <= REP_FREE_SLAB;
+}
 
 /* An event's name and its fields: "name" for a number (f[] in this order), "$name" for a
  * string (s[] in this order), "@name" for the one sequence of 64-bit integers (frames). */

@@ -1,7 +1,8 @@
 /* report_json.c — `meshward report --json`: every figure of the report as one JSON object,
  * keys documented in tools/README.md. Times ending in `_ns` are nanoseconds since the
  * trace's first event; call sites are referred to by their index in `sites`. The HTML page
- * embeds this same object, so the two never disagree. */
+ * embeds this same object, so the two never disagree. A figure the trace cannot give (the
+ * figures by thread of a trace recorded without threads) is null, never a wrong number. */
 #include "report.h"
 
 #include <inttypes.h>
@@ -23,6 +24,14 @@ static void json_string(FILE *out, const char *s) {
 
 static void key_u(FILE *out, const char *key, uint64_t v, bool comma) {
     fprintf(out, "\"%s\":%" PRIu64 "%s", key, v, comma ? "," : "");
+}
+
+/* key_u, or null when the trace does not say (known false). */
+static void key_or_null(FILE *out, const char *key, uint64_t v, bool known, bool comma) {
+    if (known)
+        key_u(out, key, v, comma);
+    else
+        fprintf(out, "\"%s\":null%s", key, comma ? "," : "");
 }
 
 static uint64_t rel(const struct rep *r, uint64_t ts) {
@@ -61,7 +70,7 @@ static void site_json(struct rep *r, FILE *out, uint32_t i) {
     fputs("],", out);
     key_u(out, "calls", s->calls, true);
     key_u(out, "bytes", s->bytes, true);
-    key_u(out, "temporaries", s->temporaries, true);
+    key_or_null(out, "temporaries", s->temporaries, !r->no_threads, true);
     key_u(out, "short_lived", s->short_lived, true);
     key_u(out, "leaked_blocks", s->leaked_blocks, true);
     key_u(out, "leaked_bytes", s->leaked_bytes, true);
@@ -88,7 +97,8 @@ static void summary_json(const struct rep *r, FILE *out) {
     uint64_t duration = r->t_end - r->t0;
     fputs("\"summary\":{", out);
     key_u(out, "processes", t.processes, true);
-    key_u(out, "threads", t.threads, true);
+    key_or_null(out, "threads", t.threads, !r->no_threads, true);
+    fprintf(out, "\"threads_recorded\":%s,", r->no_threads ? "false" : "true");
     key_u(out, "duration_ns", duration, true);
     key_u(out, "events", r->events, true);
     key_u(out, "meshward_events", r->meshward_events, true);
@@ -107,7 +117,7 @@ static void summary_json(const struct rep *r, FILE *out) {
     key_u(out, "live_bytes", t.live_bytes, true);
     key_u(out, "leaked_blocks", t.leaked_blocks, true);
     key_u(out, "leaked_bytes", t.leaked_bytes, true);
-    key_u(out, "temporaries", t.temporaries, true);
+    key_or_null(out, "temporaries", t.temporaries, !r->no_threads, true);
     key_u(out, "short_lived", t.short_lived, true);
     key_u(out, "short_lived_threshold_ns", REP_SHORT_LIVED_NS, true);
     key_u(out, "unknown_frees", t.unknown_frees, true);
@@ -136,6 +146,10 @@ static void hist_json(FILE *out, const char *key, const uint64_t *h) {
 }
 
 static void threads_json(const struct rep *r, FILE *out) {
+    if (r->no_threads) {
+        fputs("\"threads\":null,\"cross_thread_frees\":null,", out);
+        return;
+    }
     fputs("\"threads\":[", out);
     bool first = true;
     for (size_t i = 0; i < r->n_threads; i++) {
@@ -257,11 +271,13 @@ static void events_json(const struct rep *r, FILE *out) {
         fprintf(out, ",\"site\":%" PRIu32 ",\"history\":[", c->site);
         for (size_t j = 0; j < c->n_history; j++) {
             const struct rep_history *h = &c->history[j];
+            fprintf(out, "%s{\"ns\":%" PRIu64 ",\"event\":\"%s\",", j ? "," : "", rel(r, h->ts),
+                    rep_kinds[h->kind].name + strlen("meshward:"));
+            key_or_null(out, "tid", (uint64_t)h->tid, h->tid != 0, true); /* 0: not recorded */
             fprintf(out,
-                    "%s{\"ns\":%" PRIu64 ",\"event\":\"%s\",\"tid\":%" PRId32 ",\"ptr\":%" PRIu64
-                    ",\"old_ptr\":%" PRIu64 ",\"size\":%" PRIu64 ",\"site\":%" PRIu32 "}",
-                    j ? "," : "", rel(r, h->ts), rep_kinds[h->kind].name + strlen("meshward:"),
-                    h->tid, h->ptr, h->old_ptr, h->size, h->site);
+                    "\"ptr\":%" PRIu64 ",\"old_ptr\":%" PRIu64 ",\"size\":%" PRIu64
+                    ",\"site\":%" PRIu32 "}",
+                    h->ptr, h->old_ptr, h->size, h->site);
         }
         fputs("]}", out);
     }
@@ -283,7 +299,10 @@ int rep_write_json(struct rep *r, FILE *out) {
     rank_json(r, out, "peak", rep_fig_peak);
     rank_json(r, out, "hot_by_calls", rep_fig_calls);
     rank_json(r, out, "hot_by_bytes", rep_fig_bytes);
-    rank_json(r, out, "temporaries", rep_fig_temporaries);
+    if (r->no_threads)
+        fputs("\"temporaries\":null,", out);
+    else
+        rank_json(r, out, "temporaries", rep_fig_temporaries);
     hist_json(out, "size_histogram", r->size_hist);
     hist_json(out, "lifetime_histogram", r->life_hist);
     threads_json(r, out);

@@ -3,7 +3,10 @@
  * (blocks from before tracing, or events lost in a gap), moving reallocs as a free and an
  * allocation, heap_destroy/heap_reset freeing their heap's blocks, a forked child starting
  * from a copy of its parent's live map, an exec (the probe's `stats` at load in a process
- * that already had one, or in a forked child) starting a new image with no blocks.
+ * that already had one, or in a forked child) starting a new image with no blocks. A block
+ * of the slab range (`alloc_slab`, `free_slab`) is turned back into its address, arena +
+ * 8 * granule, with the arena of its process's `thread` events (a forked child's is its
+ * parent's: the same address space), before anything else sees the event.
  *
  * Call sites are (module, offset) pairs found through the process's mappings (statedump and
  * dl events), so the same code in a parent and its forked children is one site; a site in
@@ -223,9 +226,10 @@ static void drop_block(struct rep_proc *p, uint32_t i) {
     p->free_block = i;
 }
 
-/* A forked child starts with a copy of its parent's live blocks and mappings. */
+/* A forked child starts with a copy of its parent's live blocks, mappings and arena. */
 static void inherit(struct rep_proc *child, const struct rep_proc *parent) {
     child->forked = true;
+    child->arena = parent->arena;
     for (size_t i = 0; i < parent->n_maps; i++)
         *(struct rep_mapping *)push(&child->maps, &child->n_maps, sizeof *child->maps) =
             parent->maps[i];
@@ -601,6 +605,18 @@ static void allocator_event(struct rep *r, struct rep_proc *p, const struct rep_
     }
 }
 
+/* ev, or, for a `_slab` event, its full-pointer twin in *full: the granule (f[0]) made the
+ * block's address; the other fields line up. An arena still unknown (every `thread` event
+ * of the process lost) counts from 0: the process's blocks stay distinct and consistent. */
+static const struct rep_event *unpack(const struct rep_proc *p, const struct rep_event *ev,
+                                      struct rep_event *full) {
+    if (ev->kind != REP_ALLOC_SLAB && ev->kind != REP_FREE_SLAB) return ev;
+    *full = *ev;
+    full->kind = ev->kind == REP_ALLOC_SLAB ? REP_ALLOC : REP_FREE;
+    full->f[0] = p->arena + 8 * ev->f[0];
+    return full;
+}
+
 bool rep_replay_event(void *arg, const struct rep_event *ev) {
     struct rep *r = arg;
     if (r->events++ == 0) r->t0 = ev->ts;
@@ -619,6 +635,9 @@ bool rep_replay_event(void *arg, const struct rep_event *ev) {
     struct rep_proc *p = proc_of(r, ev);
     p->events++;
     p->last_ts = ev->ts;
+    if (rep_is_allocation(ev->kind) && ev->vtid == 0) r->no_threads = true;
+    struct rep_event full;
+    ev = unpack(p, ev, &full);
     switch (ev->kind) {
     case REP_ALLOC: /* the thread's heap: heap 0, never destroyed nor reset */
         add_block(r, p, ev, ev->f[0], ev->f[1], 0);
@@ -657,6 +676,10 @@ bool rep_replay_event(void *arg, const struct rep_event *ev) {
         break;
     case REP_PROCNAME:
         snprintf(p->name, sizeof p->name, "%s", ev->s[0]);
+        break;
+    case REP_THREAD:
+        if (ev->f[0]) p->arena = ev->f[0];
+        allocator_event(r, p, ev); /* the timeline, as for any event */
         break;
     default:
         allocator_event(r, p, ev);
@@ -712,6 +735,9 @@ static void add_history(struct rep *r, struct rep_corruption *c, const struct re
 
 bool rep_history_event(void *arg, const struct rep_event *ev) {
     struct rep *r = arg;
+    int64_t pi = rep_map_get(&r->proc_by_pid, (uint64_t)(uint32_t)ev->vpid);
+    struct rep_event full;
+    if (pi >= 0) ev = unpack(&r->procs[pi], ev, &full);
     uint64_t ptr, old = 0, size;
     if (ev->kind == REP_ALLOC || ev->kind == REP_HEAP_ALLOC || ev->kind == REP_ALLOC_BIG)
         ptr = ev->f[0], size = ev->f[1];

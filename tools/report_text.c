@@ -1,5 +1,7 @@
 /* report_text.c — the text report: a summary first, then each analysis as a short table
- * (--top rows at most), the figures the JSON holds, rounded for reading. */
+ * (--top rows at most), the figures the JSON holds, rounded for reading. What a trace cannot
+ * say (the figures by thread of a trace recorded without threads) is named as missing, never
+ * printed as a number. */
 #include "report.h"
 
 #include <inttypes.h>
@@ -33,6 +35,15 @@ static const char *time_str(uint64_t ns, char *buf) {
     return buf;
 }
 
+#define NO_THREADS "not recorded (meshward trace --no-threads)"
+
+/* A count, or NO_THREADS when the trace has no threads to count it by. */
+static const char *by_thread(const struct rep *r, uint64_t v, char *buf) {
+    if (r->no_threads) return NO_THREADS;
+    sprintf(buf, "%" PRIu64, v);
+    return buf;
+}
+
 static void summary(const struct rep *r, FILE *out) {
     struct rep_totals t;
     rep_totals(r, &t);
@@ -40,8 +51,8 @@ static void summary(const struct rep *r, FILE *out) {
     uint64_t d = r->t_end - r->t0;
     char b1[32], b2[32], b3[32];
     fprintf(out, "meshward report of %s\n\nSummary\n", r->opt.dir);
-    fprintf(out, "  processes %" PRIu64 ", threads %" PRIu64 ", duration %s\n", t.processes,
-            t.threads, time_str(d, b1));
+    fprintf(out, "  processes %" PRIu64 ", threads %s, duration %s\n", t.processes,
+            by_thread(r, t.threads, b2), time_str(d, b1));
     fprintf(out, "  events %" PRIu64 " (%" PRIu64 " allocator events), discarded %" PRIu64 "%s\n",
             r->events, r->meshward_events, r->discarded,
             r->discarded ? " (see Gaps: figures near them are approximate)" : "");
@@ -57,8 +68,12 @@ static void summary(const struct rep *r, FILE *out) {
     fprintf(out, "  live at the end %s in %" PRIu64 " blocks; leaked %s in %" PRIu64 " blocks\n",
             bytes_str(t.live_bytes, b1), t.live_blocks, bytes_str(t.leaked_bytes, b2),
             t.leaked_blocks);
-    fprintf(out, "  temporary allocations %" PRIu64 ", short-lived (< %s) %" PRIu64 "\n",
-            t.temporaries, time_str(REP_SHORT_LIVED_NS, b1), t.short_lived);
+    fprintf(out, "  temporary allocations %s, short-lived (< %s) %" PRIu64 "\n",
+            by_thread(r, t.temporaries, b2), time_str(REP_SHORT_LIVED_NS, b1), t.short_lived);
+    if (r->no_threads)
+        fprintf(out, "  recorded without threads: no thread table, cross-thread frees, temporary\n"
+                     "  allocations or thread ids of a block's history (record again without\n"
+                     "  --no-threads for them)\n");
     if (t.unknown_frees)
         fprintf(out, "  frees of blocks allocated before tracing began: %" PRIu64 "\n",
                 t.unknown_frees);
@@ -122,6 +137,10 @@ static void histogram(FILE *out, const char *title, const uint64_t *h, bool time
 
 static void threads(const struct rep *r, FILE *out) {
     char b1[32];
+    if (r->no_threads) {
+        fprintf(out, "\nThreads, cross-thread frees: " NO_THREADS "\n");
+        return;
+    }
     fprintf(out, "\nThreads\n  %8s %8s %12s %12s %12s %12s  %s\n", "pid", "tid", "allocations",
             "frees", "temporaries", "remote frees", "bytes allocated");
     for (size_t i = 0; i < r->n_threads; i++) {
@@ -188,9 +207,11 @@ static void events(struct rep *r, FILE *out) {
             char from[40] = "", size[32] = ""; /* a free says no size */
             if (h->old_ptr) snprintf(from, sizeof from, " (from 0x%" PRIx64 ")", h->old_ptr);
             if (h->kind != REP_FREE) snprintf(size, sizeof size, "%" PRIu64 " B", h->size);
-            fprintf(out, "    %10s %-8s 0x%" PRIx64 "%s %10s  tid %-8" PRId32 " %s\n",
+            char tid[16] = "?"; /* 0: not recorded */
+            if (h->tid) snprintf(tid, sizeof tid, "%" PRId32, h->tid);
+            fprintf(out, "    %10s %-8s 0x%" PRIx64 "%s %10s  tid %-8s %s\n",
                     time_str(h->ts - r->t0, b1), rep_kinds[h->kind].name + strlen("meshward:"),
-                    h->ptr, from, size, h->tid, name);
+                    h->ptr, from, size, tid, name);
         }
         if (!c->n_history) fprintf(out, "    (no event of the trace touched this block)\n");
     }
@@ -209,9 +230,13 @@ int rep_write_text(struct rep *r, FILE *out) {
                rep_fig_bytes, "allocations", "bytes", false);
     site_table(r, out, "Hottest call sites by bytes", rep_fig_bytes, rep_fig_bytes, rep_fig_calls,
                "bytes", "allocations", true);
-    site_table(
-        r, out, "Temporary allocations (freed by the same thread before any other allocation)",
-        rep_fig_temporaries, rep_fig_temporaries, short_lived, "temporaries", "short-lived", false);
+    if (r->no_threads)
+        fprintf(out, "\nTemporary allocations: " NO_THREADS "\n");
+    else
+        site_table(r, out,
+                   "Temporary allocations (freed by the same thread before any other allocation)",
+                   rep_fig_temporaries, rep_fig_temporaries, short_lived, "temporaries",
+                   "short-lived", false);
     histogram(out, "Allocation sizes", r->size_hist, false);
     histogram(out, "Lifetimes of freed blocks", r->life_hist, true);
     threads(r, out);

@@ -2,7 +2,8 @@
  * events without the vpid context (trace/README.md, "Contexts"); every other event carries
  * both vtid and vpid, and each thread records a `thread` event before its first allocation
  * event. A sink in front of the report's own gives every event that lacks a vpid the vpid
- * of the latest event of its vtid that had one.
+ * of the latest event of its vtid that had one. (A trace recorded without threads has
+ * per-process buffers: the readers give its events their trace's vpid, and they pass.)
  *
  * Invariants: an event that carries its vpid is passed on as it is; a thread never seen
  * with a vpid (its `thread` event lost: discarded, or recorded while LTTng was still

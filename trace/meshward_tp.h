@@ -37,8 +37,7 @@
 
 /* A block of the calling thread's own heap was handed to the program (malloc, calloc,
  * aligned allocations). Its class follows from its size (and alignment), its heap from the
- * thread: neither is recorded. The most frequent event with `free`: declared first, so that
- * both get LTTng's compact event header (ids below 31). */
+ * thread: neither is recorded. A block of the slab range is `alloc_slab` instead. */
 LTTNG_UST_TRACEPOINT_EVENT(meshward, alloc,
     LTTNG_UST_TP_ARGS(uint64_t, ptr, uint32_t, size, uint32_t, stack, void *, ip),
     LTTNG_UST_TP_FIELDS(
@@ -46,11 +45,28 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, alloc,
         lttng_ust_field_integer(uint32_t, size, size)
         lttng_ust_field_integer(uint32_t, stack, stack)))
 
-/* A block came back. */
+/* A block came back (a block of the slab range: `free_slab` instead). */
 LTTNG_UST_TRACEPOINT_EVENT(meshward, free,
     LTTNG_UST_TP_ARGS(uint64_t, ptr, uint32_t, stack, void *, ip),
     LTTNG_UST_TP_FIELDS(
         lttng_ust_field_integer_hex(uint64_t, ptr, ptr)
+        lttng_ust_field_integer(uint32_t, stack, stack)))
+
+/* `alloc` and `free` of a block of the slab range (the first 32 GiB of the span range, where
+ * arena 0 carves its slab spans; every block starts at an 8-byte boundary), recorded instead
+ * of them with the block as a 32-bit `granule`: ptr = arena + 8 * granule, `arena` from the
+ * process's `thread` events. 4 bytes less than the full-pointer events, on nearly every
+ * event of a trace. */
+LTTNG_UST_TRACEPOINT_EVENT(meshward, alloc_slab,
+    LTTNG_UST_TP_ARGS(uint32_t, granule, uint32_t, size, uint32_t, stack, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer_hex(uint32_t, granule, granule)
+        lttng_ust_field_integer(uint32_t, size, size)
+        lttng_ust_field_integer(uint32_t, stack, stack)))
+LTTNG_UST_TRACEPOINT_EVENT(meshward, free_slab,
+    LTTNG_UST_TP_ARGS(uint32_t, granule, uint32_t, stack, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer_hex(uint32_t, granule, granule)
         lttng_ust_field_integer(uint32_t, stack, stack)))
 
 /* A block of first-class heap `heap` (mw_heap_malloc and friends) was handed to the
@@ -102,10 +118,12 @@ LTTNG_UST_TRACEPOINT_EVENT(meshward, realloc_big,
 /* The thread recording it (its vtid context) belongs to the process of its vpid context:
  * recorded by each thread before its first other event (and again in a forked child), so
  * that the allocation events can go without the vpid context (`meshward trace` records them
- * in a channel of their own, with vtid only). No field: the contexts say it all. */
+ * in a channel of their own, with vtid only). `arena`: the start of the process's span
+ * range, which the granules of `alloc_slab` and `free_slab` count from. */
 LTTNG_UST_TRACEPOINT_EVENT(meshward, thread,
-    LTTNG_UST_TP_ARGS(void *, ip),
-    LTTNG_UST_TP_FIELDS())
+    LTTNG_UST_TP_ARGS(uint64_t, arena, void *, ip),
+    LTTNG_UST_TP_FIELDS(
+        lttng_ust_field_integer_hex(uint64_t, arena, arena)))
 
 /* What stack id `id` of this process holds: return addresses, innermost (the program's
  * call into the allocator) first. Recorded once per id, before any event carrying it. */

@@ -12,12 +12,21 @@ case per ctest test:
               screenshot in the work folder (skipped, with a note, without chromium)
   fork        a forked child replayed from its parent's heap: its frees of inherited blocks
               are known, its own leaks exact
-  discard     a tiny channel: the gaps are reported with their counts, the replay goes on
+  discard     a tiny channel: the gaps are reported with their counts, the replay goes on;
+              with --no-threads (per-process buffers) too, `meshward trace` counting them
   corruption  a real double free on the hardened library (report mode), traced with
               --stacks: the `corruption` event's block history names the sites that
               allocated, moved and freed it, and the stacks of the detection and the free
   errors      not a trace, no meshward events, a truncated stream, an unwritable output:
               one `meshward: error:` line, status 125, nothing left behind
+  no-threads  rp_known recorded with --no-threads: leaks, peak, sites, heap drops exact; the
+              thread analyses (threads, cross-thread frees, temporaries) null in JSON and
+              named as not recorded in the text and the HTML page
+  mixed-no-threads, fork-no-threads  mixed and fork, recorded with --no-threads (a process
+              per trace: the child's events found by its trace's vpid)
+  mixed       rp_mixed's slab blocks (recorded by their granule), regions and huge blocks (by
+              address), blocks moving between the kinds by realloc: exact calls, leaks and
+              peak by site
 
 Every case reads its traces with both readers (the specialised one and libbabeltrace2) and
 checks that they deliver the same events in the same order and the same report. Exit
@@ -95,14 +104,15 @@ def documented(readme):
     return set(re.findall(r"^\| `([\w.\[\]]+)`", section, re.M))
 
 
-def check_keys(args, j):
+def check_keys(args, j, absent=()):
+    """The JSON has the documented keys; `absent`: lists that are null in this trace."""
     doc = documented(args.readme)
     got = paths(j)
     check(not got - doc, f"undocumented JSON keys: {sorted(got - doc)}")
     # Keys of list elements that happen to be empty in this trace cannot be seen.
     missing = {p for p in doc - got if not any(p.startswith(e + "[]") for e in
                                                  ("gaps", "corruptions", "heaps_dropped",
-                                                  "cross_thread_frees"))}
+                                                  "cross_thread_frees", *absent))}
     check(not missing, f"documented keys missing from the JSON: {sorted(missing)}")
 
 
@@ -120,8 +130,8 @@ def expectations(path):
             exp[w[0]][w[1]] = (int(w[2]), int(w[3]))
         elif w[0] == "plugin":
             exp["plugin"] = int(w[1])
-        elif w[0] == "temporaries":
-            exp["temporaries"][w[1]] = int(w[2])
+        elif w[0] in ("temporaries", "calls"):
+            exp.setdefault(w[0], {})[w[1]] = int(w[2])
         else:
             exp[w[0]] = [int(x) for x in w[1:]]
     return exp
@@ -135,6 +145,20 @@ def site_of(j, function, prog):
 
 
 def check_known(j, exp, prog):
+    check_known_sites(j, exp, prog)
+    for fn, n in exp["temporaries"].items():
+        s = site_of(j, fn, prog)
+        check(s["temporaries"] == n, f"temporaries at {fn}: {s['temporaries']}, expected {n}")
+    cells = [c for c in j["cross_thread_frees"]
+             if (c["from_tid"], c["to_tid"]) == (exp["xfree_from"][0], exp["xfree_to"][0])]
+    check(len(cells) == 1 and (cells[0]["blocks"], cells[0]["bytes"]) == tuple(exp["xfree"]),
+          f"cross-thread frees {j['cross_thread_frees']}, expected {exp['xfree']}")
+    check(j["summary"]["threads_recorded"] is True, "threads_recorded is not true")
+
+
+def check_known_sites(j, exp, prog):
+    """rp_known's figures that need no thread: lines, leaks, peak, heap drops, the plugin's
+    site, the tracer's blocks, meshes and the replay against the allocator's counters."""
     src = prog + ".c"
     for fn, line in exp["site"].items():
         s = site_of(j, fn, prog)
@@ -154,13 +178,6 @@ def check_known(j, exp, prog):
     peak_sum = sum(s["peak_bytes"] for s in j["sites"])
     check(j["summary"]["peak_bytes"] == peak_sum,
           f"peak {j['summary']['peak_bytes']} is not the sum of its sites' {peak_sum}")
-    for fn, n in exp["temporaries"].items():
-        s = site_of(j, fn, prog)
-        check(s["temporaries"] == n, f"temporaries at {fn}: {s['temporaries']}, expected {n}")
-    cells = [c for c in j["cross_thread_frees"]
-             if (c["from_tid"], c["to_tid"]) == (exp["xfree_from"][0], exp["xfree_to"][0])]
-    check(len(cells) == 1 and (cells[0]["blocks"], cells[0]["bytes"]) == tuple(exp["xfree"]),
-          f"cross-thread frees {j['cross_thread_frees']}, expected {exp['xfree']}")
     drops = [d for d in j["heaps_dropped"] if d["event"] == "heap_destroy"]
     check(len(drops) == 1 and [drops[0]["blocks"], drops[0]["bytes"]] == exp["heap_destroy"],
           f"heaps dropped {j['heaps_dropped']}, expected {exp['heap_destroy']}")
@@ -219,6 +236,88 @@ def case_known(args, work):
     check_html(args, trace_dir, j, work)
 
 
+# ---- no-threads ------------------------------------------------------------------------------
+
+
+def case_no_threads(args, work):
+    """rp_known recorded with --no-threads: its figures that need no thread exact, and the
+    thread analyses said to be missing (null in JSON, "not recorded" in text and HTML)."""
+    trace_dir = os.path.join(work, "trace")
+    exp_file = os.path.join(work, "expected.txt")
+    status, _, _, _ = tt.traced_ok(args, trace_dir, [args.prog, exp_file, args.plugin],
+                                   options=["--no-threads"])
+    check(status == 0, f"rp_known exited with {status}")
+    prog = os.path.basename(args.prog)
+    exp = expectations(exp_file)
+    j = report(args, trace_dir, "--json")
+    check_known_sites(j, exp, prog)
+    s = j["summary"]
+    check(s["threads_recorded"] is False and s["threads"] is None and s["temporaries"] is None,
+          f"summary: threads_recorded {s['threads_recorded']}, threads {s['threads']}, "
+          f"temporaries {s['temporaries']}")
+    check(j["threads"] is None and j["cross_thread_frees"] is None and j["temporaries"] is None,
+          "a thread analysis of a trace without threads is not null")
+    check(all(site["temporaries"] is None for site in j["sites"]), "a site has temporaries")
+    check_keys(args, j, absent=("threads",))
+    text = report(args, trace_dir)
+    check("threads not recorded (meshward trace --no-threads)" in text and
+          "Threads, cross-thread frees: not recorded" in text and
+          "Temporary allocations: not recorded" in text,
+          "the text report does not say which analyses are missing")
+    check(f"leak_a ({prog}.c:{exp['site']['leak_a']}, {prog})" in text, "text lacks leak_a")
+    readers_agree(args, trace_dir)
+    check_html(args, trace_dir, j, work)
+
+
+def case_mixed_no_threads(args, work):
+    j = case_mixed(args, work, options=["--no-threads"])
+    check(j["summary"]["threads_recorded"] is False, "threads recorded with --no-threads")
+
+
+# ---- mixed ---------------------------------------------------------------------------------
+
+
+def event_counts(args, trace_dir):
+    """Events of each kind, as the reader delivers them (--dump)."""
+    counts = {}
+    for line in report(args, trace_dir, "--dump").splitlines():
+        kind = line.split()[1]
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def check_sites(j, exp, prog):
+    """rp_mixed's facts: each site's line, calls, leaks and peak, exactly."""
+    for fn, line in exp["site"].items():
+        check(site_of(j, fn, prog)["line"] == line, f"{fn}: line {site_of(j, fn, prog)['line']}")
+    for fn, n in exp["calls"].items():
+        check(site_of(j, fn, prog)["calls"] == n, f"{fn}: {site_of(j, fn, prog)['calls']} calls")
+    for key, (blocks, size) in {"leak": ("leaked_blocks", "leaked_bytes"),
+                                "peak": ("peak_blocks", "peak_bytes")}.items():
+        for fn, want in exp[key].items():
+            s = site_of(j, fn, prog)
+            check((s[blocks], s[size]) == want, f"{key} at {fn}: {s[blocks]} {s[size]}, "
+                  f"expected {want}")
+    check(j["summary"]["peak_bytes"] == sum(s["peak_bytes"] for s in j["sites"]),
+          "the peak is not the sum of its sites'")
+
+
+def case_mixed(args, work, options=()):
+    """Slab blocks (their granules), regions and huge blocks (their addresses) in one trace,
+    blocks moving between the kinds: exact figures."""
+    trace_dir = os.path.join(work, "trace")
+    exp_file = os.path.join(work, "expected.txt")
+    status, _, _, _ = tt.traced_ok(args, trace_dir, [args.prog, exp_file], options=options)
+    check(status == 0, f"rp_mixed exited with {status}")
+    counts = event_counts(args, trace_dir)
+    for kind in ("alloc_slab", "free_slab", "alloc", "free", "realloc"):
+        check(counts.get("meshward:" + kind, 0) > 0, f"no {kind} event in the trace: {counts}")
+    j = report(args, trace_dir, "--json")
+    check_sites(j, expectations(exp_file), os.path.basename(args.prog))
+    readers_agree(args, trace_dir)
+    return j
+
+
 # ---- html ------------------------------------------------------------------------------------
 
 
@@ -273,9 +372,9 @@ def check_html(args, trace_dir, j, work):
 # ---- fork ------------------------------------------------------------------------------------
 
 
-def case_fork(args, work):
+def case_fork(args, work, options=()):
     trace_dir = os.path.join(work, "trace")
-    status, out, _, _ = tt.traced_ok(args, trace_dir, [args.prog])
+    status, out, _, _ = tt.traced_ok(args, trace_dir, [args.prog], options=options)
     check(status == 0, f"rp_fork exited with {status}")
     child_pid = int(re.match(r"child (\d+)", out).group(1))
     j = report(args, trace_dir, "--json")
@@ -304,16 +403,22 @@ def case_fork(args, work):
 
 
 def case_discard(args, work):
-    trace_dir = os.path.join(work, "trace")
+    for options in ([], ["--no-threads"]):
+        discard(args, os.path.join(work, "trace" + "".join(options)), options)
+
+
+def discard(args, trace_dir, options):
     status, _, err = tt.meshward_trace(args, trace_dir, [args.prog, "300000"],
-                                       options=tt.TINY)
+                                       options=tt.TINY + options)
     check(status == 0, f"rp_churn exited with {status}")
     _, discarded = tt.recorded(err)
-    check(discarded > 0, "the tiny channel lost nothing: the test proves nothing")
+    check(discarded > 0, f"{options}: the tiny channel lost nothing (or it was not counted)")
     j = report(args, trace_dir, "--json")
     lost = sum(g["count"] for g in j["gaps"])
     check(j["summary"]["discarded_events"] == lost > 0,
           f"gaps count {lost}, summary {j['summary']['discarded_events']}")
+    # Per-process buffers: LTTng's count goes with the process, the trace's packets keep it.
+    check(not options or discarded == lost, f"meshward trace counted {discarded}, gaps {lost}")
     check(all(0 <= g["ns"] <= j["summary"]["duration_ns"] for g in j["gaps"]), "gap times")
     check(j["summary"]["allocations"] > 0, "nothing replayed")
     text = report(args, trace_dir)
@@ -426,7 +531,9 @@ def case_errors(args, work):
 
 
 CASES = {"known": case_known, "fork": case_fork, "discard": case_discard,
-         "corruption": case_corruption, "errors": case_errors}
+         "corruption": case_corruption, "errors": case_errors, "mixed": case_mixed,
+         "no-threads": case_no_threads, "mixed-no-threads": case_mixed_no_threads,
+         "fork-no-threads": lambda args, work: case_fork(args, work, ["--no-threads"])}
 
 
 def main():

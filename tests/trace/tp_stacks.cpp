@@ -7,7 +7,9 @@
  *   - from_jit called through generated code without unwind information (the unwinder must
  *     stop cleanly there);
  *   - a SIGPROF handler that allocates, firing while the program allocates and unwinds;
- *   - a forked child that allocates through level1 too (its own stack ids).
+ *   - around_fork, allocating through level1 just before the fork and again, from the same
+ *     call site, in the forked child: the same stacks, which the child must describe with
+ *     ids of its own (a thread's cache of its latest stacks does not survive the fork).
  * Prints "child PID" for the forked child. */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -107,6 +109,18 @@ static void with_signals(void) {
     setitimer(ITIMER_PROF, &off, NULL);
 }
 
+/* 100 blocks through level1, fork, and in the child 100 more from the same call site: 0 in
+ * the child, the child's pid in the parent. */
+extern "C" __attribute__((noinline)) pid_t around_fork(void) {
+    pid_t pid = -1;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 100; i++)
+            free(level1(32));
+        if (round == 0 && (pid = fork()) != 0) break;
+    }
+    return pid;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) return 2;
     for (int i = 0; i < 100; i++)
@@ -121,12 +135,8 @@ int main(int argc, char **argv) {
     through_jit();
     with_signals();
     fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        for (int i = 0; i < 100; i++)
-            free(level1(32));
-        _exit(0);
-    }
+    pid_t pid = around_fork();
+    if (pid == 0) _exit(0);
     int status;
     waitpid(pid, &status, 0);
     printf("child %d\n", (int)pid);
