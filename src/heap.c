@@ -142,6 +142,7 @@ static void release_span(struct mw_heap *h, struct mw_span *s) {
 static void unfull(struct mw_heap *h, struct mw_span *s) {
     queue_remove(&h->full, s);
     s->state = MW_SPAN_QUEUED;
+    atomic_store_explicit(&s->owner, h, memory_order_relaxed);
     s->dry = 0;
     mw_span_set_delay(s, MW_DELAY_NORMAL, false);
     struct mw_span_queue *q = &h->queue[s->cls];
@@ -159,6 +160,7 @@ static bool to_full(struct mw_heap *h, struct mw_span *s) {
     queue_remove(&h->queue[s->cls], s);
     sync_current(h, s->cls);
     s->state = MW_SPAN_FULL;
+    atomic_store_explicit(&s->owner, mw_span_full_owner(h), memory_order_relaxed);
     queue_push_front(&h->full, s);
     return true;
 }
@@ -327,7 +329,7 @@ static mw_noinline void free_remote_odd(struct mw_span *s, mw_block_t *b, enum m
     if (d != MW_DELAY_USE) return;
     /* The owner parked s as full and asked to be told: hand it the block. The owner
      * cannot go away meanwhile: teardown waits for MW_DELAY_FREEING to end. */
-    struct mw_heap *h = atomic_load_explicit(&s->owner, memory_order_acquire);
+    struct mw_heap *h = mw_span_owner(s, memory_order_acquire);
     mw_block_t *head = atomic_load_explicit(&h->delayed, memory_order_relaxed);
     do {
         mw_block_set_next(s, b, head);
@@ -336,7 +338,18 @@ static mw_noinline void free_remote_odd(struct mw_span *s, mw_block_t *b, enum m
     mw_span_end_delayed(s);
 }
 
+/* A free by the owner's thread into its span parked full: the span leaves the full list. */
+static mw_noinline void free_into_full(struct mw_heap *h, struct mw_span *s, mw_block_t *b,
+                                       bool unhooked) {
+    mw_heap_push_local(h, s, b, unhooked); /* its local list was empty: no double free */
+    --s->used;
+    mw_heap_span_changed(h, s);
+}
+
 mw_inline void free_remote(struct mw_heap *me, struct mw_span *s, mw_block_t *b, bool unhooked) {
+    if (mw_unlikely(atomic_load_explicit(&s->owner, memory_order_relaxed) ==
+                    mw_span_full_owner(me)))
+        return free_into_full(me, s, b, unhooked);
     if (mw_likely(me->alive))
         me->frees[s->cls]++;
     else
