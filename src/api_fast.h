@@ -12,8 +12,9 @@
  * free's fast path (production): a pointer in the arena's fast range (free.c) is looked up in
  * the page map, tested to start a built slot of its span (an interior or foreign pointer is
  * ignored and counted, never followed), and pushed onto the span's local list when the
- * calling thread owns the span; other threads' blocks take one push onto the span's
- * thread_free (heap.c).
+ * calling thread's heap owns the span and holds it queued (one compare: the owner of a span
+ * parked full is tagged, span.h); other threads' blocks take one push onto the span's
+ * thread_free (heap.c), whose path also takes the owner's frees into its full spans.
  *
  * The hardened build's fast paths (harden/fast.h) make every check of its general path, out
  * of line (harden/), for slab blocks of up to about 1 KiB. */
