@@ -338,18 +338,13 @@ static mw_noinline void free_remote_odd(struct mw_span *s, mw_block_t *b, enum m
     mw_span_end_delayed(s);
 }
 
-/* A free by the owner's thread into its span parked full: the span leaves the full list. */
-static mw_noinline void free_into_full(struct mw_heap *h, struct mw_span *s, mw_block_t *b,
-                                       bool unhooked) {
+void mw_heap_free_full(struct mw_heap *h, struct mw_span *s, mw_block_t *b, bool unhooked) {
     mw_heap_push_local(h, s, b, unhooked); /* its local list was empty: no double free */
     --s->used;
     mw_heap_span_changed(h, s);
 }
 
 mw_inline void free_remote(struct mw_heap *me, struct mw_span *s, mw_block_t *b, bool unhooked) {
-    if (mw_unlikely(atomic_load_explicit(&s->owner, memory_order_relaxed) ==
-                    mw_span_full_owner(me)))
-        return free_into_full(me, s, b, unhooked);
     if (mw_likely(me->alive))
         me->frees[s->cls]++;
     else

@@ -69,8 +69,7 @@ struct mw_heap *mw_heap_create(bool thread_heap, mw_arena_id_t arena);
 void *mw_heap_alloc_slow(struct mw_heap *h, unsigned cls);
 /* A local free made a span empty or un-full: requeue or release it. */
 void mw_heap_span_changed(struct mw_heap *h, struct mw_span *s);
-/* Frees a block of span s whose owner is not me, the calling thread's heap: a span of
- * another heap, or one of me's own parked full (its owner tagged, span.h). */
+/* Frees a block of span s from a thread (whose heap is me) that does not own the span. */
 void mw_heap_free_remote(struct mw_heap *me, struct mw_span *s, mw_block_t *b);
 /* The same from a caller that knows valgrind is off (heap.h's fast paths). */
 void mw_heap_free_remote_unhooked(struct mw_heap *me, struct mw_span *s, mw_block_t *b);
@@ -151,6 +150,11 @@ mw_inline void mw_heap_push_local(struct mw_heap *h, struct mw_span *s, mw_block
     s->local_free = b;
     h->frees[s->cls]++;
 }
+
+/* Frees b into span s, which h (the calling thread's heap) owns and parked full (its owner
+ * tagged, span.h): s leaves the full list. A full span's local list is empty, so b cannot be
+ * an immediate double free. */
+void mw_heap_free_full(struct mw_heap *h, struct mw_span *s, mw_block_t *b, bool unhooked);
 
 /* Frees b into span s, which h (the calling thread's heap) owns and holds in a queue: its
  * owner is h untagged (span.h), so s is not full. Returns false, doing nothing, for an
