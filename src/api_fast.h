@@ -12,7 +12,8 @@
  * free's fast path (production): a pointer in the arena's fast range (free.c) is looked up in
  * the page map, tested to start a built slot of its span (an interior or foreign pointer is
  * ignored and counted, never followed), and pushed onto the span's local list when the
- * calling thread owns the span; other threads' blocks take one push onto the span's
+ * calling thread's heap owns the span and holds it queued (one compare: the owner of a span
+ * parked full is tagged, span.h); other threads' blocks take one push onto the span's
  * thread_free (heap.c).
  *
  * The hardened build's fast paths (harden/fast.h) make every check of its general path, out
@@ -33,11 +34,12 @@ void mw_free_odd_slab(void *p, struct mw_span *s);
 /* Frees p, a built slot of span s, for both builds; unhooked: the caller knows valgrind is
  * off (heap.h). */
 mw_inline void mw_free_slot_in(void *p, struct mw_span *s, bool unhooked) {
-    struct mw_heap *h = mw_tls_heap;
-    if (mw_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
+    struct mw_heap *h = mw_tls_heap, *owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
+    if (mw_likely(owner == h)) {
         if (mw_unlikely(!mw_heap_free_local(h, s, p, unhooked))) mw_foreign_free(p, "double free");
         return;
     }
+    if (mw_unlikely(owner == mw_span_full_owner(h))) return mw_heap_free_full(h, s, p, unhooked);
     if (unhooked)
         mw_heap_free_remote_unhooked(h, s, p);
     else

@@ -142,6 +142,7 @@ static void release_span(struct mw_heap *h, struct mw_span *s) {
 static void unfull(struct mw_heap *h, struct mw_span *s) {
     queue_remove(&h->full, s);
     s->state = MW_SPAN_QUEUED;
+    atomic_store_explicit(&s->owner, h, memory_order_relaxed);
     s->dry = 0;
     mw_span_set_delay(s, MW_DELAY_NORMAL, false);
     struct mw_span_queue *q = &h->queue[s->cls];
@@ -159,6 +160,7 @@ static bool to_full(struct mw_heap *h, struct mw_span *s) {
     queue_remove(&h->queue[s->cls], s);
     sync_current(h, s->cls);
     s->state = MW_SPAN_FULL;
+    atomic_store_explicit(&s->owner, mw_span_full_owner(h), memory_order_relaxed);
     queue_push_front(&h->full, s);
     return true;
 }
@@ -327,13 +329,19 @@ static mw_noinline void free_remote_odd(struct mw_span *s, mw_block_t *b, enum m
     if (d != MW_DELAY_USE) return;
     /* The owner parked s as full and asked to be told: hand it the block. The owner
      * cannot go away meanwhile: teardown waits for MW_DELAY_FREEING to end. */
-    struct mw_heap *h = atomic_load_explicit(&s->owner, memory_order_acquire);
+    struct mw_heap *h = mw_span_owner(s, memory_order_acquire);
     mw_block_t *head = atomic_load_explicit(&h->delayed, memory_order_relaxed);
     do {
         mw_block_set_next(s, b, head);
     } while (!atomic_compare_exchange_weak_explicit(&h->delayed, &head, b, memory_order_release,
                                                     memory_order_relaxed));
     mw_span_end_delayed(s);
+}
+
+void mw_heap_free_full(struct mw_heap *h, struct mw_span *s, mw_block_t *b, bool unhooked) {
+    mw_heap_push_local(h, s, b, unhooked); /* its local list was empty: no double free */
+    --s->used;
+    mw_heap_span_changed(h, s);
 }
 
 mw_inline void free_remote(struct mw_heap *me, struct mw_span *s, mw_block_t *b, bool unhooked) {

@@ -142,16 +142,29 @@ mw_inline void *mw_heap_try_alloc_small(struct mw_heap *h, unsigned cls, bool un
     return b;
 }
 
-/* Frees b into span s, owned by h (the calling thread's heap). Returns false, doing
- * nothing, for an immediate double free (b already heads the local list): pushing it again
- * would loop the list and hand b out twice. unhooked as for allocation. */
-mw_inline bool mw_heap_free_local(struct mw_heap *h, struct mw_span *s, mw_block_t *b,
+/* Pushes b onto the local list of span s, owned by h (the calling thread's heap), and counts
+ * the free. */
+mw_inline void mw_heap_push_local(struct mw_heap *h, struct mw_span *s, mw_block_t *b,
                                   bool unhooked) {
-    if (mw_unlikely(b == s->local_free)) return false;
     mw_block_set_next_as(s, b, s->local_free, unhooked);
     s->local_free = b;
     h->frees[s->cls]++;
-    if (mw_unlikely(--s->used == 0 || s->state != MW_SPAN_QUEUED)) mw_heap_span_changed(h, s);
+}
+
+/* Frees b into span s, which h (the calling thread's heap) owns and parked full (its owner
+ * tagged, span.h): s leaves the full list. A full span's local list is empty, so b cannot be
+ * an immediate double free. */
+void mw_heap_free_full(struct mw_heap *h, struct mw_span *s, mw_block_t *b, bool unhooked);
+
+/* Frees b into span s, which h (the calling thread's heap) owns and holds in a queue: its
+ * owner is h untagged (span.h), so s is not full. Returns false, doing nothing, for an
+ * immediate double free (b already heads the local list): pushing it again would loop the
+ * list and hand b out twice. unhooked as for allocation. */
+mw_inline bool mw_heap_free_local(struct mw_heap *h, struct mw_span *s, mw_block_t *b,
+                                  bool unhooked) {
+    if (mw_unlikely(b == s->local_free)) return false;
+    mw_heap_push_local(h, s, b, unhooked);
+    if (mw_unlikely(--s->used == 0)) mw_heap_span_changed(h, s);
     return true;
 }
 

@@ -83,7 +83,7 @@ struct mw_span {
     uint32_t block_size;
     char *start;
     uint32_t built;                  /* slots [0, built) have been handed to the lists */
-    _Atomic(struct mw_heap *) owner; /* NULL when free or abandoned */
+    _Atomic(struct mw_heap *) owner; /* NULL when free or abandoned; tagged when full (below) */
     uint64_t div_magic;              /* ceil(2^64 / block_size), for mw_span_has_slot */
     uint32_t pages;
     uint8_t cls;
@@ -116,6 +116,20 @@ struct mw_span {
 
 _Static_assert(__builtin_offsetof(struct mw_span, thread_free) == 64,
                "the fast paths' fields fill the first cache line, and only it");
+
+/* `owner` of a span parked in its heap's full list (MW_SPAN_FULL) is the heap's address with
+ * bit 0 set, so that free's fast path asks "owned by the calling thread's heap, and queued"
+ * with the one compare it makes anyway: a local free into a full span takes the path of a
+ * free into another heap's span, which recognises the tag (heap.c). A full span's free and
+ * local_free lists are both empty (it was parked because it had no block at hand, and the
+ * first block freed into it unparks it). */
+mw_inline struct mw_heap *mw_span_full_owner(const struct mw_heap *h) {
+    return (struct mw_heap *)((uintptr_t)h | 1);
+}
+/* The heap that owns s (NULL when none), whether s is full or not. */
+mw_inline struct mw_heap *mw_span_owner(struct mw_span *s, memory_order order) {
+    return (struct mw_heap *)((uintptr_t)atomic_load_explicit(&s->owner, order) & ~(uintptr_t)1);
+}
 
 /* The bytes of s's pages. */
 mw_inline size_t mw_span_bytes(const struct mw_span *s) {

@@ -82,6 +82,35 @@ static void thread_heap_local_frees_release_empty_spans(void **state) {
     assert_true(stats().spans_in_use <= spans_before + 1);
 }
 
+/* A span parked full names its heap with bit 0 set (span.h), so that free's fast path needs
+ * no test of the span's state: a free by the owner's thread takes the path of a free into
+ * another heap's span, which must know the span for its own, put the block on the span's
+ * local list (not on the delayed list kept for other threads' frees) and queue the span. */
+static void a_local_free_brings_a_full_span_back(void **state) {
+    (void)state;
+    if (MW_HARDENED) skip(); /* the quarantine delays every free */
+    void *p[17];
+    for (unsigned i = 0; i < 2 * per_span() + 1; i++)
+        assert_non_null(p[i] = malloc(SIZE));
+    struct mw_heap *h = mw_tls_heap;
+    unsigned k = 0;
+    while (k < 2 * per_span() && mw_arena_span_of(p[k])->state != MW_SPAN_FULL)
+        k++;
+    struct mw_span *s = mw_arena_span_of(p[k]);
+    assert_int_equal(s->state, MW_SPAN_FULL);
+    assert_ptr_equal(atomic_load(&s->owner), mw_span_full_owner(h));
+    assert_ptr_equal(mw_span_owner(s, memory_order_relaxed), h);
+    uint32_t used = s->used;
+    free(p[k]);
+    assert_int_equal(s->state, MW_SPAN_QUEUED);
+    assert_ptr_equal(atomic_load(&s->owner), h);
+    assert_ptr_equal(s->local_free, p[k]);
+    assert_int_equal(s->used, used - 1);
+    assert_null(atomic_load(&h->delayed));
+    for (unsigned i = 0; i < 2 * per_span() + 1; i++)
+        if (i != k) free(p[i]);
+}
+
 struct batch {
     void *p[16];
     unsigned n;
@@ -173,6 +202,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(filling_a_span_parks_it_and_frees_bring_it_back),
         cmocka_unit_test(thread_heap_local_frees_release_empty_spans),
+        cmocka_unit_test(a_local_free_brings_a_full_span_back),
         cmocka_unit_test(exited_threads_abandon_and_others_adopt),
         cmocka_unit_test(remote_frees_reclaim_emptied_abandoned_spans),
         cmocka_unit_test(destroy_and_reset_free_every_block),
