@@ -19,12 +19,9 @@
 
 #include "common.h"
 #include "span.h"
+#include "span_queue.h"
 
 #include <meshward.h>
-
-struct mw_span_queue {
-    struct mw_span *first, *last;
-};
 
 /* malloc's direct table: sizes up to MW_DIRECT_MAX index it by (size + 7) / 8, one load from
  * a size to its class's allocation span (mimalloc's pages_free_direct). */
@@ -52,7 +49,10 @@ struct mw_heap {
     uint8_t arena;    /* spans come from the arenas serving this arena id (arena.h) */
     bool alive;
     struct mw_heap *all_next; /* every heap ever made (heap_lock) */
-    int64_t mesh_peak;        /* blocks held at its fullest since its last mesh pass (mesh/) */
+    int64_t mesh_peak;        /* blocks held at its fullest since it last shrank (mesh/) */
+    uint64_t mesh_look_ns;    /* when it next looks whether it shrank (mesh/) */
+    uint64_t mesh_owed;       /* it shrank: its thread waits for meshing until that many
+                                 timed passes ended (mesh/pass.c) */
     uint32_t mesh_skip;       /* slow paths left before one asks whether a pass is due */
 #if MW_HARDENED
     struct mw_quarantine *quarantine; /* thread heaps: blocks this thread freed lately */

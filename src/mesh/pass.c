@@ -1,17 +1,24 @@
 /* mesh/pass.c — mesh passes: when they run, what takes part, the cap on meshed mappings,
  * the statistics and the fork handlers. One pass at a time (pass_lock); a thread that finds
- * a pass running skips.
+ * a pass running skips, unless its heap shrank and the pass has yet to mesh what it gave:
+ * it then waits, for a slice's time at most (wait_slice()).
  *
- * When: from an allocation slow path, at most once per MESHWARD_MESH_PERIOD_MS, if the
- * heap shrank since its fullest (shrinking()), else once every `backoff` periods, a
- * backoff that doubles while passes release little. Such a pass may spend a period, or
- * SHRINK_PERIODS when the heap shrank (the program just freed much: the one moment meshing
- * has most to give back), in slices of at most SLICE_NS run by slow paths some time apart
- * (see SLICE_GAP_SHRUNK_NS), so that no call pauses longer than a slice; the next pass resumes at
- * the class the last one stopped in. An explicit pass (mw_mesh_now, mw_collect,
- * malloc_trim) has no limit. What: class by class, the calling thread's sparse spans and
- * the abandoned ones; those of its own it could not pair it donates to the abandoned lists
- * while other thread heaps live, for their passes (donates()).
+ * When: from an allocation slow path, at most once per MESHWARD_MESH_PERIOD_MS, or once
+ * every `backoff` periods, a backoff that doubles while passes release little; and at once
+ * when a heap shrank. Each heap looks once per period, in its own slow path, whether it
+ * holds clearly fewer blocks than at its fullest (look()): the program just freed much,
+ * the one moment meshing has most to give back. It then asks for a *shrink pass*, which
+ * may spend SHRINK_PERIODS periods, and a heap that donates (donates()) first gives every
+ * sparse span it holds to the abandoned lists, so that the pass, whichever heap's thread
+ * runs it, pairs them with the others' (a thread that goes idle afterwards runs no pass
+ * and could pair nothing of its own). A pass is spent in slices of at most SLICE_NS run by
+ * slow paths some time apart (see SLICE_GAP_SHRUNK_NS), so that no call pauses longer than
+ * a slice; the next slice resumes at the class the last one stopped in, and a heap's shrink
+ * starts the round of classes again (new candidates came). An explicit pass (mw_mesh_now,
+ * mw_collect, malloc_trim) has no limit. What: class by class, the calling thread's sparse
+ * spans and the abandoned ones; those of its own it could not pair it donates while other
+ * thread heaps live; the abandoned ones it took go back behind the others, so that the
+ * next look at the class takes spans not looked at yet.
  *
  * The cap: at most a third of vm.max_map_count meshed ranges (aliases and kept spans in the
  * file), as in Mesh. Each splits the arena's mapping, but neighbours merge: measured, 440
@@ -168,7 +175,7 @@ static size_t pass_class(struct mw_heap *h, unsigned cls) {
         struct mw_span *s = cands[i].span;
         if (s->state == MW_SPAN_MESHED || (cands[i].ours && cands[i].paired)) continue;
         if (!cands[i].ours)
-            mw_arena_abandon(s);
+            mw_arena_abandon(s, true);
         else if (donate)
             mw_heap_donate(h, s);
         else
@@ -188,13 +195,48 @@ static int64_t heap_held(const struct mw_heap *h) {
     return (int64_t)(allocs - frees);
 }
 
-/* Looked at once per period: does h hold clearly fewer blocks than at its fullest since its
- * last pass (an eighth fewer, and at least 4096)? Then its spans thinned out, and a pass is
- * worth running whatever the last one released. */
+/* Does h hold clearly fewer blocks than at its fullest since it last shrank (an eighth
+ * fewer, and at least 4096)? Then its spans thinned out, and a pass is worth running
+ * whatever the last one released. */
 static bool shrinking(struct mw_heap *h) {
     int64_t held = heap_held(h), drop = h->mesh_peak - held;
     if (held > h->mesh_peak) h->mesh_peak = held;
     return drop >= 4096 && drop >= h->mesh_peak / 8;
+}
+
+/* Gives every sparse span of h (h's thread; not its allocation spans) to the abandoned
+ * lists, class by class, in batches. */
+#define DONATE_BATCH 256
+static void donate_sparse(struct mw_heap *h) {
+    struct mw_span *batch[DONATE_BATCH];
+    for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
+        unsigned n;
+        do {
+            n = mw_heap_mesh_candidates(h, c, max_used_of(c), batch, DONATE_BATCH);
+            for (unsigned i = 0; i < n; i++)
+                mw_heap_donate(h, batch[i]);
+        } while (n == DONATE_BATCH);
+    }
+}
+
+static _Atomic bool shrink_asked;   /* a heap shrank since the last slice began */
+static _Atomic uint64_t timed_ends; /* timed passes ended (or superseded), ever */
+
+static uint64_t period_ns(void) {
+    uint64_t period = (uint64_t)mw_option_now(MW_OPTION_MESH_PERIOD_MS) * 1000000u;
+    return period ? period : 1000000u; /* 0 counts as a millisecond */
+}
+
+/* h's thread, once per period: when h shrank, it donates its sparse spans (when it
+ * donates at all) and asks for a shrink pass, due at once, which it owes until it ends. */
+static void look(struct mw_heap *h, uint64_t now) {
+    h->mesh_look_ns = now + period_ns();
+    if (!shrinking(h)) return;
+    h->mesh_peak = heap_held(h);
+    h->mesh_owed = atomic_load_explicit(&timed_ends, memory_order_relaxed) + 1;
+    if (donates(h)) donate_sparse(h);
+    atomic_store_explicit(&shrink_asked, true, memory_order_relaxed);
+    atomic_store_explicit(&next_due_ns, 0, memory_order_relaxed);
 }
 
 /* Meshes class after class from next_class, until the deadline or the cap, or until
@@ -215,19 +257,25 @@ static size_t sweep(struct mw_heap *h, uint64_t deadline, unsigned *classes_left
     return bytes;
 }
 
-/* A stretch of meshing from t0 took until now, releasing bytes. */
-static uint64_t account_slice(uint64_t t0, size_t bytes) {
+/* Records a pause of the program (a racy maximum where it waited without the lock). */
+static void account_pause(uint64_t ns) {
+    if (ns > totals.max_pause_ns) totals.max_pause_ns = ns;
+}
+
+/* A stretch of meshing from t0 took until now, releasing bytes, after the caller had
+ * waited `waited` for another's (wait_slice). */
+static uint64_t account_slice(uint64_t t0, size_t bytes, uint64_t waited) {
     uint64_t t1 = mw_os_now_ns();
     totals.released_bytes += bytes;
     totals.ns += t1 - t0;
-    if (t1 - t0 > totals.max_pause_ns) totals.max_pause_ns = t1 - t0;
+    account_pause(t1 - t0 + waited);
     return t1 - t0;
 }
 
-/* A pass ended, having released bytes in all: the backoff and the heap's new mark. */
-static void account_pass(struct mw_heap *h, size_t bytes) {
+/* A pass ended, having released bytes in all: the backoff. */
+static void account_pass(size_t bytes) {
     totals.passes++;
-    if (h) h->mesh_peak = heap_held(h);
+    atomic_fetch_add_explicit(&timed_ends, 1, memory_order_relaxed);
     backoff = bytes >= LITTLE ? 1 : (backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2);
     last_pass_ns = mw_os_now_ns();
 }
@@ -237,23 +285,23 @@ static size_t run_whole(struct mw_heap *h) {
     uint64_t t0 = mw_os_now_ns();
     unsigned all = MW_CLASS_COUNT;
     size_t bytes = sweep(h, UINT64_MAX, &all);
-    account_slice(t0, bytes);
-    account_pass(h, bytes);
+    account_slice(t0, bytes, 0);
+    account_pass(bytes);
+    if (h) h->mesh_peak = heap_held(h); /* what it freed is meshed: no shrink pass for it */
     timed.classes_left = 0;
     return bytes;
 }
 
-/* One slice of the timed pass in progress; ends the pass when its time or its classes are
- * spent, or the cap is reached. */
-static void run_slice(struct mw_heap *h, uint64_t period_ns) {
-    uint64_t t0 = mw_os_now_ns(), slice = SLICE_NS < period_ns ? SLICE_NS : period_ns;
-    if (slice > timed.budget_ns) slice = timed.budget_ns;
+/* One slice of the timed pass in progress, of at most limit_ns; ends the pass when its
+ * time or its classes are spent, or the cap is reached. */
+static void run_slice(struct mw_heap *h, uint64_t limit_ns, uint64_t waited) {
+    uint64_t t0 = mw_os_now_ns(), slice = limit_ns < timed.budget_ns ? limit_ns : timed.budget_ns;
     size_t bytes = sweep(h, t0 + slice, &timed.classes_left);
-    uint64_t spent = account_slice(t0, bytes);
+    uint64_t spent = account_slice(t0, bytes, waited);
     timed.bytes += bytes;
     timed.budget_ns -= spent < timed.budget_ns ? spent : timed.budget_ns;
     if (timed.budget_ns == 0 || !under_cap()) timed.classes_left = 0;
-    if (!timed.classes_left) account_pass(h, timed.bytes);
+    if (!timed.classes_left) account_pass(timed.bytes);
 }
 
 /* With pass_lock held, before meshing: false when this process may not mesh now. The
@@ -278,27 +326,81 @@ size_t mw_mesh_pass(struct mw_heap *h) {
     return bytes;
 }
 
+/* With pass_lock held: a heap shrank. The timed pass in progress, or a new one, may spend
+ * SHRINK_PERIODS periods from now and takes every class again. */
+static void start_shrink_pass(uint64_t period) {
+    if (!timed.classes_left) timed.bytes = timed.budget_ns = 0;
+    if (timed.budget_ns < period * SHRINK_PERIODS) timed.budget_ns = period * SHRINK_PERIODS;
+    timed.gap_ns = SLICE_GAP_SHRUNK_NS;
+    timed.classes_left = MW_CLASS_COUNT;
+}
+
 /* With pass_lock held, no timed pass in progress: starts one when it is due. */
-static void start_if_due(struct mw_heap *h, uint64_t now, uint64_t period_ns) {
-    bool shrunk = shrinking(h);
-    if (!shrunk && now < last_pass_ns + period_ns * backoff) return;
-    timed.budget_ns = period_ns * (shrunk ? SHRINK_PERIODS : 1);
-    timed.gap_ns = shrunk ? SLICE_GAP_SHRUNK_NS : SLICE_NS;
+static void start_if_due(uint64_t now, uint64_t period) {
+    if (now < last_pass_ns + period * backoff) return;
+    timed.budget_ns = period;
+    timed.gap_ns = SLICE_NS;
     timed.bytes = 0;
     timed.classes_left = MW_CLASS_COUNT;
 }
 
+/* Whether h shrank and the shrink pass it asked for still runs. */
+static bool owes(const struct mw_heap *h) {
+    return atomic_load_explicit(&timed_ends, memory_order_relaxed) < h->mesh_owed;
+}
+
+/* A slice is running (slicing), and slice_seq changes when it ends: a futex word. */
+static _Atomic bool slicing;
+static _Atomic uint32_t slice_seq;
+
+/* Another thread runs a slice of the pass that h owes: h's thread waits for the pass lock
+ * (sleeping while slices run), up to a slice's time, then spends what is left of that time
+ * in a slice of its own. So every tick of a thread that owes spends about a slice, as a
+ * single-threaded program spends the slices its own slow paths run: a program whose
+ * threads freed much gives meshing the same share of its time (threads that ran on would
+ * end their work before the pass could mesh what they gave, and their writes during the
+ * copies make each mesh dearer), and no call pauses longer than a slice. Returns the time
+ * waited with pass_lock held, or SLICE_NS (not held) when no time is left or no slice
+ * runs. */
+static uint64_t wait_slice(void) {
+    uint64_t t0 = mw_os_now_ns(), waited = 0;
+    for (;;) {
+        uint32_t seq = atomic_load_explicit(&slice_seq, memory_order_acquire);
+        if (mw_trylock(&pass_lock)) return waited;
+        if (!atomic_load_explicit(&slicing, memory_order_acquire)) break;
+        mw_os_wait(&slice_seq, seq, SLICE_NS - waited);
+        waited = mw_os_now_ns() - t0;
+        if (waited >= SLICE_NS) break;
+    }
+    account_pause(mw_os_now_ns() - t0);
+    return SLICE_NS;
+}
+
+/* Runs a slice of the timed pass (pass_lock held), telling the threads that wait. */
+static void slice(struct mw_heap *h, uint64_t limit_ns, uint64_t waited) {
+    atomic_store_explicit(&slicing, true, memory_order_release);
+    run_slice(h, limit_ns, waited);
+    atomic_store_explicit(&slicing, false, memory_order_release);
+    atomic_fetch_add_explicit(&slice_seq, 1, memory_order_release);
+    mw_os_wake_all(&slice_seq);
+}
+
 void mw_mesh_tick(struct mw_heap *h) {
-    uint64_t now = mw_os_coarse_ns(), period;
+    uint64_t now = mw_os_coarse_ns(), period, waited = 0;
+    if (now >= h->mesh_look_ns && enabled()) look(h, now);
     if (now < atomic_load_explicit(&next_due_ns, memory_order_relaxed)) return;
-    if (!enabled() || !h->alive || !mw_trylock(&pass_lock)) return;
-    period = (uint64_t)mw_option_now(MW_OPTION_MESH_PERIOD_MS) * 1000000u;
-    if (!period) period = 1000000u;        /* 0 counts as a millisecond */
+    if (!enabled() || !h->alive) return;
+    if (!mw_trylock(&pass_lock) && (!owes(h) || (waited = wait_slice()) >= SLICE_NS)) return;
+    period = period_ns();
     if (!last_pass_ns) last_pass_ns = now; /* none in the process's first period: start-up */
-    if (!timed.classes_left) start_if_due(h, now, period);
+    if (atomic_exchange_explicit(&shrink_asked, false, memory_order_relaxed))
+        start_shrink_pass(period);
+    else if (!timed.classes_left)
+        start_if_due(now, period);
     uint64_t wait = period; /* the next pass a period after this one ended */
     if (timed.classes_left && begin_locked()) {
-        run_slice(h, period);
+        uint64_t limit = SLICE_NS < period ? SLICE_NS : period;
+        slice(h, limit > waited ? limit - waited : 0, waited);
         mw_mesh_file_solo(false);
         now = mw_os_coarse_ns();
         if (timed.classes_left) wait = timed.gap_ns;
