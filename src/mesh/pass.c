@@ -5,7 +5,7 @@
  *
  * When: from an allocation slow path, at most once per MESHWARD_MESH_PERIOD_MS, or once
  * every `backoff` periods, a backoff that doubles while passes release little; and at once
- * when a heap shrank. Each heap looks once per period, in its own slow path, whether it
+ * when a heap shrank. Each heap looks every LOOK_NS, in its own slow path, whether it
  * holds clearly fewer blocks than at its fullest (look()): the program just freed much,
  * the one moment meshing has most to give back. It then asks for a *shrink pass*, which
  * may spend SHRINK_PERIODS periods, and a heap that donates (donates()) first gives every
@@ -60,12 +60,17 @@ static long range_cap;               /* meshed ranges allowed; 0 until read */
 static struct mw_mesh_cand cands[MAX_CANDIDATES];
 static struct mw_span *found[MAX_CANDIDATES];
 static struct { uint64_t passes, meshes, released_bytes, ns, max_pause_ns; } totals;
-/* The timed pass in progress (classes_left 0: none), under pass_lock: the time it may still
- * spend, the bytes it gave back so far, the wait between its slices, the classes it has
- * still to visit. */
+/* A set of classes, one bit each. */
+typedef unsigned __int128 class_set;
+_Static_assert(MW_CLASS_COUNT <= 128, "a class set holds every class");
+#define ALL_CLASSES ((((class_set)1) << MW_CLASS_COUNT) - 1)
+
+/* The timed pass in progress (no classes left: none), under pass_lock: the time it may
+ * still spend, the bytes it gave back so far, the wait between its slices, the classes
+ * that may still give. */
 static struct {
     uint64_t budget_ns, bytes, gap_ns;
-    unsigned classes_left;
+    class_set classes;
 } timed;
 
 static long read_range_cap(void) {
@@ -227,10 +232,19 @@ static uint64_t period_ns(void) {
     return period ? period : 1000000u; /* 0 counts as a millisecond */
 }
 
-/* h's thread, once per period: when h shrank, it donates its sparse spans (when it
- * donates at all) and asks for a shrink pass, due at once, which it owes until it ends. */
+/* How often a heap looks whether it shrank (every period when that is shorter): often
+ * enough that a thread which frees much and then allocates for a little while longer looks
+ * in that while (measured: with a look per period, two of fragmentation_threads' four
+ * threads ended their work before they looked again), rarely enough to cost nothing (a
+ * look sums the heap's counters). A heap that grows and shrinks between two looks is not
+ * seen to shrink. */
+#define LOOK_NS 10000000u
+
+/* h's thread, every LOOK_NS: when h shrank, it donates its sparse spans (when it donates
+ * at all) and asks for a shrink pass, due at once, which it owes until it ends. */
 static void look(struct mw_heap *h, uint64_t now) {
-    h->mesh_look_ns = now + period_ns();
+    uint64_t period = period_ns();
+    h->mesh_look_ns = now + (period < LOOK_NS ? period : LOOK_NS);
     if (!shrinking(h)) return;
     h->mesh_peak = heap_held(h);
     h->mesh_owed = atomic_load_explicit(&timed_ends, memory_order_relaxed) + 1;
@@ -239,20 +253,31 @@ static void look(struct mw_heap *h, uint64_t now) {
     atomic_store_explicit(&next_due_ns, 0, memory_order_relaxed);
 }
 
-/* Meshes class after class from next_class, until the deadline or the cap, or until
- * *classes_left classes gave all they could: a class is taken again while it yields (its
- * candidates are capped, by the time left too), and one cut short by the deadline is where
- * the next sweep resumes. Returns the bytes released. */
-static size_t sweep(struct mw_heap *h, uint64_t deadline, unsigned *classes_left) {
+/* The first class of set (not empty) from class `from` on, going round. */
+static unsigned next_in(class_set set, unsigned from) {
+    unsigned c = from;
+    while (!(set >> c & 1))
+        c = (c + 1) % MW_CLASS_COUNT;
+    return c;
+}
+
+/* Meshes round the classes of *classes from next_class, one visit each (as many candidates
+ * as the time left can pair, gather()), until the deadline or the cap, or until every class
+ * gave all it could: a class whose visit yields nothing in time leaves *classes. Going
+ * round rather than staying in a class while it yields spreads a pass cut short over all
+ * classes, and the larger ones, whose spans hold fewer slots, pair best and give the most
+ * per mesh (measured: the threads of fragmentation_threads stopped allocating while the
+ * pass that stayed was at the eighth class). Returns the bytes released. */
+static size_t sweep(struct mw_heap *h, uint64_t deadline, class_set *classes) {
     if (!range_cap) range_cap = read_range_cap();
     pass_deadline_ns = deadline;
     size_t bytes = 0;
-    while (*classes_left && under_cap() && in_time()) {
-        size_t got = pass_class(h, next_class);
+    while (*classes && under_cap() && in_time()) {
+        unsigned c = next_in(*classes, next_class);
+        size_t got = pass_class(h, c);
         bytes += got;
-        if (got) continue;
-        next_class = (next_class + 1) % MW_CLASS_COUNT;
-        --*classes_left;
+        if (!got && in_time()) *classes &= ~((class_set)1 << c);
+        next_class = (c + 1) % MW_CLASS_COUNT;
     }
     return bytes;
 }
@@ -283,12 +308,12 @@ static void account_pass(size_t bytes) {
 /* An explicit pass: every class, no time limit (it supersedes a timed one in progress). */
 static size_t run_whole(struct mw_heap *h) {
     uint64_t t0 = mw_os_now_ns();
-    unsigned all = MW_CLASS_COUNT;
+    class_set all = ALL_CLASSES;
     size_t bytes = sweep(h, UINT64_MAX, &all);
     account_slice(t0, bytes, 0);
     account_pass(bytes);
     if (h) h->mesh_peak = heap_held(h); /* what it freed is meshed: no shrink pass for it */
-    timed.classes_left = 0;
+    timed.classes = 0;
     return bytes;
 }
 
@@ -296,12 +321,12 @@ static size_t run_whole(struct mw_heap *h) {
  * time or its classes are spent, or the cap is reached. */
 static void run_slice(struct mw_heap *h, uint64_t limit_ns, uint64_t waited) {
     uint64_t t0 = mw_os_now_ns(), slice = limit_ns < timed.budget_ns ? limit_ns : timed.budget_ns;
-    size_t bytes = sweep(h, t0 + slice, &timed.classes_left);
+    size_t bytes = sweep(h, t0 + slice, &timed.classes);
     uint64_t spent = account_slice(t0, bytes, waited);
     timed.bytes += bytes;
     timed.budget_ns -= spent < timed.budget_ns ? spent : timed.budget_ns;
-    if (timed.budget_ns == 0 || !under_cap()) timed.classes_left = 0;
-    if (!timed.classes_left) account_pass(timed.bytes);
+    if (timed.budget_ns == 0 || !under_cap()) timed.classes = 0;
+    if (!timed.classes) account_pass(timed.bytes);
 }
 
 /* With pass_lock held, before meshing: false when this process may not mesh now. The
@@ -329,10 +354,10 @@ size_t mw_mesh_pass(struct mw_heap *h) {
 /* With pass_lock held: a heap shrank. The timed pass in progress, or a new one, may spend
  * SHRINK_PERIODS periods from now and takes every class again. */
 static void start_shrink_pass(uint64_t period) {
-    if (!timed.classes_left) timed.bytes = timed.budget_ns = 0;
+    if (!timed.classes) timed.bytes = timed.budget_ns = 0;
     if (timed.budget_ns < period * SHRINK_PERIODS) timed.budget_ns = period * SHRINK_PERIODS;
     timed.gap_ns = SLICE_GAP_SHRUNK_NS;
-    timed.classes_left = MW_CLASS_COUNT;
+    timed.classes = ALL_CLASSES;
 }
 
 /* With pass_lock held, no timed pass in progress: starts one when it is due. */
@@ -341,7 +366,7 @@ static void start_if_due(uint64_t now, uint64_t period) {
     timed.budget_ns = period;
     timed.gap_ns = SLICE_NS;
     timed.bytes = 0;
-    timed.classes_left = MW_CLASS_COUNT;
+    timed.classes = ALL_CLASSES;
 }
 
 /* Whether h shrank and the shrink pass it asked for still runs. */
@@ -395,15 +420,15 @@ void mw_mesh_tick(struct mw_heap *h) {
     if (!last_pass_ns) last_pass_ns = now; /* none in the process's first period: start-up */
     if (atomic_exchange_explicit(&shrink_asked, false, memory_order_relaxed))
         start_shrink_pass(period);
-    else if (!timed.classes_left)
+    else if (!timed.classes)
         start_if_due(now, period);
     uint64_t wait = period; /* the next pass a period after this one ended */
-    if (timed.classes_left && begin_locked()) {
+    if (timed.classes && begin_locked()) {
         uint64_t limit = SLICE_NS < period ? SLICE_NS : period;
         slice(h, limit > waited ? limit - waited : 0, waited);
         mw_mesh_file_solo(false);
         now = mw_os_coarse_ns();
-        if (timed.classes_left) wait = timed.gap_ns;
+        if (timed.classes) wait = timed.gap_ns;
     }
     atomic_store_explicit(&next_due_ns, now + wait, memory_order_relaxed);
     mw_unlock(&pass_lock);

@@ -224,19 +224,32 @@ static uint64_t now_ms(void) {
 #define OTHER_COUNT 4096
 #define SHRINK_MESHES (COUNT / 256 / 2) /* pairs the workers' spans give, at least */
 
-/* Allocations of another class (slow paths, each eighth of which may run a slice of a
- * pass), until the workers' spans meshed or a time limit (the hardened build: a short one,
- * it meshes nothing while threads live). */
-static void allocate_elsewhere(struct part *p) {
-    (void)p;
+/* Allocates and frees OTHER_COUNT blocks of another class: slow paths, each eighth of
+ * which may look whether the heap shrank and run a slice of a pass. */
+static void other_round(struct part *p) {
     static void *other[2][OTHER_COUNT];
+    for (size_t i = 0; i < OTHER_COUNT; i++)
+        assert_non_null(other[p->index][i] = malloc(OTHER_SIZE));
+    for (size_t i = 0; i < OTHER_COUNT; i++)
+        free(other[p->index][i]);
+}
+
+/* Fills spans, lets the heap look at itself full (it looks every millisecond of the
+ * period, on a clock a few milliseconds coarse, and from slow paths only), then thins. */
+static void build_seen(struct part *p) {
+    fill_spans(p);
+    struct timespec pause = {0, 20 * 1000000};
+    nanosleep(&pause, NULL);
+    other_round(p);
+    thin(p);
+}
+
+/* Slow paths until the workers' spans meshed or a time limit (the hardened build: a short
+ * one, it meshes nothing while threads live). */
+static void allocate_elsewhere(struct part *p) {
     uint64_t meshes = stats().meshes, end = now_ms() + (MW_HARDENED ? 300 : 5000);
-    while (stats().meshes < meshes + SHRINK_MESHES && now_ms() < end) {
-        for (size_t i = 0; i < OTHER_COUNT; i++)
-            assert_non_null(other[p->index][i] = malloc(OTHER_SIZE));
-        for (size_t i = 0; i < OTHER_COUNT; i++)
-            free(other[p->index][i]);
-    }
+    while (stats().meshes < meshes + SHRINK_MESHES && now_ms() < end)
+        other_round(p);
 }
 
 /* ---- tests --------------------------------------------------------------------------- */
@@ -252,7 +265,7 @@ static void test_shrunk_heaps_give_and_mesh(void **state) {
     long period = mw_option_get(MW_OPTION_MESH_PERIOD_MS);
     mw_option_set(MW_OPTION_MESH_PERIOD_MS, 1);
     uint64_t in_use = stats().spans_in_use;
-    run_on_both(build);
+    run_on_both(build_seen);
     uint64_t before = stats().meshes;
     run_on_both(allocate_elsewhere);
     mw_option_set(MW_OPTION_MESH_PERIOD_MS, period);
