@@ -39,6 +39,7 @@
 #include "thread.h"
 
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #define MAX_CANDIDATES 4096 /* per class and pass */
@@ -123,7 +124,7 @@ static bool in_time(void) {
 static unsigned candidates_in_time(void) {
     uint64_t now = mw_os_now_ns(), left = pass_deadline_ns > now ? pass_deadline_ns - now : 0;
     uint64_t n = 4 * left / MESH_NS;
-    return n < 64 ? 64 : n > MAX_CANDIDATES ? MAX_CANDIDATES : (unsigned)n;
+    return n < 128 ? 128 : n > MAX_CANDIDATES ? MAX_CANDIDATES : (unsigned)n;
 }
 
 static size_t mesh_pair(struct mw_mesh_cand *a, struct mw_mesh_cand *b, void *ctx) {
@@ -139,7 +140,8 @@ static size_t mesh_pair(struct mw_mesh_cand *a, struct mw_mesh_cand *b, void *ct
     return bytes;
 }
 
-/* The candidates of class cls: sparse spans of h, then abandoned ones; their live sets. */
+/* The candidates of class cls: sparse spans of h, then abandoned ones; their live sets.
+ * *all: they are all the class has. */
 /* The fullest span worth a live set: two spans of n slots with k live each are disjoint with
  * probability about (1 - (k/n)^2)^n, under 1% from k = 3 sqrt(n) up (a span of 256 slots
  * holding 48 blocks pairs only with much sparser ones); never above 4/5 full (Mesh's cut). */
@@ -150,7 +152,7 @@ static uint32_t max_used_of(unsigned cls) {
     return k - 1 < n * 4 / 5 ? k - 1 : n * 4 / 5;
 }
 
-static unsigned gather(struct mw_heap *h, unsigned cls) {
+static unsigned gather(struct mw_heap *h, unsigned cls, bool *all) {
     uint32_t max_used = max_used_of(cls);
     unsigned max = candidates_in_time();
     unsigned ours = h ? mw_heap_mesh_candidates(h, cls, max_used, found, max) : 0;
@@ -161,6 +163,7 @@ static unsigned gather(struct mw_heap *h, unsigned cls) {
         c->ours = i < ours;
         c->paired = c->known = false;
     }
+    *all = n < max;
     return n;
 }
 
@@ -172,8 +175,8 @@ static bool donates(const struct mw_heap *h) {
     return !MW_HARDENED && h && h->thread_heap && mw_heap_thread_heaps() > 1;
 }
 
-static size_t pass_class(struct mw_heap *h, unsigned cls) {
-    unsigned n = gather(h, cls);
+static size_t pass_class(struct mw_heap *h, unsigned cls, bool *all) {
+    unsigned n = gather(h, cls, all);
     size_t bytes = n >= 2 ? mw_mesh_pairs(cands, n, &rng, mesh_pair, h) : 0;
     bool donate = donates(h);
     for (unsigned i = 0; i < n; i++) { /* the abandoned ones go back (unless meshed away) */
@@ -261,22 +264,39 @@ static unsigned next_in(class_set set, unsigned from) {
     return c;
 }
 
+/* Visits without a mesh after which a class counts as spent when each brought only part of
+ * its candidates: the candidates left unpaired go behind the others (pass_class), so the
+ * next visits bring others. */
+#define DRY_VISITS 3
+static uint8_t dry[MW_CLASS_COUNT]; /* the visits since each class last yielded */
+
+/* Every class may give again (a pass starts, or a heap shrank). */
+static void all_classes(class_set *classes) {
+    *classes = ALL_CLASSES;
+    memset(dry, 0, sizeof dry);
+}
+
 /* Meshes round the classes of *classes from next_class, one visit each (as many candidates
  * as the time left can pair, gather()), until the deadline or the cap, or until every class
- * gave all it could: a class whose visit yields nothing in time leaves *classes. Going
- * round rather than staying in a class while it yields spreads a pass cut short over all
- * classes, and the larger ones, whose spans hold fewer slots, pair best and give the most
- * per mesh (measured: the threads of fragmentation_threads stopped allocating while the
- * pass that stayed was at the eighth class). Returns the bytes released. */
+ * gave all it could: a class leaves *classes when a visit in time that brought all its
+ * candidates yields nothing, or DRY_VISITS visits in a row do. Going round rather than
+ * staying in a class while it yields spreads a pass cut short over all classes, and the
+ * larger ones, whose spans hold fewer slots, pair best and give the most per mesh
+ * (measured: the threads of fragmentation_threads stopped allocating while the pass that
+ * stayed was at the eighth class). Returns the bytes released. */
 static size_t sweep(struct mw_heap *h, uint64_t deadline, class_set *classes) {
     if (!range_cap) range_cap = read_range_cap();
     pass_deadline_ns = deadline;
     size_t bytes = 0;
     while (*classes && under_cap() && in_time()) {
         unsigned c = next_in(*classes, next_class);
-        size_t got = pass_class(h, c);
+        bool all;
+        size_t got = pass_class(h, c, &all);
         bytes += got;
-        if (!got && in_time()) *classes &= ~((class_set)1 << c);
+        if (got)
+            dry[c] = 0;
+        else if (in_time() && (all || ++dry[c] >= DRY_VISITS))
+            *classes &= ~((class_set)1 << c);
         next_class = (c + 1) % MW_CLASS_COUNT;
     }
     return bytes;
@@ -308,7 +328,8 @@ static void account_pass(size_t bytes) {
 /* An explicit pass: every class, no time limit (it supersedes a timed one in progress). */
 static size_t run_whole(struct mw_heap *h) {
     uint64_t t0 = mw_os_now_ns();
-    class_set all = ALL_CLASSES;
+    class_set all;
+    all_classes(&all);
     size_t bytes = sweep(h, UINT64_MAX, &all);
     account_slice(t0, bytes, 0);
     account_pass(bytes);
@@ -357,7 +378,7 @@ static void start_shrink_pass(uint64_t period) {
     if (!timed.classes) timed.bytes = timed.budget_ns = 0;
     if (timed.budget_ns < period * SHRINK_PERIODS) timed.budget_ns = period * SHRINK_PERIODS;
     timed.gap_ns = SLICE_GAP_SHRUNK_NS;
-    timed.classes = ALL_CLASSES;
+    all_classes(&timed.classes);
 }
 
 /* With pass_lock held, no timed pass in progress: starts one when it is due. */
@@ -366,7 +387,7 @@ static void start_if_due(uint64_t now, uint64_t period) {
     timed.budget_ns = period;
     timed.gap_ns = SLICE_NS;
     timed.bytes = 0;
-    timed.classes = ALL_CLASSES;
+    all_classes(&timed.classes);
 }
 
 /* Whether h shrank and the shrink pass it asked for still runs. */
