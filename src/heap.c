@@ -251,7 +251,7 @@ void *mw_heap_alloc_slow(struct mw_heap *h, unsigned cls) {
     }
     if (!h->mesh_skip--) { /* a clock read costs a tenth of this path: every 8th asks */
         h->mesh_skip = 7;
-        mw_mesh_tick(h);
+        mw_mesh_ask(h);
     }
     void *p = from_queue(h, cls);
     if (!p) p = from_abandoned(h, cls);

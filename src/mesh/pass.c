@@ -22,7 +22,9 @@
  *
  * The cap: at most a third of vm.max_map_count meshed ranges (aliases and kept spans in the
  * file), as in Mesh. Each splits the arena's mapping, but neighbours merge: measured, 440
- * meshes (880 ranges) added 806 mappings. */
+ * meshes (880 ranges) added 806 mappings. At the cap a pass goes on with the meshes that
+ * add no range: two spans both in the file (a chain merge, merge.c, turns a file range
+ * into an alias range). */
 #include "mesh/mesh.h"
 
 #include "arena.h"
@@ -39,6 +41,7 @@
 #include "thread.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -98,13 +101,15 @@ static bool under_cap(void) {
     return (long)(mw_mesh_ranges.aliases + mw_mesh_ranges.files) < range_cap;
 }
 
-/* Which of a and b is kept: a span with aliases or already in the file (no move), then the
- * pass's own, then the fuller. NULL when neither may be released (both have aliases). */
+/* Which of a and b is kept: a span with aliases or already in the file (no move), the one
+ * with more aliases when both have some (fewer to map again: merge.c), then the pass's own,
+ * then the fuller. */
 static struct mw_mesh_cand *keeper(struct mw_mesh_cand *a, struct mw_mesh_cand *b) {
     bool a_kept = a->span->mesh_next || a->span->in_file;
     bool b_kept = b->span->mesh_next || b->span->in_file;
-    if (a->span->mesh_next && b->span->mesh_next) return NULL;
     if (a_kept != b_kept) return a_kept ? a : b;
+    if (a->span->mesh_count != b->span->mesh_count)
+        return a->span->mesh_count > b->span->mesh_count ? a : b;
     if (a->ours != b->ours) return a->ours ? a : b;
     return a->span->used >= b->span->used ? a : b;
 }
@@ -130,9 +135,10 @@ static unsigned candidates_in_time(void) {
 static size_t mesh_pair(struct mw_mesh_cand *a, struct mw_mesh_cand *b, void *ctx) {
     struct mw_heap *h = ctx;
     struct mw_mesh_cand *k = keeper(a, b), *r = k == a ? b : a;
-    if (!under_cap() || !in_time()) return MW_MESH_STOP;
-    if (!k || k->span->mesh_count >= MW_MESH_SHARE_MAX ||
-        k->span->used + r->span->used > k->span->capacity)
+    if (!in_time()) return MW_MESH_STOP;
+    if (!under_cap() && !(k->span->in_file && r->span->in_file)) return 0; /* a new range */
+    if (k->span->mesh_count + r->span->mesh_count > MW_MESH_SHARE_MAX ||
+        k->span->used + r->span->used > k->span->capacity || r->span->pinned)
         return 0;
     size_t bytes = mw_mesh_merge(k->span, mw_mesh_live(k), r->span, mw_mesh_live(r), &rng);
     if (bytes && r->ours) mw_heap_unlink_meshed(h, r->span);
@@ -179,12 +185,12 @@ static size_t pass_class(struct mw_heap *h, unsigned cls, bool *all) {
     unsigned n = gather(h, cls, all);
     size_t bytes = n >= 2 ? mw_mesh_pairs(cands, n, &rng, mesh_pair, h) : 0;
     bool donate = donates(h);
-    for (unsigned i = 0; i < n; i++) { /* the abandoned ones go back (unless meshed away) */
+    for (unsigned i = 0; i < n; i++) { /* those not meshed away go behind the others */
         struct mw_span *s = cands[i].span;
-        if (s->state == MW_SPAN_MESHED || (cands[i].ours && cands[i].paired)) continue;
+        if (s->state == MW_SPAN_MESHED) continue;
         if (!cands[i].ours)
             mw_arena_abandon(s, true);
-        else if (donate)
+        else if (donate && !cands[i].paired)
             mw_heap_donate(h, s);
         else
             mw_heap_requeue_unmeshed(h, s);
@@ -277,8 +283,8 @@ static void all_classes(class_set *classes) {
 }
 
 /* Meshes round the classes of *classes from next_class, one visit each (as many candidates
- * as the time left can pair, gather()), until the deadline or the cap, or until every class
- * gave all it could: a class leaves *classes when a visit in time that brought all its
+ * as the time left can pair, gather()), until the deadline, or until every class gave all
+ * it could: a class leaves *classes when a visit in time that brought all its
  * candidates yields nothing, or DRY_VISITS visits in a row do. Going round rather than
  * staying in a class while it yields spreads a pass cut short over all classes, and the
  * larger ones, whose spans hold fewer slots, pair best and give the most per mesh
@@ -288,7 +294,7 @@ static size_t sweep(struct mw_heap *h, uint64_t deadline, class_set *classes) {
     if (!range_cap) range_cap = read_range_cap();
     pass_deadline_ns = deadline;
     size_t bytes = 0;
-    while (*classes && under_cap() && in_time()) {
+    while (*classes && in_time()) {
         unsigned c = next_in(*classes, next_class);
         bool all;
         size_t got = pass_class(h, c, &all);
@@ -339,14 +345,14 @@ static size_t run_whole(struct mw_heap *h) {
 }
 
 /* One slice of the timed pass in progress, of at most limit_ns; ends the pass when its
- * time or its classes are spent, or the cap is reached. */
+ * time or its classes are spent. */
 static void run_slice(struct mw_heap *h, uint64_t limit_ns, uint64_t waited) {
     uint64_t t0 = mw_os_now_ns(), slice = limit_ns < timed.budget_ns ? limit_ns : timed.budget_ns;
     size_t bytes = sweep(h, t0 + slice, &timed.classes);
     uint64_t spent = account_slice(t0, bytes, waited);
     timed.bytes += bytes;
     timed.budget_ns -= spent < timed.budget_ns ? spent : timed.budget_ns;
-    if (timed.budget_ns == 0 || !under_cap()) timed.classes = 0;
+    if (timed.budget_ns == 0) timed.classes = 0;
     if (!timed.classes) account_pass(timed.bytes);
 }
 
@@ -410,28 +416,38 @@ static _Atomic uint32_t slice_seq;
  * runs. */
 static uint64_t wait_slice(void) {
     uint64_t t0 = mw_os_now_ns(), waited = 0;
-    for (;;) {
+    while (waited < SLICE_NS) {
         uint32_t seq = atomic_load_explicit(&slice_seq, memory_order_acquire);
         if (mw_trylock(&pass_lock)) return waited;
-        if (!atomic_load_explicit(&slicing, memory_order_acquire)) break;
-        mw_os_wait(&slice_seq, seq, SLICE_NS - waited);
+        if (atomic_load_explicit(&slicing, memory_order_acquire))
+            mw_os_wait(&slice_seq, seq, SLICE_NS - waited);
+        else
+            sched_yield(); /* the holder is about to slice, or just did */
         waited = mw_os_now_ns() - t0;
-        if (waited >= SLICE_NS) break;
     }
-    account_pause(mw_os_now_ns() - t0);
+    account_pause(waited);
     return SLICE_NS;
 }
 
-/* Runs a slice of the timed pass (pass_lock held), telling the threads that wait. */
+/* Runs a slice of the timed pass (pass_lock held) when this process may mesh now (the
+ * look at its threads is part of the slice, for the threads that wait). */
 static void slice(struct mw_heap *h, uint64_t limit_ns, uint64_t waited) {
     atomic_store_explicit(&slicing, true, memory_order_release);
-    run_slice(h, limit_ns, waited);
+    if (begin_locked()) {
+        run_slice(h, limit_ns, waited);
+        mw_mesh_file_solo(false);
+    }
+}
+
+/* After pass_lock is dropped: a slice ended, the threads that wait may go on (one of them
+ * runs the next slice: they wake to a free lock). */
+static void slice_ended(void) {
     atomic_store_explicit(&slicing, false, memory_order_release);
     atomic_fetch_add_explicit(&slice_seq, 1, memory_order_release);
     mw_os_wake_all(&slice_seq);
 }
 
-void mw_mesh_tick(struct mw_heap *h) {
+static void mw_mesh_tick(struct mw_heap *h) {
     uint64_t now = mw_os_coarse_ns(), period, waited = 0;
     if (now >= h->mesh_look_ns && enabled()) look(h, now);
     if (now < atomic_load_explicit(&next_due_ns, memory_order_relaxed)) return;
@@ -444,15 +460,21 @@ void mw_mesh_tick(struct mw_heap *h) {
     else if (!timed.classes)
         start_if_due(now, period);
     uint64_t wait = period; /* the next pass a period after this one ended */
-    if (timed.classes && begin_locked()) {
+    bool sliced = timed.classes != 0;
+    if (sliced) {
         uint64_t limit = SLICE_NS < period ? SLICE_NS : period;
         slice(h, limit > waited ? limit - waited : 0, waited);
-        mw_mesh_file_solo(false);
         now = mw_os_coarse_ns();
         if (timed.classes) wait = timed.gap_ns;
     }
     atomic_store_explicit(&next_due_ns, now + wait, memory_order_relaxed);
     mw_unlock(&pass_lock);
+    if (sliced) slice_ended();
+}
+
+void mw_mesh_ask(struct mw_heap *h) {
+    mw_mesh_tick(h);
+    if (owes(h)) h->mesh_skip = 0; /* it asks again at its next slow path */
 }
 
 size_t mw_mesh_now(void) {

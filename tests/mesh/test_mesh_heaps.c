@@ -205,13 +205,14 @@ static int teardown(void **state) {
 }
 
 /* Every span the workers' blocks took is back: none meshed, and in use no more than before
- * (give or take the workers' allocation spans). */
+ * (give or take the workers' allocation spans, of two classes each, and one of the main
+ * thread's: the test's own bookkeeping may start a class). */
 static void assert_spans_back(uint64_t in_use_before) {
     run_on_both(collect);
     mw_collect(true);
     struct mw_stats st = stats();
     assert_int_equal(st.meshed_spans, 0);
-    assert_true(st.spans_in_use <= in_use_before + 4);
+    assert_true(st.spans_in_use <= in_use_before + 6);
 }
 
 static uint64_t now_ms(void) {
