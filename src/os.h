@@ -33,8 +33,9 @@ void mw_os_unmap(void *p, size_t size);
 size_t mw_os_page_size(void);
 /* Fills buf with random bytes (getrandom, falling back to a clock-seeded mix). */
 void mw_os_random(void *buf, size_t len);
-uint64_t mw_os_now_ns(void);    /* CLOCK_MONOTONIC */
-uint64_t mw_os_coarse_ns(void); /* CLOCK_MONOTONIC_COARSE: cheaper, a few ms coarse */
+uint64_t mw_os_now_ns(void);        /* CLOCK_MONOTONIC */
+uint64_t mw_os_coarse_ns(void);     /* CLOCK_MONOTONIC_COARSE: cheaper, a few ms coarse */
+uint64_t mw_os_thread_cpu_ns(void); /* CPU time of the calling thread */
 int mw_os_tid(void);
 /* Sleeps while *word still holds seen, at most timeout_ns (spurious wake-ups allowed);
  * wakes every thread sleeping on word. Private futexes: one process. */
