@@ -435,12 +435,15 @@ static uint64_t wait_slice(void) {
 }
 
 /* Runs a slice of the timed pass (pass_lock held) when this process may mesh now (the
- * look at its threads is part of the slice, for the threads that wait). */
+ * look at its threads is part of the slice, for the threads that wait); else drops it. */
 static void slice(struct mw_heap *h, uint64_t limit_ns, uint64_t waited) {
     atomic_store_explicit(&slicing, true, memory_order_release);
     if (begin_locked()) {
         run_slice(h, limit_ns, waited);
         mw_mesh_file_solo(false);
+    } else { /* the pass ends unspent (no heap owes it), the next is a period away at least */
+        timed.classes = 0;
+        atomic_fetch_add_explicit(&timed_ends, 1, memory_order_relaxed);
     }
 }
 
