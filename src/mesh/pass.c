@@ -455,7 +455,7 @@ static void slice_ended(void) {
     mw_os_wake_all(&slice_seq);
 }
 
-static void mw_mesh_tick(struct mw_heap *h) {
+static void tick(struct mw_heap *h) {
     uint64_t now = mw_os_coarse_ns(), period, waited = 0;
     if (now >= h->mesh_look_ns && enabled()) look(h, now);
     if (now < atomic_load_explicit(&next_due_ns, memory_order_relaxed)) return;
@@ -481,7 +481,7 @@ static void mw_mesh_tick(struct mw_heap *h) {
 }
 
 void mw_mesh_ask(struct mw_heap *h) {
-    mw_mesh_tick(h);
+    tick(h);
     if (owes(h)) h->mesh_skip = 0; /* it asks again at its next slow path */
 }
 

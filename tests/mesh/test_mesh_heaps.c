@@ -259,8 +259,8 @@ static void allocate_elsewhere(struct part *p) {
  * gives all its sparse spans to the abandoned lists when it next looks, and asks for a
  * shrink pass, which pairs the two workers' spans, whichever thread runs its slices; the
  * workers' spans cannot pair within one heap, so no mesh happens unless both gave theirs.
- * Runs first: a heap looks whether it shrank once per period, reckoned from its first
- * slow path, which must see this test's short period. */
+ * A heap looks whether it shrank every few milliseconds, from its slow paths only:
+ * build_seen lets it see itself full before it thins. */
 static void test_shrunk_heaps_give_and_mesh(void **state) {
     (void)state;
     long period = mw_option_get(MW_OPTION_MESH_PERIOD_MS);
@@ -331,7 +331,7 @@ static void test_remote_frees_race_handoff(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shrunk_heaps_give_and_mesh), /* first: see there */
+        cmocka_unit_test(test_shrunk_heaps_give_and_mesh),
         cmocka_unit_test(test_spans_of_two_heaps_mesh),
         cmocka_unit_test(test_remote_frees_race_handoff),
     };
