@@ -1,7 +1,7 @@
 /* mesh/pass.c — mesh passes: when they run, what takes part, the cap on meshed mappings,
  * the statistics and the fork handlers. One pass at a time (pass_lock); a thread that finds
  * a pass running skips, unless its heap shrank and the pass has yet to mesh what it gave:
- * it then waits, for a slice's time at most (wait_slice()).
+ * it then waits, for a slice's time at most (wait_slice(), slice_wait.h).
  *
  * When: from an allocation slow path, at most once per MESHWARD_MESH_PERIOD_MS, or once
  * every `backoff` periods, a backoff that doubles while passes release little; and at once
@@ -35,13 +35,13 @@
 #include "mesh/file.h"
 #include "mesh/merge.h"
 #include "mesh/pairs.h"
+#include "mesh/slice_wait.h"
 #include "mw_valgrind.h"
 #include "options.h"
 #include "os.h"
 #include "thread.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -406,30 +406,14 @@ static bool owes(const struct mw_heap *h) {
     return atomic_load_explicit(&timed_ends, memory_order_relaxed) < h->mesh_owed;
 }
 
-/* A slice is running (slicing), and slice_seq changes when it ends: a futex word. */
-static _Atomic bool slicing;
-static _Atomic uint32_t slice_seq;
-
-/* Another thread runs a slice of the pass that h owes: h's thread waits for the pass lock
- * (sleeping while slices run), up to a slice's time, then spends what is left of that time
- * in a slice of its own. So every tick of a thread that owes spends about a slice, as a
- * single-threaded program spends the slices its own slow paths run: a program whose
- * threads freed much gives meshing the same share of its time (threads that ran on would
- * end their work before the pass could mesh what they gave, and their writes during the
- * copies make each mesh dearer), and no call pauses longer than a slice. Returns the time
- * waited with pass_lock held, or SLICE_NS (not held) when no time is left or no slice
- * runs. */
+/* Another thread runs a slice of the pass that h owes: h's thread waits (slice_wait.h) up
+ * to a slice's time, then spends what is left of that time in a slice of its own, so that
+ * every ask of a thread that owes spends about a slice, as the slices a single-threaded
+ * program's slow paths run do, and no call pauses longer. Returns the time waited with
+ * pass_lock held, or SLICE_NS (not held) when no time is left. */
 static uint64_t wait_slice(void) {
-    uint64_t t0 = mw_os_now_ns(), waited = 0;
-    while (waited < SLICE_NS) {
-        uint32_t seq = atomic_load_explicit(&slice_seq, memory_order_acquire);
-        if (mw_trylock(&pass_lock)) return waited;
-        if (atomic_load_explicit(&slicing, memory_order_acquire))
-            mw_os_wait(&slice_seq, seq, SLICE_NS - waited);
-        else
-            sched_yield(); /* the holder is about to slice, or just did */
-        waited = mw_os_now_ns() - t0;
-    }
+    uint64_t waited = mw_mesh_slice_wait(&pass_lock, SLICE_NS);
+    if (waited < SLICE_NS) return waited;
     account_pause(waited);
     return SLICE_NS;
 }
@@ -437,7 +421,7 @@ static uint64_t wait_slice(void) {
 /* Runs a slice of the timed pass (pass_lock held) when this process may mesh now (the
  * look at its threads is part of the slice, for the threads that wait); else drops it. */
 static void slice(struct mw_heap *h, uint64_t limit_ns, uint64_t waited) {
-    atomic_store_explicit(&slicing, true, memory_order_release);
+    mw_mesh_slice_begin();
     if (begin_locked()) {
         run_slice(h, limit_ns, waited);
         mw_mesh_file_solo(false);
@@ -445,14 +429,6 @@ static void slice(struct mw_heap *h, uint64_t limit_ns, uint64_t waited) {
         timed.classes = 0;
         atomic_fetch_add_explicit(&timed_ends, 1, memory_order_relaxed);
     }
-}
-
-/* After pass_lock is dropped: a slice ended, the threads that wait may go on (one of them
- * runs the next slice: they wake to a free lock). */
-static void slice_ended(void) {
-    atomic_store_explicit(&slicing, false, memory_order_release);
-    atomic_fetch_add_explicit(&slice_seq, 1, memory_order_release);
-    mw_os_wake_all(&slice_seq);
 }
 
 static void tick(struct mw_heap *h) {
@@ -477,7 +453,7 @@ static void tick(struct mw_heap *h) {
     }
     atomic_store_explicit(&next_due_ns, now + wait, memory_order_relaxed);
     mw_unlock(&pass_lock);
-    if (sliced) slice_ended();
+    if (sliced) mw_mesh_slice_end();
 }
 
 void mw_mesh_ask(struct mw_heap *h) {
