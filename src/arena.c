@@ -120,14 +120,6 @@ static bool keeps_pages(const struct mw_arena *a) {
     return a->managed || a->flags & (MW_ARENA_LARGE_PAGES | MW_ARENA_HUGE_PAGES | MW_ARENA_COMMIT);
 }
 
-static void unlink_span(struct mw_span **list, struct mw_span *s) {
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        *list = s->next;
-    if (s->next) s->next->prev = s->prev;
-}
-
 static void push(struct mw_span **list, struct mw_span *s) {
     s->prev = NULL;
     s->next = *list;
@@ -357,10 +349,14 @@ void mw_arena_purge(bool force) {
     if (purged) MW_TRACE_PURGE(purged);
 }
 
-void mw_arena_abandon(struct mw_span *s) {
+void mw_arena_abandon(struct mw_span *s, bool back) {
+    struct mw_span_queue *q = &arenas[s->arena].abandoned[s->cls];
     mw_lock(&arena_lock);
     s->state = MW_SPAN_ABANDONED;
-    push(&arenas[s->arena].abandoned[s->cls], s);
+    if (back)
+        mw_queue_push_back(q, s);
+    else
+        mw_queue_push_front(q, s);
     spans_abandoned++;
     mw_unlock(&arena_lock);
 }
@@ -369,7 +365,7 @@ void mw_arena_abandon(struct mw_span *s) {
  * adopt? */
 static bool may_adopt(mw_arena_id_t id, unsigned cls) {
     for (unsigned i = 0; i < arena_count; i++)
-        if (arenas[i].abandoned[cls] && (id == 0 || (unsigned)id == i)) return true;
+        if (arenas[i].abandoned[cls].first && (id == 0 || (unsigned)id == i)) return true;
     return false;
 }
 
@@ -380,7 +376,7 @@ struct mw_span *mw_arena_adopt(mw_arena_id_t id, unsigned cls) {
     mw_lock(&arena_lock);
     unsigned n = serving(id, order);
     for (unsigned i = 0; i < n && !s; i++)
-        s = pop(&order[i]->abandoned[cls]);
+        s = mw_queue_pop_front(&order[i]->abandoned[cls]);
     if (s) {
         spans_abandoned--;
         s->state = MW_SPAN_QUEUED; /* the adopter owns it from here */
@@ -396,7 +392,7 @@ struct mw_span *mw_arena_adopt(mw_arena_id_t id, unsigned cls) {
 static bool take_if_empty(struct mw_span *s) {
     mw_span_collect(s);
     if (s->used != 0) return false;
-    unlink_span(&arenas[s->arena].abandoned[s->cls], s);
+    mw_queue_remove(&arenas[s->arena].abandoned[s->cls], s);
     spans_abandoned--;
     s->state = MW_SPAN_QUEUED;
     return true;
@@ -415,7 +411,7 @@ void mw_arena_collect_abandoned(void) {
     mw_lock(&arena_lock);
     for (unsigned i = 0; i < arena_count; i++)
         for (unsigned c = 0; c < MW_CLASS_COUNT; c++)
-            for (struct mw_span *s = arenas[i].abandoned[c], *next; s; s = next) {
+            for (struct mw_span *s = arenas[i].abandoned[c].first, *next; s; s = next) {
                 next = s->next;
                 if (take_if_empty(s)) {
                     s->next = empty;
@@ -431,15 +427,15 @@ void mw_arena_collect_abandoned(void) {
 }
 
 unsigned mw_arena_take_sparse(unsigned cls, uint32_t max_used, struct mw_span **out, unsigned max) {
-    struct mw_span **list = &arenas[0].abandoned[cls];
-    if (!*list) return 0; /* racy peek, as adoption */
+    struct mw_span_queue *q = &arenas[0].abandoned[cls];
+    if (!q->first) return 0; /* racy peek, as adoption */
     unsigned n = 0;
     mw_lock(&arena_lock);
-    for (struct mw_span *s = *list, *next; s && n < max; s = next) {
+    for (struct mw_span *s = q->first, *next; s && n < max; s = next) {
         next = s->next;
         mw_span_collect(s);
         if (s->used == 0 || s->used > max_used) continue;
-        unlink_span(list, s);
+        mw_queue_remove(q, s);
         spans_abandoned--;
         s->state = MW_SPAN_QUEUED; /* so that no remote freer reclaims it meanwhile */
         out[n++] = s;

@@ -46,6 +46,7 @@
 
 #include "common.h"
 #include "span.h"
+#include "span_queue.h"
 
 #include <meshward.h>
 
@@ -112,7 +113,7 @@ struct mw_arena {
     bool managed;                                 /* the program's memory (arena_manage.c) */
     struct mw_span *dirty[MW_SPAN_MAX_PAGES + 1]; /* free spans by page count */
     struct mw_span *clean[MW_SPAN_MAX_PAGES + 1];
-    struct mw_span *abandoned[MW_CLASS_COUNT];
+    struct mw_span_queue abandoned[MW_CLASS_COUNT]; /* by class; passes put theirs back last */
     struct mw_span *runs; /* free runs of any length, in address order (arena_runs.c) */
     uint64_t dirty_bytes, committed_bytes, used_bytes, purged_bytes;
 };
@@ -147,8 +148,10 @@ bool mw_arena_large_free(struct mw_span *s, const void *p);
 /* Purges every dirty free span now (force) or down to the dirty limit. */
 void mw_arena_purge(bool force);
 
-/* Abandoned spans (their heap is gone but they hold live blocks), per class. */
-void mw_arena_abandon(struct mw_span *s);
+/* Abandoned spans (their heap is gone but they hold live blocks), per class. s goes first
+ * in its list (adoption takes the newest first); a mesh pass puts back the spans it took
+ * and could not pair last (back), so that its next look takes others (pass.c). */
+void mw_arena_abandon(struct mw_span *s, bool back);
 struct mw_span *mw_arena_adopt(mw_arena_id_t id, unsigned cls); /* for a heap of id; or NULL */
 /* A remote free landed in s, which may be abandoned: if it is and it is now empty, it
  * goes back to the free lists (so exited threads' spans return without adoption). */

@@ -55,36 +55,6 @@ static void sync_current(struct mw_heap *h, unsigned cls) {
     mw_heap_sync_direct(h, cls);
 }
 
-static void queue_remove(struct mw_span_queue *q, struct mw_span *s) {
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        q->first = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    else
-        q->last = s->prev;
-    s->next = s->prev = NULL;
-}
-
-static void queue_push_front(struct mw_span_queue *q, struct mw_span *s) {
-    s->prev = NULL;
-    s->next = q->first;
-    if (q->first)
-        q->first->prev = s;
-    else
-        q->last = s;
-    q->first = s;
-}
-
-/* q must not be empty (an empty queue's first span is its allocation span: push_front). */
-static void queue_push_back(struct mw_span_queue *q, struct mw_span *s) {
-    s->prev = q->last;
-    s->next = NULL;
-    q->last->next = s;
-    q->last = s;
-}
-
 /* The list a span of h sits in, by its state. */
 static struct mw_span_queue *list_of(struct mw_heap *h, struct mw_span *s) {
     return s->state == MW_SPAN_FULL ? &h->full : &h->queue[s->cls];
@@ -125,6 +95,7 @@ struct mw_heap *mw_heap_create(bool thread_heap, mw_arena_id_t arena) {
     h->thread_heap = thread_heap;
     h->arena = (uint8_t)arena;
     h->mesh_peak = 0;
+    h->mesh_look_ns = h->mesh_owed = 0;
     mw_os_random(&h->rng, sizeof h->rng);
     if (thread_heap) atomic_fetch_add_explicit(&thread_heaps, 1, memory_order_relaxed);
     return h;
@@ -133,23 +104,23 @@ struct mw_heap *mw_heap_create(bool thread_heap, mw_arena_id_t arena) {
 /* ---- span state changes ------------------------------------------------------------- */
 
 static void release_span(struct mw_heap *h, struct mw_span *s) {
-    queue_remove(list_of(h, s), s);
+    mw_queue_remove(list_of(h, s), s);
     sync_current(h, s->cls);
     mw_arena_span_free(s);
 }
 
 /* s (in h's full list) has room again. */
 static void unfull(struct mw_heap *h, struct mw_span *s) {
-    queue_remove(&h->full, s);
+    mw_queue_remove(&h->full, s);
     s->state = MW_SPAN_QUEUED;
     atomic_store_explicit(&s->owner, h, memory_order_relaxed);
     s->dry = 0;
     mw_span_set_delay(s, MW_DELAY_NORMAL, false);
     struct mw_span_queue *q = &h->queue[s->cls];
     if (q->first) { /* behind the allocation span, which keeps serving */
-        queue_push_back(q, s);
+        mw_queue_push_back(q, s);
     } else {
-        queue_push_front(q, s);
+        mw_queue_push_front(q, s);
         sync_current(h, s->cls);
     }
 }
@@ -157,11 +128,11 @@ static void unfull(struct mw_heap *h, struct mw_span *s) {
 /* s has no free slot: park it in the full list, unless a remote free just arrived. */
 static bool to_full(struct mw_heap *h, struct mw_span *s) {
     if (!mw_span_set_delay(s, MW_DELAY_USE, true)) return false;
-    queue_remove(&h->queue[s->cls], s);
+    mw_queue_remove(&h->queue[s->cls], s);
     sync_current(h, s->cls);
     s->state = MW_SPAN_FULL;
     atomic_store_explicit(&s->owner, mw_span_full_owner(h), memory_order_relaxed);
-    queue_push_front(&h->full, s);
+    mw_queue_push_front(&h->full, s);
     return true;
 }
 
@@ -205,8 +176,8 @@ static bool ready(struct mw_heap *h, struct mw_span *s) {
     s->dry = 0;
     struct mw_span_queue *q = &h->queue[s->cls];
     if (q->first != s) {
-        queue_remove(q, s);
-        queue_push_front(q, s);
+        mw_queue_remove(q, s);
+        mw_queue_push_front(q, s);
     }
     sync_current(h, s->cls);
     return true;
@@ -222,8 +193,8 @@ static bool set_aside(struct mw_heap *h, struct mw_span *s) {
     s->dry = 1;
     struct mw_span_queue *q = &h->queue[s->cls];
     if (q->last != s) {
-        queue_remove(q, s);
-        queue_push_back(q, s);
+        mw_queue_remove(q, s);
+        mw_queue_push_back(q, s);
         sync_current(h, s->cls);
     }
     return true;
@@ -247,7 +218,7 @@ static void *from_abandoned(struct mw_heap *h, unsigned cls) {
         atomic_store_explicit(&s->owner, h, memory_order_release);
         mw_span_collect(s);
         s->state = MW_SPAN_QUEUED;
-        queue_push_front(&h->queue[cls], s);
+        mw_queue_push_front(&h->queue[cls], s);
         if (s->used == 0) {
             release_span(h, s);
             continue;
@@ -264,7 +235,7 @@ static void *from_new_span(struct mw_heap *h, unsigned cls) {
     struct mw_span *s = mw_arena_span_alloc(h->arena, mw_classes[cls].pages, cls);
     if (!s) return NULL;
     atomic_store_explicit(&s->owner, h, memory_order_release);
-    queue_push_front(&h->queue[cls], s);
+    mw_queue_push_front(&h->queue[cls], s);
     mw_span_collect(s); /* a warm span's blocks (arena.c) */
     if (!s->free) mw_span_extend(s, &h->rng);
     sync_current(h, cls);
@@ -282,7 +253,7 @@ void *mw_heap_alloc_slow(struct mw_heap *h, unsigned cls) {
     }
     if (!h->mesh_skip--) { /* a clock read costs a tenth of this path: every 8th asks */
         h->mesh_skip = 7;
-        mw_mesh_tick(h);
+        mw_mesh_ask(h);
     }
     void *p = from_queue(h, cls);
     if (!p) p = from_abandoned(h, cls);
@@ -311,14 +282,14 @@ unsigned mw_heap_mesh_candidates(struct mw_heap *h, unsigned cls, uint32_t max_u
 }
 
 void mw_heap_unlink_meshed(struct mw_heap *h, struct mw_span *s) {
-    queue_remove(&h->queue[s->cls], s);
+    mw_queue_remove(&h->queue[s->cls], s);
 }
 
 void mw_heap_requeue_unmeshed(struct mw_heap *h, struct mw_span *s) {
     struct mw_span_queue *q = &h->queue[s->cls];
     if (q->last == s) return;
-    queue_remove(q, s); /* q keeps its allocation span, never a candidate: not empty */
-    queue_push_back(q, s);
+    mw_queue_remove(q, s); /* q keeps its allocation span, never a candidate: not empty */
+    mw_queue_push_back(q, s);
 }
 
 /* ---- frees from other threads ------------------------------------------------------- */
@@ -396,14 +367,14 @@ static unsigned stop_delayed(struct mw_heap *h, struct mw_span *s) {
 
 /* Gives s up: back to the arena when empty, else abandoned (returns 1). */
 static unsigned abandon_span(struct mw_heap *h, struct mw_span *s) {
-    queue_remove(list_of(h, s), s);
+    mw_queue_remove(list_of(h, s), s);
     mw_span_collect(s);
     if (s->used == 0) {
         mw_arena_span_free(s);
         return 0;
     }
     atomic_store_explicit(&s->owner, NULL, memory_order_release);
-    mw_arena_abandon(s);
+    mw_arena_abandon(s, false);
     return 1;
 }
 
@@ -434,7 +405,7 @@ static mw_noinline void vg_free_live(const struct mw_span *s) {
 
 /* Releases s with whatever it holds; its live blocks count as freed. */
 static unsigned free_span(struct mw_heap *h, struct mw_span *s) {
-    queue_remove(list_of(h, s), s);
+    mw_queue_remove(list_of(h, s), s);
     mw_span_collect(s);
     if (mw_vg_active()) vg_free_live(s);
     h->frees[s->cls] += s->used;

@@ -19,12 +19,9 @@
 
 #include "common.h"
 #include "span.h"
+#include "span_queue.h"
 
 #include <meshward.h>
-
-struct mw_span_queue {
-    struct mw_span *first, *last;
-};
 
 /* malloc's direct table: sizes up to MW_DIRECT_MAX index it by (size + 7) / 8, one load from
  * a size to its class's allocation span (mimalloc's pages_free_direct). */
@@ -52,8 +49,12 @@ struct mw_heap {
     uint8_t arena;    /* spans come from the arenas serving this arena id (arena.h) */
     bool alive;
     struct mw_heap *all_next; /* every heap ever made (heap_lock) */
-    int64_t mesh_peak;        /* blocks held at its fullest since its last mesh pass (mesh/) */
-    uint32_t mesh_skip;       /* slow paths left before one asks whether a pass is due */
+    int64_t mesh_peak;        /* blocks held at its fullest since it last shrank (mesh/) */
+    uint64_t mesh_look_ns;    /* when it next looks whether it shrank (mesh/) */
+    uint64_t mesh_owed;       /* it shrank: its thread waits for meshing until that many
+                                 timed passes ended (mesh/pass.c) */
+    uint32_t mesh_skip;       /* slow paths left before one asks whether a pass is due
+                                 (mw_mesh_ask) */
 #if MW_HARDENED
     struct mw_quarantine *quarantine; /* thread heaps: blocks this thread freed lately */
 #endif
@@ -79,8 +80,8 @@ unsigned mw_heap_mesh_candidates(struct mw_heap *h, unsigned cls, uint32_t max_u
                                  struct mw_span **out, unsigned max);
 /* s, a span of h's queue, was meshed away (it is an alias now): h forgets it. */
 void mw_heap_unlink_meshed(struct mw_heap *h, struct mw_span *s);
-/* s, a candidate of h's queue that found no partner, goes to the back of the queue, so that
- * the next pass looks at other spans first. */
+/* s, a candidate of h's queue that was not meshed away, goes to the back of the queue, so
+ * that the next look at the class takes other spans first. */
 void mw_heap_requeue_unmeshed(struct mw_heap *h, struct mw_span *s);
 /* s, a candidate of h's queue that found no partner while other thread heaps live, leaves
  * h for the arena's abandoned list, where their passes may pair it (mesh/README.md): empty,

@@ -40,9 +40,14 @@ void mw_os_unmap(void *p, size_t size);
 size_t mw_os_page_size(void);
 /* Fills buf with random bytes (getrandom, falling back to a clock-seeded mix). */
 void mw_os_random(void *buf, size_t len);
-uint64_t mw_os_now_ns(void);    /* CLOCK_MONOTONIC */
-uint64_t mw_os_coarse_ns(void); /* CLOCK_MONOTONIC_COARSE: cheaper, a few ms coarse */
+uint64_t mw_os_now_ns(void);        /* CLOCK_MONOTONIC */
+uint64_t mw_os_coarse_ns(void);     /* CLOCK_MONOTONIC_COARSE: cheaper, a few ms coarse */
+uint64_t mw_os_thread_cpu_ns(void); /* CPU time of the calling thread */
 int mw_os_tid(void);
+/* Sleeps while *word still holds seen, at most timeout_ns (spurious wake-ups allowed);
+ * wakes every thread sleeping on word. Private futexes: one process. */
+void mw_os_wait(_Atomic uint32_t *word, uint32_t seen, uint64_t timeout_ns);
+void mw_os_wake_all(_Atomic uint32_t *word);
 /* Resident set size and its peak, in bytes, read from /proc/self/status (0 if unknown). */
 void mw_os_rss(uint64_t *rss, uint64_t *peak);
 

@@ -20,6 +20,7 @@ void mw_span_init(struct mw_span *s, unsigned cls) {
     s->dry = s->warm = 0;
     s->mesh_next = s->mesh_into = NULL;
     s->mesh_count = 1;
+    s->pinned = 0;
     atomic_store_explicit(&s->thread_free, MW_DELAY_NORMAL, memory_order_relaxed);
     for (unsigned w = 0; w < MW_SPAN_BITMAP_WORDS; w++)
         s->bitmap[w] = 0;

@@ -107,6 +107,7 @@ struct mw_span {
     struct mw_span *mesh_into;
     uint16_t mesh_count; /* kept span: virtual spans sharing its pages, itself included */
     uint8_t in_file;     /* its pages are the mesh file's, at offset start - arena base */
+    uint8_t pinned;      /* never un-meshed: a failed mesh left data in its pages (merge.c) */
 #if MW_HARDENED
     uint64_t key[2];         /* free-list link encoding (harden/links.h) */
     struct mw_hrec *records; /* one per slot: state, size and history (harden/record.h) */

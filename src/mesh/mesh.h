@@ -9,9 +9,13 @@
 struct mw_heap;
 struct mw_span;
 
-/* From the allocation slow path of h: runs a pass when one is due (MESHWARD_MESH_PERIOD_MS
- * since the last, longer while passes release little). */
-void mw_mesh_tick(struct mw_heap *h);
+/* From the allocation slow path of h, every h->mesh_skip + 1 calls: runs a slice of a pass
+ * when one is due (MESHWARD_MESH_PERIOD_MS since the last, longer while passes release
+ * little, or at once when a heap shrank), and looks whether h shrank. While h owes a pass
+ * (it shrank and the pass has yet to mesh what it gave, pass.c), it sets h->mesh_skip to 0:
+ * h's thread then asks at every slow path, so that it waits for the slices its shrink asked
+ * for however few slow paths it runs. */
+void mw_mesh_ask(struct mw_heap *h);
 /* Runs a whole pass now (no time limit: the program asked) over h's spans (h may be NULL)
  * and the abandoned ones; returns the bytes of physical memory released. 0 when meshing is
  * off or another pass is running. */

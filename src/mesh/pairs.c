@@ -42,7 +42,7 @@ size_t mw_mesh_pairs(struct mw_mesh_cand *c, unsigned n, uint64_t *rng,
     unsigned probes = right < MW_MESH_PROBES ? right : MW_MESH_PROBES;
     size_t released = 0;
     for (unsigned i = 0; i < half; i++)
-        for (unsigned k = 0; k < probes; k++) {
+        for (unsigned k = 0; k < probes && !c[i].paired; k++) {
             struct mw_mesh_cand *r = &c[half + (i + k) % right];
             if (r->paired || !disjoint(&c[i], r)) continue;
             c[i].paired = r->paired = true;

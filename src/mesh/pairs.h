@@ -21,7 +21,8 @@ struct mw_mesh_cand {
 
 /* The live set of c (its span owned by the caller), computed on first use. */
 const uint64_t *mw_mesh_live(struct mw_mesh_cand *c);
-/* Calls mesh(a, b, ctx) for each disjoint pair found (a and b are marked paired first);
+/* Calls mesh(a, b, ctx) for each disjoint pair found among the candidates not marked paired
+ * (a and b are marked paired first);
  * mesh decides which span is kept and returns the bytes it released, or MW_MESH_STOP to end
  * the search. Returns the sum of the bytes. */
 size_t mw_mesh_pairs(struct mw_mesh_cand *c, unsigned n, uint64_t *rng,

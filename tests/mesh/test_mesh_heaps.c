@@ -5,7 +5,8 @@
  * of one heap can mesh, while any span of one worker meshes with any of the other. The
  * workers stay alive between the steps the main thread hands them. The hardened build
  * meshes only while one thread lives (mesh/pass.c): there the same steps must mesh nothing
- * and lose nothing. */
+ * and lose nothing. The first test lets passes run on their own, from the workers' slow
+ * paths, as a program's would (mesh/pass.c, "when"); the others ask for them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SIZE 64
 #define COUNT (256 * 128) /* 128 spans of 256 blocks per worker */
@@ -203,16 +205,81 @@ static int teardown(void **state) {
 }
 
 /* Every span the workers' blocks took is back: none meshed, and in use no more than before
- * (give or take the workers' allocation spans). */
+ * (give or take the workers' allocation spans, of two classes each, and one of the main
+ * thread's: the test's own bookkeeping may start a class). */
 static void assert_spans_back(uint64_t in_use_before) {
     run_on_both(collect);
     mw_collect(true);
     struct mw_stats st = stats();
     assert_int_equal(st.meshed_spans, 0);
-    assert_true(st.spans_in_use <= in_use_before + 4);
+    assert_true(st.spans_in_use <= in_use_before + 6);
+}
+
+static uint64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+#define OTHER_SIZE 48 /* another class: its spans run dry often, so slow paths run */
+#define OTHER_COUNT 4096
+#define SHRINK_MESHES (COUNT / 256 / 2) /* pairs the workers' spans give, at least */
+
+/* Allocates and frees OTHER_COUNT blocks of another class: slow paths, each eighth of
+ * which may look whether the heap shrank and run a slice of a pass. */
+static void other_round(struct part *p) {
+    static void *other[2][OTHER_COUNT];
+    for (size_t i = 0; i < OTHER_COUNT; i++)
+        assert_non_null(other[p->index][i] = malloc(OTHER_SIZE));
+    for (size_t i = 0; i < OTHER_COUNT; i++)
+        free(other[p->index][i]);
+}
+
+/* Fills spans, lets the heap look at itself full (it looks every millisecond of the
+ * period, on a clock a few milliseconds coarse, and from slow paths only), then thins. */
+static void build_seen(struct part *p) {
+    fill_spans(p);
+    struct timespec pause = {0, 20 * 1000000};
+    nanosleep(&pause, NULL);
+    other_round(p);
+    thin(p);
+}
+
+/* Slow paths until the workers' spans meshed or a time limit (the hardened build: a short
+ * one, it meshes nothing while threads live). */
+static void allocate_elsewhere(struct part *p) {
+    uint64_t meshes = stats().meshes, end = now_ms() + (MW_HARDENED ? 300 : 5000);
+    while (stats().meshes < meshes + SHRINK_MESHES && now_ms() < end)
+        other_round(p);
 }
 
 /* ---- tests --------------------------------------------------------------------------- */
+
+/* Passes from slow paths only (no mw_mesh_now): each worker's heap shrank, so its thread
+ * gives all its sparse spans to the abandoned lists when it next looks, and asks for a
+ * shrink pass, which pairs the two workers' spans, whichever thread runs its slices; the
+ * workers' spans cannot pair within one heap, so no mesh happens unless both gave theirs.
+ * A heap looks whether it shrank every few milliseconds, from its slow paths only:
+ * build_seen lets it see itself full before it thins. */
+static void test_shrunk_heaps_give_and_mesh(void **state) {
+    (void)state;
+    long period = mw_option_get(MW_OPTION_MESH_PERIOD_MS);
+    mw_option_set(MW_OPTION_MESH_PERIOD_MS, 1);
+    uint64_t in_use = stats().spans_in_use;
+    run_on_both(build_seen);
+    uint64_t before = stats().meshes;
+    run_on_both(allocate_elsewhere);
+    mw_option_set(MW_OPTION_MESH_PERIOD_MS, period);
+    uint64_t meshes = stats().meshes - before;
+    if (MW_HARDENED)
+        assert_int_equal(meshes, 0);
+    else
+        assert_true(meshes >= SHRINK_MESHES);
+    run_on_both(check);
+    run_on(0, free_crosswise);
+    run_on(1, free_crosswise);
+    assert_spans_back(in_use);
+}
 
 static void test_spans_of_two_heaps_mesh(void **state) {
     (void)state;
@@ -264,6 +331,7 @@ static void test_remote_frees_race_handoff(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shrunk_heaps_give_and_mesh),
         cmocka_unit_test(test_spans_of_two_heaps_mesh),
         cmocka_unit_test(test_remote_frees_race_handoff),
     };

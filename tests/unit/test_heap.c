@@ -1,6 +1,7 @@
 /* test_heap.c — heaps: span queues and the full list, local frees that un-fill and empty
  * spans, remote frees into full spans (the delayed list), abandoning spans at thread exit,
- * adopting them, reclaiming them when emptied remotely, and heap destroy/reset. Uses a
+ * adopting them (newest first, while a mesh pass puts back what it took last), reclaiming
+ * them when emptied remotely, and heap destroy/reset. Uses a
  * rarely used class so that the test's own allocations do not disturb the counts. */
 #include "cmocka_all.h"
 #include "arena.h"
@@ -198,6 +199,35 @@ static void delete_keeps_blocks_alive(void **state) {
     mw_free(p);
 }
 
+/* The arena's abandoned list of a class: adoption takes the span abandoned last first; a
+ * span put back at the back (a mesh pass's, arena.h) comes after every other. */
+static void abandoned_spans_adopted_newest_first_put_back_last(void **state) {
+    (void)state;
+    struct mw_span *s[3];
+    for (int i = 0; i < 3; i++)
+        assert_non_null(s[i] = mw_arena_span_alloc(0, mw_classes[cls()].pages, cls()));
+    mw_arena_abandon(s[0], false);
+    mw_arena_abandon(s[1], true);
+    mw_arena_abandon(s[2], false);
+    assert_ptr_equal(mw_arena_adopt(0, cls()), s[2]);
+    assert_ptr_equal(mw_arena_adopt(0, cls()), s[0]);
+    struct mw_span *t, *last = NULL, *others = NULL;
+    while ((t = mw_arena_adopt(0, cls())) != NULL) { /* any left by other tests, then s[1] */
+        if (last && last != s[1]) {
+            last->next = others;
+            others = last;
+        }
+        last = t;
+    }
+    assert_ptr_equal(last, s[1]);
+    for (; others; others = t) {
+        t = others->next;
+        mw_arena_abandon(others, false);
+    }
+    for (int i = 0; i < 3; i++)
+        mw_arena_span_free(s[i]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(filling_a_span_parks_it_and_frees_bring_it_back),
@@ -205,6 +235,7 @@ int main(void) {
         cmocka_unit_test(a_local_free_brings_a_full_span_back),
         cmocka_unit_test(exited_threads_abandon_and_others_adopt),
         cmocka_unit_test(remote_frees_reclaim_emptied_abandoned_spans),
+        cmocka_unit_test(abandoned_spans_adopted_newest_first_put_back_last),
         cmocka_unit_test(destroy_and_reset_free_every_block),
         cmocka_unit_test(delete_keeps_blocks_alive),
     };
