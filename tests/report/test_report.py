@@ -75,6 +75,14 @@ def readers_agree(args, trace_dir):
     j2 = report(args, trace_dir, "--json", "--reader", "babeltrace2")
     check(j1["reader"] == "ctf" and j2["reader"] == "babeltrace2", "reader not recorded")
     j1.pop("reader"), j2.pop("reader")
+    if same_order != len(a):
+        # Events of different streams with one timestamp: the readers order such ties each
+        # their own way, and the replay may then differ (a free and an allocation of one
+        # address in the same nanosecond, on two CPUs). What does not depend on the order
+        # must still agree.
+        check(j1["gaps"] == j2["gaps"] and j1["summary"]["discarded_events"] ==
+              j2["summary"]["discarded_events"], "the two readers see different gaps")
+        return
     check(j1 == j2, "the two readers give different reports")
 
 
