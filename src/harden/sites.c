@@ -7,7 +7,10 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-#define SITES ((size_t)1 << 20) /* 8 MiB reserved, touched where used */
+/* Sites land on pages at random: a small table keeps a program with thousands of call sites
+ * to a few hundred KiB (512 KiB at most). */
+#define SITE_BITS 16
+#define SITES ((size_t)1 << SITE_BITS)
 #define NUMBERS ((size_t)1 << 16)
 
 __thread struct mw_site_slot mw_site_cache[MW_SITE_CACHE];
@@ -23,7 +26,8 @@ static _Atomic uint32_t tids[NUMBERS];
 static size_t slot_of(uintptr_t ip) {
     _Atomic uintptr_t *sites = range.at;
     uint64_t x = (uint64_t)ip * 0x9e3779b97f4a7c15ull;
-    for (size_t i = (size_t)(x >> 44), n = 0; n < SITES; i = (i + 1) & (SITES - 1), n++) {
+    for (size_t i = (size_t)(x >> (64 - SITE_BITS)), n = 0; n < SITES;
+         i = (i + 1) & (SITES - 1), n++) {
         uintptr_t k = atomic_load_explicit(&sites[i], memory_order_acquire);
         if (k == ip) return i;
         if (k == 0 && (atomic_compare_exchange_strong(&sites[i], &k, ip) || k == ip)) return i;
