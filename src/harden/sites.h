@@ -2,8 +2,9 @@
  * record is 16 bytes: a call site (a return address) as a 32-bit id, a thread as a 16-bit
  * number (both builds: sampled blocks have records).
  *
- * Sites: a process-wide open-addressing table of return addresses in reserved memory,
- * touched where used, whose entries are never removed; an address's id is its slot + 1.
+ * Sites: a process-wide open-addressing table of 65536 return addresses in reserved memory,
+ * touched where used, whose entries are never removed; an address's id is its slot + 1 (0
+ * once the table is full: the history then lacks that call site).
  * Each thread remembers its latest sites in a small direct-mapped cache, so a call site
  * seen before costs a compare. Threads: each thread gets the next number the first time it
  * records (number 0 is none; after 65535 threads, later ones share 65535's, and their
