@@ -1,9 +1,11 @@
 /* report_ctf.c — the specialised trace reader: decodes the stream files of LTTng-UST traces
  * directly (mmap), with the ops report_ctf_meta.c compiled from each trace's metadata, and
- * merges every stream of every trace under the folder by timestamp.
+ * merges every stream of every trace under the folder by timestamp, in babeltrace2's order.
  *
  * Invariants: each stream holds its next event decoded (or is finished); a binary min-heap
- * over the streams' next timestamps gives the merge order. A packet's discarded-events
+ * over the streams' next events (timestamp, then trace uuid, stream class and stream, as
+ * babeltrace2's muxer breaks ties) gives the merge order, so both readers deliver one
+ * sequence. A packet's discarded-events
  * counter that grew since the stream's previous packet becomes one REP_DISCARDED event at
  * the previous packet's end (growth past the largest value seen: the counter can step back). Pages
  * of packets already read are dropped from the mapping, so the reader's resident memory does not
@@ -267,8 +269,16 @@ static int advance(struct stream *st) {
 
 /* ---- merging --------------------------------------------------------------------------- */
 
+/* The order babeltrace2's muxer gives: by timestamp, then, for events of one timestamp on
+ * different streams, by trace uuid, stream class and stream (so that both readers hand the
+ * replay the same sequence: a free and an allocation of one address in the same nanosecond
+ * on two CPUs replay differently in the other order). */
 static bool before(const struct stream *a, const struct stream *b) {
-    return a->ev.ts < b->ev.ts;
+    if (a->ev.ts != b->ev.ts) return a->ev.ts < b->ev.ts;
+    int u = memcmp(a->layout->uuid, b->layout->uuid, sizeof a->layout->uuid);
+    if (u != 0) return u < 0;
+    if (a->cls->id != b->cls->id) return a->cls->id < b->cls->id;
+    return a->val[SLOT_STREAM_INSTANCE] < b->val[SLOT_STREAM_INSTANCE];
 }
 
 static void sift_down(struct ctf_reader *r, size_t i) {
@@ -284,12 +294,11 @@ static void sift_down(struct ctf_reader *r, size_t i) {
     }
 }
 
-/* The earliest timestamp among the streams below the top (UINT64_MAX when none). */
-static uint64_t runner_up_ts(const struct ctf_reader *r) {
-    uint64_t ts = UINT64_MAX;
-    for (size_t i = 1; i < 3 && i < r->n_heap; i++)
-        if (r->heap[i]->ev.ts < ts) ts = r->heap[i]->ev.ts;
-    return ts;
+/* The first stream below the top (NULL when none). */
+static const struct stream *runner_up(const struct ctf_reader *r) {
+    const struct stream *s = r->n_heap > 1 ? r->heap[1] : NULL;
+    if (r->n_heap > 2 && before(r->heap[2], s)) s = r->heap[2];
+    return s;
 }
 
 static void progress_bar(struct ctf_reader *r, bool done) {
@@ -313,12 +322,12 @@ static int merge(struct ctf_reader *r, rep_sink sink, void *arg, bool progress) 
         /* The top stream's events go out in a run while none of the others' comes first
          * (their earliest is a child of the top): one compare per event, not a sift. */
         struct stream *st = r->heap[0];
-        uint64_t limit = runner_up_ts(r);
+        const struct stream *next = runner_up(r);
         do {
             if (!sink(arg, &st->ev)) goto stopped;
             if (advance(st) != 0) return REP_READ_ERROR;
             if (progress && ++n % (1 << 20) == 0) progress_bar(r, false);
-        } while (st->has_event && st->ev.ts <= limit);
+        } while (st->has_event && (!next || before(st, next)));
         if (!st->has_event) r->heap[0] = r->heap[--r->n_heap];
         sift_down(r, 0);
     }

@@ -26,6 +26,7 @@ enum ctf_slot {
     SLOT_PROCNAME,
     SLOT_MAGIC,
     SLOT_STREAM_ID,
+    SLOT_STREAM_INSTANCE,
     SLOT_TS_BEGIN,
     SLOT_TS_END,
     SLOT_CONTENT_SIZE,
@@ -73,6 +74,7 @@ struct ctf_layout {
     uint64_t clock_freq;
     int64_t clock_offset_ns; /* of cycle 0 from the Epoch */
     int32_t env_vpid;        /* the trace's process (per-process buffers: env.vpid), else 0 */
+    uint8_t uuid[16];        /* the trace's, for the order of events of one timestamp */
 };
 
 enum { CTF_OK = 0, CTF_ERROR = -1, CTF_UNSUPPORTED = -2 };

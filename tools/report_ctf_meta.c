@@ -377,6 +377,19 @@ static void compile(struct parser *p, struct ctf_ops *o, const struct ty *st, sl
     }
 }
 
+/* The 16 bytes of a uuid written "xxxxxxxx-xxxx-...", quoted or not (others are skipped). */
+static void read_uuid(const char *text, uint8_t out[16]) {
+    unsigned n = 0;
+    for (const char *c = text; *c && n < 32; c++) {
+        int v = isdigit((unsigned char)*c)    ? *c - '0'
+                : isxdigit((unsigned char)*c) ? tolower((unsigned char)*c) - 'a' + 10
+                                              : -1;
+        if (v < 0) continue;
+        out[n / 2] = (uint8_t)(n % 2 ? out[n / 2] | v : v << 4);
+        n++;
+    }
+}
+
 static int packet_slot(const char *name, const void *ctx) {
     (void)ctx;
     static const struct {
@@ -384,6 +397,7 @@ static int packet_slot(const char *name, const void *ctx) {
         int slot;
     } map[] = {{"magic", SLOT_MAGIC},
                {"stream_id", SLOT_STREAM_ID},
+               {"stream_instance_id", SLOT_STREAM_INSTANCE},
                {"timestamp_begin", SLOT_TS_BEGIN},
                {"timestamp_end", SLOT_TS_END},
                {"content_size", SLOT_CONTENT_SIZE},
@@ -537,6 +551,7 @@ static void parse_top(struct parser *p) {
             struct block_item it;
             while (block_next(p, &it)) {
                 if (strcmp(it.key, "packet.header") == 0) p->packet_header = it.type;
+                if (strcmp(it.key, "uuid") == 0 && it.value) read_uuid(it.value, p->layout->uuid);
                 if (strcmp(it.key, "byte_order") == 0 && (!it.value || strcmp(it.value, "le") != 0))
                     p->unsupported = true;
             }

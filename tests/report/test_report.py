@@ -68,21 +68,14 @@ def readers_agree(args, trace_dir):
     a, b = ctf.splitlines(), bt2.splitlines()
     check(len(a) == len(b), f"ctf reader: {len(a)} events, babeltrace2: {len(b)}")
     check(canonical(ctf) == canonical(bt2), "the readers deliver different events")
-    same_order = sum(x == y for x, y in zip(a, b))
-    check(same_order == len(a) or [int(x.split()[0]) for x in a] == [int(y.split()[0]) for y in b],
-          "the readers deliver events in a different timestamp order")
+    # One order, ties of one timestamp on different streams included (the ctf reader breaks
+    # them as babeltrace2's muxer does: the replay of a free and an allocation of one address
+    # in the same nanosecond on two CPUs depends on it).
+    check(a == b, "the readers deliver events in a different order")
     j1 = report(args, trace_dir, "--json")
     j2 = report(args, trace_dir, "--json", "--reader", "babeltrace2")
     check(j1["reader"] == "ctf" and j2["reader"] == "babeltrace2", "reader not recorded")
     j1.pop("reader"), j2.pop("reader")
-    if same_order != len(a):
-        # Events of different streams with one timestamp: the readers order such ties each
-        # their own way, and the replay may then differ (a free and an allocation of one
-        # address in the same nanosecond, on two CPUs). What does not depend on the order
-        # must still agree.
-        check(j1["gaps"] == j2["gaps"] and j1["summary"]["discarded_events"] ==
-              j2["summary"]["discarded_events"], "the two readers see different gaps")
-        return
     check(j1 == j2, "the two readers give different reports")
 
 
