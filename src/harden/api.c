@@ -27,9 +27,6 @@
 
 /* ---- allocation -------------------------------------------------------------------- */
 
-static bool fits_slab(size_t size) {
-    return size <= MW_SLAB_MAX - MW_CANARY_SIZE;
-}
 static bool fits_region(size_t size) {
     return size <= MW_REGION_MAX - MW_CANARY_SIZE - MW_PAGE_SIZE;
 }
@@ -38,7 +35,7 @@ static size_t huge_length(size_t size) {
 }
 
 mw_inline void *core_alloc(struct mw_heap *h, size_t size, size_t align, bool vg) {
-    if (fits_slab(size)) {
+    if (mw_hd_fits_slab(size)) {
         size_t inner = mw_hd_slab_inner(size);
         return align <= 8 ? mw_alloc_class(h, mw_class_of(inner), !vg)
                           : mw_alloc_aligned_in(h, align, inner);
@@ -131,7 +128,7 @@ void *mw_hd_alloc(struct mw_heap *h, size_t size, size_t align, unsigned how, vo
 
 /* Classes as the hardened build sizes them: slab class, region class, or huge. */
 static unsigned class_of(size_t size) {
-    if (fits_slab(size)) return mw_hd_slab_class(size);
+    if (mw_hd_fits_slab(size)) return mw_hd_slab_class(size);
     if (fits_region(size))
         return 128 + (unsigned)(64 - __builtin_clzll(size + MW_CANARY_SIZE + MW_PAGE_SIZE - 1));
     return 255;
@@ -212,7 +209,8 @@ void mw_hd_release_large(void *p) {
 static bool resize_in_place(struct mw_hd_block *b, size_t size) {
     size_t old = b->size;
     if (b->kind == MW_HD_SLAB) {
-        if (!fits_slab(size) || mw_hd_slab_inner(size) > b->cap || size < b->cap / 2) return false;
+        if (!mw_hd_fits_slab(size) || mw_hd_slab_inner(size) > b->cap || size < b->cap / 2)
+            return false;
         if (size < old) memset(b->p + size, 0, old - size);
         b->rec->alloc = (b->rec->alloc & MW_REC_HISTORY_MASK) | (uint64_t)size << 48;
         mw_vg_resize(b->p, old, size);

@@ -25,6 +25,10 @@
 /* Requests the fast paths take: their slot (canary included) stays within the direct table. */
 #define MW_HD_FAST_MAX (MW_DIRECT_MAX - 32)
 
+/* Whether a request of size bytes, its canary after it, fits a slab slot. */
+mw_inline bool mw_hd_fits_slab(size_t size) {
+    return size <= MW_SLAB_MAX - MW_CANARY_SIZE;
+}
 /* Slot bytes for a slab block of size bytes: a multiple of 16 when the size is (its
  * alignment), the canary included. */
 mw_inline size_t mw_hd_slab_inner(size_t size) {
@@ -61,10 +65,18 @@ mw_inline void *mw_hd_alloc_inline(struct mw_heap *h, size_t size, size_t inner,
     return p;
 }
 
+/* The span and slot index of p when p starts a built slot of a recorded span in the arena's
+ * fast range (free.c: empty while memcheck watches); false otherwise. */
+mw_inline bool mw_hd_fast_slot(const void *p, struct mw_span **s, uint32_t *i) {
+    if ((uintptr_t)p - (uintptr_t)mw_arena_base >= mw_free_fast_size) return false;
+    *s = mw_arena_span_of(p);
+    return *s && mw_span_slot_index(*s, p, i) && (*s)->records;
+}
+
 /* The size class a slab request of size bytes gets, for the size-mismatch check of sized
  * frees (any larger size: not a slab's). */
 mw_inline unsigned mw_hd_slab_class(size_t size) {
-    return size <= MW_SLAB_MAX - MW_CANARY_SIZE ? mw_class_of(mw_hd_slab_inner(size)) : 255;
+    return mw_hd_fits_slab(size) ? mw_class_of(mw_hd_slab_inner(size)) : 255;
 }
 
 /* The inline half of mw_hd_free_fast: the span's slot checks of a slab block p, freed by a
@@ -93,12 +105,11 @@ mw_inline bool mw_hd_free_slot(struct mw_quarantine *q, struct mw_span *s, char 
 /* Frees p, allocated as `how` says, with size sized (0: none given), at ip; false when the
  * general path must (nothing was changed). */
 mw_inline bool mw_hd_free_fast(void *p, unsigned how, size_t sized, void *ip) {
-    if (MW_TRACE_ON(free) || (uintptr_t)p - (uintptr_t)mw_arena_base >= mw_free_fast_size)
-        return false;
+    if (MW_TRACE_ON(free)) return false;
     struct mw_quarantine *q = mw_tls_heap->quarantine;
-    struct mw_span *s = mw_arena_span_of(p);
+    struct mw_span *s;
     uint32_t i;
-    if (!q || !s || !mw_span_slot_index(s, p, &i) || !s->records) return false;
+    if (!q || !mw_hd_fast_slot(p, &s, &i)) return false;
     return mw_hd_free_slot(q, s, p, i, how, sized, ip);
 }
 #endif

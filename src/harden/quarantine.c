@@ -2,7 +2,6 @@
  * thread's heap, in metadata; only that thread touches it. */
 #include "harden/quarantine.h"
 
-#include "alloc.h"
 #include "api_fast.h"
 
 #include "harden/blocks.h"
@@ -27,10 +26,9 @@ void mw_quarantine_count(const struct mw_quarantine *q, uint64_t *blocks, uint64
  * link word is still zero goes straight back to its span (the rest of it is checked when it
  * is handed out again, or at exit). True when done; false: release it in full. */
 static bool release_slab(void *p) {
-    if ((uintptr_t)p - (uintptr_t)mw_arena_base >= mw_free_fast_size) return false;
-    struct mw_span *s = mw_arena_span_of(p);
+    struct mw_span *s;
     uint32_t i;
-    if (!s || !mw_span_slot_index(s, p, &i) || !s->records) return false;
+    if (!mw_hd_fast_slot(p, &s, &i)) return false;
     uint64_t st = atomic_load_explicit(&s->records[i].state, memory_order_acquire);
     if (mw_rec_state(st) != MW_HS_QUARANTINED) return true; /* stale: see the header */
     if (mw_word_at(p) != 0) return false;                   /* written: the full path reports */
@@ -70,8 +68,7 @@ static struct mw_quarantine *of_thread(void) {
 }
 
 void mw_quarantine_make_room(struct mw_quarantine *q, size_t bytes) {
-    size_t limit = (size_t)mw_option_now(MW_OPTION_QUARANTINE);
-    while (q->count == MW_QUARANTINE_SLOTS || (q->count && q->total + bytes > limit))
+    while (mw_quarantine_over(q, bytes))
         pop_oldest(q);
 }
 

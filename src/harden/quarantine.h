@@ -27,14 +27,18 @@ struct mw_quarantine {
 /* Adds the freed block b (its record QUARANTINED, its memory zeroed) to the calling thread's
  * quarantine, releasing the oldest blocks beyond the limits. */
 void mw_quarantine_push(const struct mw_hd_block *b);
+/* Whether a block of `bytes` more would take q past its limits (the last block freed always
+ * stays). */
+mw_inline bool mw_quarantine_over(const struct mw_quarantine *q, size_t bytes) {
+    size_t limit = (size_t)mw_option_now(MW_OPTION_QUARANTINE);
+    return q->count == MW_QUARANTINE_SLOTS || (q->count && q->total + bytes > limit);
+}
 /* Releases the oldest blocks of q until a block of `bytes` more fits its limits. */
 void mw_quarantine_make_room(struct mw_quarantine *q, size_t bytes);
 /* The same as mw_quarantine_push, for a block at p whose slot or region is `bytes` long, into
  * q, the calling thread's quarantine (the hot path's form: harden/fast.h). */
 mw_inline void mw_quarantine_put(struct mw_quarantine *q, void *p, size_t bytes) {
-    size_t limit = (size_t)mw_option_now(MW_OPTION_QUARANTINE);
-    if (q->count == MW_QUARANTINE_SLOTS || (q->count && q->total + bytes > limit))
-        mw_quarantine_make_room(q, bytes);
+    if (mw_quarantine_over(q, bytes)) mw_quarantine_make_room(q, bytes);
     unsigned tail = (q->head + q->count) & (MW_QUARANTINE_SLOTS - 1);
     q->block[tail] = p;
     q->bytes[tail] = bytes;

@@ -67,8 +67,6 @@ mw_inline void mw_rec_set_live(struct mw_hrec *r, size_t size, unsigned how, voi
     r->alloc = mw_rec_history(ip) | (uint64_t)(size & 0xffff) << 48;
     atomic_store_explicit(&r->state, mw_rec_word(0, how, MW_HS_LIVE), memory_order_release);
 }
-/* Whether a second thread has run in this process (sites.c; reset in a fork child). */
-MW_HIDDEN extern _Atomic bool mw_rec_threaded;
 /* A state change from seen to next that only one caller may win: a compare-and-swap once a
  * second thread has run, a plain store before (nothing else can change the state then). */
 mw_inline bool mw_rec_move(struct mw_hrec *r, uint64_t seen, uint64_t next) {

@@ -1,5 +1,5 @@
-/* harden/sites.c — call-site ids and thread numbers of block histories (see sites.h), and
- * whether a second thread has run (record.h). */
+/* harden/sites.c — call-site ids and thread numbers of block histories, and whether a
+ * second thread has run (see sites.h). */
 #include "harden/sites.h"
 
 #include "os.h"
@@ -39,15 +39,14 @@ uint32_t mw_site_id_slow(uintptr_t ip) {
     if (!ip || !mw_os_reserve_once(&range, SITES * sizeof(uintptr_t))) return 0;
     size_t i = slot_of(ip);
     uint32_t id = i < SITES ? (uint32_t)i + 1 : 0;
-    struct mw_site_slot *c = &mw_site_cache[(ip ^ (ip >> 6)) & (MW_SITE_CACHE - 1)];
+    struct mw_site_slot *c = mw_site_cached(ip);
     c->ip = ip;
     c->id = id;
     return id;
 }
 
-uintptr_t mw_site_ip(uint32_t id) {
-    if (!id || id > SITES || atomic_load_explicit(&range.state, memory_order_acquire) != 2)
-        return 0;
+uintptr_t mw_site_ip(uint32_t id) { /* an id was given from the table: it exists */
+    if (!id || id > SITES) return 0;
     return atomic_load_explicit((_Atomic uintptr_t *)range.at + id - 1, memory_order_relaxed);
 }
 

@@ -23,13 +23,16 @@ struct mw_site_slot {
 };
 MW_HIDDEN extern __thread struct mw_site_slot mw_site_cache[MW_SITE_CACHE];
 
+/* The calling thread's cache entry for the call site at ip. */
+mw_inline struct mw_site_slot *mw_site_cached(uintptr_t ip) {
+    return &mw_site_cache[(ip ^ (ip >> 6)) & (MW_SITE_CACHE - 1)];
+}
 /* The id of the call site at ip (0 for none, or when the table is full). */
 uint32_t mw_site_id_slow(uintptr_t ip);
 mw_inline uint32_t mw_site_id(void *ip) {
-    uintptr_t a = (uintptr_t)ip;
-    const struct mw_site_slot *c = &mw_site_cache[(a ^ (a >> 6)) & (MW_SITE_CACHE - 1)];
-    if (mw_likely(c->ip == a)) return c->id;
-    return mw_site_id_slow(a);
+    const struct mw_site_slot *c = mw_site_cached((uintptr_t)ip);
+    if (mw_likely(c->ip == (uintptr_t)ip)) return c->id;
+    return mw_site_id_slow((uintptr_t)ip);
 }
 /* The return address site id names (0: none). */
 uintptr_t mw_site_ip(uint32_t id);
@@ -38,6 +41,9 @@ uintptr_t mw_site_ip(uint32_t id);
 MW_HIDDEN extern __thread uint32_t mw_rec_tls_tid;
 MW_HIDDEN extern __thread uint16_t mw_rec_tls_number;
 uint32_t mw_rec_tid_slow(void);
+/* Whether a second thread has run in this process (set by its first record; reset in a fork
+ * child). */
+MW_HIDDEN extern _Atomic bool mw_rec_threaded;
 mw_inline uint32_t mw_rec_tid(void) {
     uint32_t t = mw_rec_tls_tid;
     return mw_likely(t != 0) ? t : mw_rec_tid_slow();
