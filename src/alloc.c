@@ -15,7 +15,7 @@
 #include "init.h"
 #include "mw_valgrind.h"
 #include "os.h"
-#include "region.h"
+#include "region/region.h"
 #include "thread.h"
 #include "trace.h"
 #include "harden/harden.h"

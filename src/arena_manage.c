@@ -10,7 +10,7 @@
 #include "arena.h"
 #include "huge.h"
 #include "meta.h"
-#include "region.h"
+#include "region/region.h"
 
 #include <errno.h>
 

@@ -15,7 +15,7 @@
 #include "heap_large.h"
 #include "huge.h"
 #include "mw_valgrind.h"
-#include "region.h"
+#include "region/region.h"
 #include "thread.h"
 #include "trace.h"
 #include "harden/harden.h"

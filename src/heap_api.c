@@ -9,7 +9,7 @@
 #include "init.h"
 #include "mesh/mesh.h"
 #include "mw_valgrind.h"
-#include "region.h"
+#include "region/region.h"
 #include "thread.h"
 #include "trace.h"
 #include "harden/harden.h"

@@ -13,7 +13,7 @@
 #include "meta.h"
 #include "options.h"
 #include "os.h"
-#include "region.h"
+#include "region/region.h"
 #include "thread.h"
 #include "harden/fault.h"
 #include "harden/harden.h"

@@ -10,7 +10,7 @@
 #include "init.h"
 #include "meta.h"
 #include "os.h"
-#include "region.h"
+#include "region/region.h"
 #include "harden/report.h"
 
 #include <errno.h>

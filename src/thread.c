@@ -2,7 +2,7 @@
  * (see thread.h). */
 #include "thread.h"
 #include "init.h"
-#include "region.h"
+#include "region/region.h"
 #include "trace.h"
 #include "harden/harden.h"
 

@@ -6,7 +6,7 @@
 #include "harden/zero.h"
 #include "huge.h"
 #include "os.h"
-#include "region.h"
+#include "region/region.h"
 
 #include <sys/mman.h>
 

@@ -7,7 +7,7 @@
 #include "harden/zero.h"
 #include "huge.h"
 #include "os.h"
-#include "region.h"
+#include "region/region.h"
 
 #if MW_HARDENED
 

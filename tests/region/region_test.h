@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "huge.h"
-#include "region.h"
+#include "region/region.h"
 
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)

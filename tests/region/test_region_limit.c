@@ -4,7 +4,7 @@
  * before the range is reserved, so that only a few areas fit. */
 #include "region_test.h"
 
-#include "region_internal.h"
+#include "region/internal.h"
 
 #include <stdlib.h>
 #include <sys/resource.h>

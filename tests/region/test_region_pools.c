@@ -6,7 +6,7 @@
  * other classes live in other executables (each is its own process). */
 #include "region_test.h"
 
-#include "region_internal.h"
+#include "region/internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* region_area.c — the region range and its areas: reserving the range once, handing out
+/* region/area.c — the region range and its areas: reserving the range once, handing out
  * 64 MiB areas from it in address order, backing areas with an unlinked file when
  * MESHWARD_REGION_DIR asks for it, giving a region's pages back to the OS, and re-backing
  * file-backed areas in a forked child.
@@ -9,7 +9,7 @@
  * mapping. A released area keeps its mapping and goes to a free stack, taken before fresh
  * areas. area_lock protects areas_used, the free stack, the file descriptor and the file's
  * size. */
-#include "region_internal.h"
+#include "region/internal.h"
 
 #include "mw_valgrind.h"
 #include "os.h"

@@ -1,4 +1,4 @@
-/* region_pool.c — the global pools of each region class: a dirty deque (freed regions whose
+/* region/pool.c — the global pools of each region class: a dirty deque (freed regions whose
  * pages are still resident, newest at the head so that reuse finds warm pages, oldest at
  * the tail so that purging finds the coldest), a clean stack (regions whose pages went back
  * to the OS), and the class's current area, whose never-used regions are handed out in
@@ -9,7 +9,7 @@
  * clock and taking the lock; purging stops at the first unexpired tail). Purging unlinks a batch
  * under the lock and gives its pages back without it, so allocation never waits for madvise or
  * fallocate. */
-#include "region_internal.h"
+#include "region/internal.h"
 
 #include "trace.h"
 
@@ -17,7 +17,7 @@
  * its class's delay (up to 2^MAX_DELAY_SHIFT times the base); CALM_DELAYS delays without
  * such a regret halve it again. A program whose demand swings slowly thus keeps its
  * regions resident, one that really stopped using them gets them purged at the base delay;
- * the bound on dirty bytes (region_purge.c) holds either way. */
+ * the bound on dirty bytes (region/purge.c) holds either way. */
 #define REGRET_DELAYS 4
 #define CALM_DELAYS 8
 #define MAX_DELAY_SHIFT 6

@@ -1,8 +1,8 @@
-/* region.c — the region layer's entry points for alloc.c: size to class, the allocation
+/* region/region.c — the region layer's entry points for alloc.c: size to class, the allocation
  * order (own cache, dirty pool, clean pool, stealing, a fresh region) and frees (own cache,
- * overflowing to the dirty pool). See region_internal.h for the layout and invariants. */
+ * overflowing to the dirty pool). See region/internal.h for the layout and invariants. */
 #include "mw_valgrind.h"
-#include "region_internal.h"
+#include "region/internal.h"
 
 #include <string.h>
 

@@ -1,9 +1,9 @@
-/* region_purge.c — when dirty regions go back to the OS.
+/* region/purge.c — when dirty regions go back to the OS.
  *
  * Policy: a dirty region is purged once it has sat unused in its class's dirty pool for the
  * class's delay: MESHWARD_PURGE_DELAY_MS, doubled (up to 64 times) each time a region of
  * the class is needed again shortly after being purged, and halved back after calm periods
- * (region_pool.c); and, whatever the delay, the oldest dirty regions (across
+ * (region/pool.c); and, whatever the delay, the oldest dirty regions (across
  * classes) are purged while the dirty pools hold more bytes than the live regions do plus
  * DIRTY_FLOOR, so that a program whose demand swings cannot keep every class at its peak
  * for a whole delay. (Sizes count class bytes; only touched pages are resident.)
@@ -16,7 +16,7 @@
  *
  * purge_lock serialises purge passes (a pass holds no pool lock while it calls madvise or
  * fallocate); inline checks skip when a pass is running rather than wait for it. */
-#include "region_internal.h"
+#include "region/internal.h"
 
 #include "trace.h"
 

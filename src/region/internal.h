@@ -1,4 +1,5 @@
-/* region_internal.h — what the region layer's files (region*.c) share, and nobody else.
+/* region/internal.h — what the region layer's files (the .c files of region/) share, and nobody
+ * else.
  *
  * Layout. One reserved virtual range, cut into 64 MiB areas aligned to 64 MiB. An area is
  * taken for one size class when that class runs dry and stays with it (only when the range
@@ -22,7 +23,7 @@
 #define MW_REGION_INTERNAL_H
 
 #include "lock.h"
-#include "region.h"
+#include "region/region.h"
 
 #include <stdatomic.h>
 #include <time.h>
@@ -64,7 +65,7 @@ struct mw_area {
 
 /* The range; areas[0 .. areas_used) have been taken (areas_used only grows). When the
  * range is exhausted, an area whose regions are all free in its class's pools is taken
- * back from that class and handed to another (region_pool.c). */
+ * back from that class and handed to another (region/pool.c). */
 struct mw_region_range {
     uintptr_t base;
     _Atomic size_t size; /* 0 until reserved */
@@ -126,7 +127,7 @@ mw_inline mw_rid_t mw_region_rid(const void *p) {
     return area << (MW_AREA_SHIFT - MW_REGION_MIN_SHIFT) | slot;
 }
 
-/* region_area.c: the range and its areas. */
+/* region/area.c: the range and its areas. */
 bool mw_region_range_init(void); /* idempotent; false when nothing could be reserved */
 mw_inline bool mw_region_range_ready(void) {
     return atomic_load_explicit(&mw_region_range.ready, memory_order_acquire);
@@ -138,7 +139,7 @@ void mw_region_area_fork_child(void);       /* re-backs file-backed areas with p
 void mw_region_area_fork_prepare(void);
 void mw_region_area_fork_parent(void);
 
-/* region_pool.c: the global dirty and clean pools of each class. */
+/* region/pool.c: the global dirty and clean pools of each class. */
 void mw_region_pool_init(void); /* empties every pool; before the first use */
 /* The newest dirty region, else a clean one (*clean tells: its pages read as zero). A clean
  * region purged less than a few delays ago was purged too early: the class's delay grows. */
@@ -160,7 +161,7 @@ bool mw_region_pool_reclaim(unsigned cls);
  * for the bound on dirty bytes), so that reusing them soon is no sign of a short delay. */
 size_t mw_region_pool_purge(unsigned cls, uint64_t cutoff_ns, size_t budget, uint64_t purged_ns);
 
-/* region_cache.c: the per-thread caches. */
+/* region/cache.c: the per-thread caches. */
 struct mw_region_cache;
 struct mw_region_cache *mw_region_cache_self(void); /* NULL once the thread has exited */
 mw_rid_t mw_region_cache_pop(struct mw_region_cache *c, unsigned cls);
@@ -176,7 +177,7 @@ void mw_region_cache_fork_prepare(void);
 void mw_region_cache_fork_parent(void);
 void mw_region_cache_fork_child(void);
 
-/* region_purge.c: when to purge. */
+/* region/purge.c: when to purge. */
 void mw_region_purge_tick(uint64_t now_ns); /* after a free to the dirty pool; rate-limited */
 uint64_t mw_region_purge_delay_ns(void);    /* MESHWARD_PURGE_DELAY_MS, in ns */
 void mw_region_purge_start_worker(void);    /* if MESHWARD_PURGE_INTERVAL_MS asks for one */

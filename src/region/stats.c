@@ -1,8 +1,8 @@
-/* region_stats.c — the region classes' metrics for mw_stats_get: the regions[] entries
+/* region/stats.c — the region classes' metrics for mw_stats_get: the regions[] entries
  * (owned by this layer) are filled in, and the live blocks and bytes, allocations and frees
  * are added to the totals that other layers also add to. Pool sizes are read under the
  * class lock so that dirty + clean = free holds in one snapshot. */
-#include "region_internal.h"
+#include "region/internal.h"
 
 void mw_region_stats(struct mw_stats *st) {
     st->region_classes = MW_REGION_CLASSES;

@@ -1,9 +1,9 @@
-/* region_fork.c — the region layer's fork handlers. prepare takes every lock of the layer in
+/* region/fork.c — the region layer's fork handlers. prepare takes every lock of the layer in
  * the one order its code ever nests them (purge pass, caches, class pools, areas), so that
  * no other thread is half-way through a list when the process is copied; parent releases
  * them; child resets them (their holders do not exist there), then gives the child private
  * copies of file-backed areas and returns the other threads' caches to the pools. */
-#include "region_internal.h"
+#include "region/internal.h"
 
 void mw_region_fork_prepare(void) {
     mw_region_purge_fork_prepare();

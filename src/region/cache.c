@@ -1,4 +1,4 @@
-/* region_cache.c — per-thread region caches: small LIFO lists per class, bounded by bytes
+/* region/cache.c — per-thread region caches: small LIFO lists per class, bounded by bytes
  * (MW_REGION_CACHE_BYTES), that serve a thread's frees and reallocations without touching
  * the global pools; stealing from other threads' caches; returning a cache to the pools
  * when its thread exits, or when it has not been used for the purge delay (so that an idle
@@ -11,7 +11,7 @@
  * costs one uncontended atomic per operation on blocks of at least 32 KiB.
  * A thread's pointer to its cache is initial-exec TLS; CACHE_EXITED marks a thread past
  * mw_region_thread_exit, whose later frees go straight to the global pools. */
-#include "region_internal.h"
+#include "region/internal.h"
 
 #include "os.h"
 
