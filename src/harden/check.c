@@ -42,6 +42,8 @@ static unsigned check_span(struct mw_span *s, bool freed_only) {
 
 void mw_hd_span_release(struct mw_span *s) {
     check_span(s, true);
+    if (s->used && !atomic_load_explicit(&mw_rec_stale, memory_order_relaxed))
+        atomic_store(&mw_rec_stale, true); /* its quarantined blocks may come round again */
 }
 
 static unsigned check_list(struct mw_span *s) {

@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+_Atomic bool mw_rec_stale; /* both builds: the sampled blocks of production have records */
+
 #if MW_HARDENED
 
 #define LARGE_SLOTS ((size_t)1 << 21) /* 80 MiB reserved, touched where used */

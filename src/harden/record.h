@@ -14,8 +14,11 @@
  * State changes: LIVE is set by the allocating thread before the block is returned; LIVE ->
  * QUARANTINED by the one free that wins a compare-and-swap (a racing second free loses and
  * is a double free; while the process has had one thread, a plain store: nothing races);
- * QUARANTINED -> FREED when the quarantine lets the block go back to its span or pool; NEVER for a
- * slot not handed out since its span was carved. */
+ * QUARANTINED -> FREED when the quarantine lets the block go back to its span or pool: a plain
+ * store, since only the quarantine that holds a block moves it on, until a span goes back to
+ * the arena with blocks still quarantined (mw_rec_stale), after which a quarantine may hold a
+ * stale entry (quarantine.h) racing with the one that holds the block now, and the move is a
+ * compare-and-swap; NEVER for a slot not handed out since its span was carved. */
 #ifndef MW_HARDEN_RECORD_H
 #define MW_HARDEN_RECORD_H
 
@@ -85,12 +88,22 @@ mw_inline bool mw_rec_set_freed(struct mw_hrec *r, uint64_t seen, void *ip) {
     uint64_t next = mw_rec_word(mw_rec_history(ip), mw_rec_how(seen), MW_HS_QUARANTINED);
     return mw_rec_move(r, seen, next);
 }
+/* Set for good when a span goes back to the arena with blocks in it (a heap destroyed or
+ * reset with its blocks, mw_hd_span_release): from then on a quarantine may hold a stale
+ * entry. Whoever reads a state word written after the span was carved again reads it set
+ * (the arena's lock orders the two). */
+MW_HIDDEN extern _Atomic bool mw_rec_stale;
 /* QUARANTINED -> FREED, from seen (the state word as last read); false when someone else
  * moved it on first. A stale quarantine entry (quarantine.h) may race with the one that
- * holds the block now, and only one of them may hand it back. */
+ * holds the block now, and only one of them may hand it back; without stale entries only
+ * the caller moves a quarantined block on. */
 mw_inline bool mw_rec_release_from(struct mw_hrec *r, uint64_t seen) {
     if (mw_rec_state(seen) != MW_HS_QUARANTINED) return false;
     uint64_t next = (seen & ~((uint64_t)0xff << 56)) | (uint64_t)MW_HS_FREED << 56;
+    if (mw_likely(!atomic_load_explicit(&mw_rec_stale, memory_order_relaxed))) {
+        atomic_store_explicit(&r->state, next, memory_order_release);
+        return true;
+    }
     return mw_rec_move(r, seen, next);
 }
 mw_inline bool mw_rec_release(struct mw_hrec *r) {
