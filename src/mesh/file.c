@@ -117,10 +117,14 @@ void mw_mesh_file_thaw(struct mw_span *s) {
 /* ---- fork ----------------------------------------------------------------------------
  * Before fork, with every meshed range inaccessible (the barrier makes readers and writers
  * wait; a single-threaded process has no other writer and skips that), the file is copied
- * file to file; after it, the parent maps the copy and the child keeps the original, which
+ * file to file; after it, the child maps the copy and the parent keeps the original, which
  * nobody else maps any more. Both start from the same bytes, neither ever sees the other's
- * writes, and no process waits for the other. Kept spans come in address order, so that
- * neighbours (neighbours in the file too) are copied and mapped as one run. */
+ * writes, and no process waits for the other. The parent keeps its mappings and their page
+ * tables as they were (mapping the copy there replaced populated ranges and faulted every
+ * page in again afterwards); the child's shared ranges have no page tables yet (fork does not
+ * copy those of shared file mappings), so mapping them anew costs it little. Kept spans come
+ * in address order, so that neighbours (neighbours in the file too) are copied and mapped as
+ * one run. */
 
 static int fork_copy = -1;
 static bool fork_ok;
@@ -163,12 +167,16 @@ static void copy_kept(struct mw_span *s) {
     copy_run(extend(s->start, mw_span_bytes(s)));
 }
 
+/* Maps run r onto the copy; false (r unsealed, still the original's) when refused. */
 static bool map_run(struct run r) {
-    return !r.len || map_shared(fork_copy, r.start, r.len, r.start - mw_arena_base, false);
+    if (!r.len || map_shared(fork_copy, r.start, r.len, r.start - mw_arena_base, false))
+        return true;
+    if (!solo) mprotect(r.start, r.len, PROT_READ | PROT_WRITE);
+    return false;
 }
 
-/* The parent's side: kept span s (in a run with its neighbours) and its aliases map the
- * copy, writable. What cannot be mapped stays the original's: shared with the child. */
+/* The child's side: kept span s (in a run with its neighbours) and its aliases map the
+ * copy, writable. What cannot be mapped stays the original's: shared with the parent. */
 static void map_copy(struct mw_span *s) {
     for (struct mw_span *v = s->mesh_next; v; v = v->mesh_next)
         if (!map_shared(fork_copy, v->start, mw_span_bytes(v), offset_of(s), false)) {
@@ -194,11 +202,15 @@ void mw_mesh_file_fork_prepare(void (*each_kept)(void (*fn)(struct mw_span *))) 
     copy_run(extend(NULL, 0));
 }
 
-bool mw_mesh_file_fork_parent(void (*each_kept)(void (*fn)(struct mw_span *))) {
+void mw_mesh_file_fork_parent(void (*each_kept)(void (*fn)(struct mw_span *))) {
+    each_kept(thaw_kept);
+    if (fork_copy >= 0) close(fork_copy);
+    fork_copy = -1;
+}
+
+bool mw_mesh_file_fork_child(void (*each_kept)(void (*fn)(struct mw_span *))) {
     if (!fork_ok) {
         each_kept(thaw_kept);
-        if (fork_copy >= 0) close(fork_copy);
-        fork_copy = -1;
         return false;
     }
     pending.len = 0;
@@ -208,10 +220,4 @@ bool mw_mesh_file_fork_parent(void (*each_kept)(void (*fn)(struct mw_span *))) {
     fd = fork_copy;
     fork_copy = -1;
     return fork_ok;
-}
-
-void mw_mesh_file_fork_child(void (*each_kept)(void (*fn)(struct mw_span *))) {
-    each_kept(thaw_kept);
-    if (fork_copy >= 0) close(fork_copy);
-    fork_copy = -1;
 }

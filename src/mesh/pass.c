@@ -495,9 +495,7 @@ void mw_mesh_fork_freeze(void) {
 
 void mw_mesh_fork_parent(void) {
     if (fork_files) {
-        if (!mw_mesh_file_fork_parent(mw_arena_each_kept))
-            mw_write_str(2, "meshward: fork: cannot copy meshed memory; "
-                            "parent and child may share some of it\n");
+        mw_mesh_file_fork_parent(mw_arena_each_kept);
         mw_mesh_file_solo(false);
         mw_mesh_barrier_end();
     }
@@ -505,7 +503,9 @@ void mw_mesh_fork_parent(void) {
 }
 
 void mw_mesh_fork_child(void) {
-    if (fork_files) mw_mesh_file_fork_child(mw_arena_each_kept);
+    if (fork_files && !mw_mesh_file_fork_child(mw_arena_each_kept))
+        mw_write_str(2, "meshward: fork: cannot copy meshed memory; "
+                        "parent and child may share some of it\n");
     mw_mesh_file_solo(false);
     mw_mesh_barrier_reset();
     mw_lock_reset(&pass_lock);
