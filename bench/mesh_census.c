@@ -7,8 +7,8 @@
  * cap, no time limit, no share limit) over the same live sets laid out in spans of three
  * sizes: the library's own, the smallest that fill whole pages with at least 8 slots
  * (Mesh's rule), and 8 slots counted in the bytes of their slots (a bound no layout reaches:
- * spans are made of whole pages). The other layouts cut each span's bitmap in pieces of their slot count:
- * that stands for the program's heap in smaller spans as long as which blocks live does not
+ * spans are made of whole pages). The other layouts cut each span's bitmap in pieces of their slot
+ * count: that stands for the program's heap in smaller spans as long as which blocks live does not
  * depend on where they lie (random deletes, as in bench/redis_frag.sh and the fragmentation
  * workload). Output goes to stderr.
  *
@@ -92,8 +92,7 @@ static unsigned mesh_all(live_set *sets, unsigned n, unsigned slots) {
 
 /* The live sets in[0, n) cut in pieces of `slots` (empty pieces dropped: they would
  * be free spans); returns the pieces. */
-static unsigned cut(live_set *out, live_set *const *in, unsigned n, unsigned cap,
-                    unsigned slots) {
+static unsigned cut(live_set *out, live_set *const *in, unsigned n, unsigned cap, unsigned slots) {
     unsigned m = 0;
     for (unsigned i = 0; i < n; i++)
         for (unsigned first = 0; first + slots <= cap; first += slots) {
@@ -172,8 +171,9 @@ __attribute__((destructor)) static void census(void) {
         struct mw_span *s = mw_arena_span_of(p);
         if (s && s->start == p && counted(s)) spans[n++] = s;
     }
-    fprintf(stderr, "mesh census: spans' bytes now, then after meshing laid out in spans of "
-                    "the library's slots | whole pages (>= 8 slots) | 8 slots (their bytes only)\n");
+    fprintf(stderr,
+            "mesh census: spans' bytes now, then after meshing laid out in spans of "
+            "the library's slots | whole pages (>= 8 slots) | 8 slots (their bytes only)\n");
     for (unsigned cls = 0; cls < MW_CLASS_COUNT; cls++) {
         unsigned cap = 0, m = class_sets(cls, n, &cap);
         if (m) census_class(cls, m, cap);
