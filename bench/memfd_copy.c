@@ -47,8 +47,8 @@ static void copy_run(const char *method, int from, int to, char *base, char *dst
 
 int main(int argc, char **argv) {
     const char *method = argc > 1 ? argv[1] : "";
-    if (strcmp(method, "copy_file_range") && strcmp(method, "pwrite") &&
-        strcmp(method, "memcpy") && strcmp(method, "populate")) {
+    if (strcmp(method, "copy_file_range") && strcmp(method, "pwrite") && strcmp(method, "memcpy") &&
+        strcmp(method, "populate")) {
         fprintf(stderr, "usage: mwb-memfd-copy copy_file_range|pwrite|memcpy|populate\n");
         return 2;
     }
@@ -70,8 +70,8 @@ int main(int argc, char **argv) {
     if (dst) munmap(dst, ARENA);
     double t1 = now_ms();
     for (size_t off = 0; off + RUN <= ARENA; off += STEP)
-        if (mmap(base + off, RUN, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, to,
-                 (off_t)off) != base + off)
+        if (mmap(base + off, RUN, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, to, (off_t)off) !=
+            base + off)
             return 1;
     double t2 = now_ms();
     printf("%s: %zu runs (%zu MiB): copy %.1f ms, mapping %.1f ms\n", method, runs,
