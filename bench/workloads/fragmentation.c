@@ -4,8 +4,11 @@
  * (wl_frag.h). Models a long-running process after a load peak (a cache that shrank, a
  * parsed document that was mostly released). Prints the live bytes and the heap's resident
  * memory (RSS minus the RSS before the first allocation); the runner reports their ratio.
- * Without meshing, the freed memory stays resident because almost no page becomes empty. */
+ * Without meshing, the freed memory stays resident because almost no page becomes empty.
+ * With MWB_KEEP_HEAP set, the survivors are not freed at the end (for a census of the heap
+ * at exit, bench/mesh_census.c; the checksum then differs). */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "wl.h"
 #include "wl_frag.h"
@@ -17,7 +20,7 @@ int main(int argc, char **argv) {
     size_t live = wl_frag_build(&f);
     size_t heap_rss = wl_rss() - baseline;
     printf("live_bytes=%zu\nheap_rss_bytes=%zu\n", live, heap_rss);
-    wl_frag_free(&f);
+    if (!getenv("MWB_KEEP_HEAP")) wl_frag_free(&f);
     wl_report(f.sum);
     return 0;
 }

@@ -19,13 +19,14 @@ bool mw_mesh_file_alias(char *start, size_t len, const struct mw_span *kept);
 bool mw_mesh_file_unback(char *start, size_t len);
 /* Gives s's pages in the file back (s no longer maps them). */
 void mw_mesh_file_punch(const struct mw_span *s);
-/* Fork (file.c says how parent and child part): prepare seals every kept span and alias
- * (inside the caller's barrier) and copies the file; parent maps the copy (false: some
- * ranges could not be copied and stay shared with the child); child unseals. Kept spans
- * are visited by each_kept. */
+/* Fork (file.c says how parent and child part): prepare makes every kept span and alias
+ * read-only (inside the caller's barrier) and copies the file; parent makes them writable
+ * again and keeps the original;
+ * child maps the copy (false: some ranges could not be copied or mapped and stay shared
+ * with the parent). Kept spans are visited by each_kept. */
 void mw_mesh_file_fork_prepare(void (*each_kept)(void (*fn)(struct mw_span *)));
-bool mw_mesh_file_fork_parent(void (*each_kept)(void (*fn)(struct mw_span *)));
-void mw_mesh_file_fork_child(void (*each_kept)(void (*fn)(struct mw_span *)));
+void mw_mesh_file_fork_parent(void (*each_kept)(void (*fn)(struct mw_span *)));
+bool mw_mesh_file_fork_child(void (*each_kept)(void (*fn)(struct mw_span *)));
 /* Read-write again (the forked child's side of the freeze). */
 void mw_mesh_file_thaw(struct mw_span *s);
 void mw_mesh_file_freeze(struct mw_span *s);

@@ -375,7 +375,7 @@ static void *wait_on_pipe(void *arg) {
     return read(*(int *)arg, &c, 1) == 1 ? NULL : arg;
 }
 
-/* The same with a second thread alive at fork: the meshed memory is sealed while it is
+/* The same with a second thread alive at fork: the meshed memory is read-only while it is
  * copied (a lone thread skips that). */
 static void test_fork_with_threads(void **state) {
     int fds[2];
