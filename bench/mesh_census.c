@@ -13,7 +13,7 @@
  * workload). Output goes to stderr.
  *
  * usage: MESHWARD_MESH=0 LD_PRELOAD=build/bench/libmwb-mesh-census.so PROGRAM ARGS */
-#include "arena.h"
+#include "arena/arena.h"
 #include "os.h"
 #include "sizeclass.h"
 #include "span.h"

@@ -9,7 +9,7 @@
  * Memcheck's annotations (mw_vg_alloc) ride on the same paths: malloc's hooked path serves
  * both, so that off valgrind and untraced malloc pays one branch more. */
 #include "api_fast.h"
-#include "arena.h"
+#include "arena/arena.h"
 #include "heap_large.h"
 #include "huge.h"
 #include "init.h"

@@ -22,7 +22,7 @@
 #define MW_API_FAST_H
 
 #include "alloc.h"
-#include "arena.h"
+#include "arena/arena.h"
 #include "thread.h"
 #include "trace.h"
 #include "harden/record.h"

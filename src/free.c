@@ -11,7 +11,7 @@
  * watches (and until start-up settled it), so that every free then leaves the fast path at
  * the range test it makes anyway, and the path for everything else asks. */
 #include "api_fast.h"
-#include "arena.h"
+#include "arena/arena.h"
 #include "heap_large.h"
 #include "huge.h"
 #include "mw_valgrind.h"

@@ -3,7 +3,7 @@
  * down. The invariants are in heap.h and span.h. */
 #include "heap.h"
 #include "alloc.h"
-#include "arena.h"
+#include "arena/arena.h"
 #include "lock.h"
 #include "mesh/mesh.h"
 #include "meta.h"

@@ -4,7 +4,7 @@
  * and resetting release its spans at once and free its large blocks one by one; memcheck is
  * told of each live block freed (FREELIKE, so that a later use names the destroy). */
 #include "alloc.h"
-#include "arena.h"
+#include "arena/arena.h"
 #include "heap_large.h"
 #include "init.h"
 #include "mesh/mesh.h"

@@ -6,7 +6,7 @@
  * waits for it. */
 #include "init.h"
 #include "alloc.h"
-#include "arena.h"
+#include "arena/arena.h"
 #include "heap_large.h"
 #include "huge.h"
 #include "mesh/mesh.h"

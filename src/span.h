@@ -96,7 +96,7 @@ struct mw_span {
     uint8_t dry;   /* queued span the allocation slow path found without a block (heap.c) */
     uint8_t warm;  /* free span whose lists still hold every built slot of cls (arena.c) */
     struct mw_span *next, *prev; /* heap queue, full list, or arena list */
-    uint64_t resident;           /* a run (arena_runs.c): bytes of it maybe resident */
+    uint64_t resident;           /* a run (arena/runs.c): bytes of it maybe resident */
     uint64_t bitmap[MW_SPAN_BITMAP_WORDS];
     /* Meshing (mesh/README.md). A kept span heads the chain of its aliases (mesh_next);
      * an alias names its kept span (mesh_into), has built == 0 (so no slot test passes on

@@ -3,7 +3,7 @@
  * snapshot. Counters of running threads are read without stopping them, so a snapshot
  * taken while threads allocate may lag by a few operations; at exit it is exact. */
 #include "alloc.h"
-#include "arena.h"
+#include "arena/arena.h"
 #include "mesh/mesh.h"
 #include "heap.h"
 #include "huge.h"

@@ -20,7 +20,7 @@
 #define LTTNG_UST_TRACEPOINT_DEFINE
 #define LTTNG_UST_TRACEPOINT_PROBE_DYNAMIC_LINKAGE
 #include "trace_sites.h"
-#include "arena.h"
+#include "arena/arena.h"
 #include "init.h"
 
 #include <pthread.h>

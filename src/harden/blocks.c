@@ -140,7 +140,7 @@ void mw_hd_scrub_exact(const struct mw_hd_block *b) {
 
 void mw_hd_give_back(const struct mw_hd_block *b) {
     if (b->kind == MW_HD_ZERO) return mw_zero_free(b->p);
-    if (b->kind == MW_HD_LARGE) /* its arena's runs hold no protected page (arena_runs.c) */
+    if (b->kind == MW_HD_LARGE) /* its arena's runs hold no protected page (arena/runs.c) */
         mprotect(b->p, b->cap, PROT_READ | PROT_WRITE);
     mw_free_untraced(b->p);
 }

@@ -14,7 +14,7 @@
 #define MW_HARDEN_FAST_H
 
 #include "alloc.h"
-#include "arena.h"
+#include "arena/arena.h"
 #include "harden/blocks.h"
 #include "harden/quarantine.h"
 #include "harden/sample.h"

@@ -1,7 +1,7 @@
 /* harden/guard.c — placing guard pages and explaining faults on them (see guard.h). */
 #include "harden/guard.h"
 
-#include "arena.h"
+#include "arena/arena.h"
 #include "harden/sample.h"
 #include "harden/zero.h"
 #include "huge.h"

@@ -22,7 +22,7 @@ struct mw_arena;
  * guard page of the group it lands in; the span ends before the next guard. Groups count
  * from the arena's start (2 MiB aligned, so from the range's base too). */
 void mw_guard_carve(struct mw_arena *a, unsigned pages);
-/* [from, to) of arena a was carved at its bump for a large span or a run (arena_runs.c):
+/* [from, to) of arena a was carved at its bump for a large span or a run (arena/runs.c):
  * the slab guard it covers, if protected, is opened again (a large block has a guard page
  * of its own, and a run holds no protected page). */
 void mw_guard_open(struct mw_arena *a, char *from, char *to);

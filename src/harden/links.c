@@ -1,6 +1,6 @@
 /* harden/links.c — the out-of-line half of encoded links (see links.h): decoding the heap's
  * delayed list, whose links cross spans, and the report of a link that decodes to garbage. */
-#include "arena.h"
+#include "arena/arena.h"
 #include "harden/locate.h"
 #include "harden/report.h"
 

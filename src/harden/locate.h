@@ -5,7 +5,7 @@
 #ifndef MW_HARDEN_LOCATE_H
 #define MW_HARDEN_LOCATE_H
 
-#include "arena.h"
+#include "arena/arena.h"
 #include "harden/harden.h"
 #include "sizeclass.h"
 #include "span.h"

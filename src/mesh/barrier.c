@@ -6,7 +6,7 @@
  * handler passes on. */
 #include "mesh/barrier.h"
 
-#include "arena.h"
+#include "arena/arena.h"
 #include "harden/fault.h"
 #include "mesh/mesh.h"
 

@@ -2,7 +2,7 @@
  * and, at fork, between fork's handlers. */
 #include "mesh/file.h"
 
-#include "arena.h"
+#include "arena/arena.h"
 #include "mesh/barrier.h"
 #include "os.h"
 #include "span.h"

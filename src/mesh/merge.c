@@ -11,7 +11,7 @@
  * per kept span needs it (mesh/README.md). */
 #include "mesh/merge.h"
 
-#include "arena.h"
+#include "arena/arena.h"
 #include "mesh/barrier.h"
 #include "mesh/file.h"
 #include "os.h"

@@ -29,7 +29,7 @@
  * the file (a chain merge, merge.c, turns a file range into an alias range). */
 #include "mesh/mesh.h"
 
-#include "arena.h"
+#include "arena/arena.h"
 #include "heap.h"
 #include "init.h"
 #include "lock.h"

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "arena.h"
+#include "arena/arena.h"
 #include "heap.h"
 #include "mesh/merge.h"
 #include "thread.h"

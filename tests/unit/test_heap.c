@@ -4,7 +4,7 @@
  * them when emptied remotely, and heap destroy/reset. Uses a
  * rarely used class so that the test's own allocations do not disturb the counts. */
 #include "cmocka_all.h"
-#include "arena.h"
+#include "arena/arena.h"
 #include "heap.h"
 #include "thread.h"
 

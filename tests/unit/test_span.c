@@ -2,7 +2,7 @@
  * collecting the local and thread-free lists, the live bitmap, slot validation, and the
  * delayed-free state machine of remote frees. Spans come from the real arena. */
 #include "cmocka_all.h"
-#include "arena.h"
+#include "arena/arena.h"
 #include "init.h"
 #include "os.h"
 #include "span.h"

@@ -1,4 +1,4 @@
-/* arena_manage.c — the ranges of managed arenas: memory the program mapped itself (a file
+/* arena/manage.c — the ranges of managed arenas: memory the program mapped itself (a file
  * mapping, a shared memory segment) and handed to mw_arena_manage, each with a page map of
  * its own, and the lookup that finds a span's page-map slot in them (arena.h).
  *
@@ -7,7 +7,7 @@
  * that publishes it grows, and never changes after (arenas last for the process), so the
  * lookup takes no lock. Records are added under the arena lock. Meshward never unmaps a
  * managed range. */
-#include "arena.h"
+#include "arena/arena.h"
 #include "huge.h"
 #include "meta.h"
 #include "region/region.h"

@@ -1,4 +1,4 @@
-/* arena_runs.c — an arena's runs: the free page ranges of any length that freed large spans
+/* arena/runs.c — an arena's runs: the free page ranges of any length that freed large spans
  * leave behind (arena.h), kept in address order and merged with their neighbours, and the
  * carving of spans of any length at any alignment: from the first run that holds one (the
  * run is split; what lies before and after stays a run), else from the last run together
@@ -14,7 +14,7 @@
  * opened before its span comes back; a carve opens the slab guard it covers). The
  * descriptors of runs and large spans come from this file's pool and go back to it when a
  * merge makes one redundant. */
-#include "arena.h"
+#include "arena/arena.h"
 #include "meta.h"
 #include "os.h"
 #if MW_HARDENED

@@ -1,4 +1,4 @@
-/* arena_pages.c — the kind of pages a reserved arena gets (see arena.h): hugetlb pages
+/* arena/pages.c — the kind of pages a reserved arena gets (see arena.h): hugetlb pages
  * mapped over its part of the range, transparent huge pages advised, or every page
  * populated at once.
  *
@@ -8,7 +8,7 @@
  * the rare failure that remains (another process took the pages meanwhile) puts ordinary
  * reserved memory back without replacing anything (MAP_FIXED_NOREPLACE); if even that
  * fails, the part is lost to the arenas (something else may be mapped there now). */
-#include "arena.h"
+#include "arena/arena.h"
 #include "mw_valgrind.h"
 #include "os.h"
 

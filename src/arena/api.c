@@ -1,8 +1,8 @@
-/* arena_api.c — the public arena calls (mw_arena_reserve, mw_arena_manage, mw_arena_area)
+/* arena/api.c — the public arena calls (mw_arena_reserve, mw_arena_manage, mw_arena_area)
  * and the options that reserve arenas at start-up. Arguments are checked here; arena.c
- * carves, arena_manage.c records the program's ranges, arena_pages.c gives the pages their
+ * carves, arena/manage.c records the program's ranges, arena/pages.c gives the pages their
  * kind. */
-#include "arena.h"
+#include "arena/arena.h"
 #include "init.h"
 #include "os.h"
 #include "options.h"

@@ -1,8 +1,8 @@
-/* arena.c — the arena table, carving arenas and spans from the reserved range, the page
+/* arena/arena.c — the arena table, carving arenas and spans from the reserved range, the page
  * map, free-span reuse and purging, large spans, and the abandoned-span lists (see arena.h
- * for the invariants; arena_runs.c keeps the runs). One lock guards it all: only span-level
+ * for the invariants; arena/runs.c keeps the runs). One lock guards it all: only span-level
  * slow paths and large blocks of arenas come here. */
-#include "arena.h"
+#include "arena/arena.h"
 #include "lock.h"
 #include "mesh/mesh.h"
 #include "meta.h"

@@ -1,9 +1,9 @@
-/* arena.h — the one reserved virtual range that all spans are carved from, the page map
+/* arena/arena.h — the one reserved virtual range that all spans are carved from, the page map
  * that finds a span's descriptor from any address in O(1), and the arenas that divide it.
  *
  * The range is private anonymous memory, reserved with MAP_NORESERVE so that only touched
- * pages cost anything and fork gives the child plain copy-on-write pages. Meshing (a later
- * layer) moves just the spans it merges into a memfd, because two virtual spans can share a
+ * pages cost anything and fork gives the child plain copy-on-write pages. Meshing (mesh/)
+ * moves just the spans it merges into a memfd, because two virtual spans can share a
  * physical page only through a shared file mapping; everything else stays private.
  *
  * Arenas: arena 0 (the default one) is the bottom of the range; mw_arena_reserve carves each
@@ -14,7 +14,7 @@
  * a default heap takes them from the non-exclusive reserved arenas first, then arena 0.
  * Only arena 0's spans are meshed (the others may be on large or huge pages).
  *
- * Managed arenas (mw_arena_manage, arena_manage.c) are memory the program mapped itself,
+ * Managed arenas (mw_arena_manage, arena/manage.c) are memory the program mapped itself,
  * outside the range: each has its own page map, and mw_arena_map_slot / mw_arena_span_of_any
  * find a span in the range or in any of them. The free fast path tests the range alone, so
  * every pointer of a managed arena goes to the slow path, which asks mw_arena_span_of_any.
@@ -26,7 +26,7 @@
  * as the block needs (the hardened build's guard page included), at its alignment. The map
  * names a large span like any other, so free, realloc, malloc_usable_size and the hardened
  * checks find it there (in the slow path: it has no slots). A freed large span's pages
- * become one of its arena's runs (arena_runs.c): free page ranges of any length, merged
+ * become one of its arena's runs (arena/runs.c): free page ranges of any length, merged
  * with their neighbours, from which large spans are cut at any size and alignment (and slab
  * spans too once the bump has reached the arena's end), so an arena filled and emptied
  * with blocks of any sizes can be filled again.
@@ -80,7 +80,7 @@ mw_inline struct mw_span *mw_arena_span_of(const void *p) {
     return mw_page_map[((uintptr_t)p - (uintptr_t)mw_arena_base) >> 12];
 }
 
-/* arena_manage.c: the page-map slot of p's page in a managed arena, or NULL when p lies in
+/* arena/manage.c: the page-map slot of p's page in a managed arena, or NULL when p lies in
  * none. Lock-free: managed ranges are published once, complete, and last for the process. */
 struct mw_span **mw_arena_managed_slot(const void *p);
 /* Called with the arena lock held: checks [start, start + size) (page-aligned) against
@@ -110,11 +110,11 @@ struct mw_arena {
 #endif
     uint8_t id;                                   /* its index in the table */
     unsigned flags;                               /* MW_ARENA_*, as the pages are */
-    bool managed;                                 /* the program's memory (arena_manage.c) */
+    bool managed;                                 /* the program's memory (arena/manage.c) */
     struct mw_span *dirty[MW_SPAN_MAX_PAGES + 1]; /* free spans by page count */
     struct mw_span *clean[MW_SPAN_MAX_PAGES + 1];
     struct mw_span_queue abandoned[MW_CLASS_COUNT]; /* by class; passes put theirs back last */
-    struct mw_span *runs; /* free runs of any length, in address order (arena_runs.c) */
+    struct mw_span *runs; /* free runs of any length, in address order (arena/runs.c) */
     uint64_t dirty_bytes, committed_bytes, used_bytes, purged_bytes;
 };
 
@@ -178,7 +178,7 @@ void mw_arena_totals(struct mw_stats *st);
  * hardened build checks that they do). Nothing for other arenas. */
 void mw_arena_clear_fresh(const struct mw_arena *a, char *start, size_t size);
 
-/* arena_runs.c, called with the arena lock held: a span descriptor for `bytes` (a multiple
+/* arena/runs.c, called with the arena lock held: a span descriptor for `bytes` (a multiple
  * of the page size) at an address aligned to align, cut from a's runs or carved at its
  * bump (mapped nowhere yet); dirty when its pages may hold old bytes; NULL when no room. */
 struct mw_span *mw_arena_run_take(struct mw_arena *a, size_t bytes, size_t align);
@@ -187,12 +187,12 @@ void mw_arena_run_give(struct mw_arena *a, struct mw_span *s);
 /* Purges dirty runs while a holds more than keep dirty bytes; returns the bytes purged. */
 uint64_t mw_arena_run_purge(struct mw_arena *a, uint64_t keep);
 
-/* arena_pages.c: gives [start, start + size) (aligned to mw_arena_pages_align) its kind of
+/* arena/pages.c: gives [start, start + size) (aligned to mw_arena_pages_align) its kind of
  * pages: hugetlb pages mapped over it, transparent huge pages advised, or populated now.
  * 0, or ENOMEM: the part is then as it was, unless *lost (it must never be used). */
 size_t mw_arena_pages_align(unsigned flags);
 int mw_arena_pages_setup(char *start, size_t size, unsigned flags, bool *lost);
-/* arena_api.c: the options that reserve arenas at start-up (after mw_arena_init). */
+/* arena/api.c: the options that reserve arenas at start-up (after mw_arena_init). */
 void mw_arena_options_init(void);
 
 #endif
