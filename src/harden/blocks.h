@@ -60,7 +60,7 @@ void mw_hd_scrub_exact(const struct mw_hd_block *b);
 mw_inline void mw_hd_scrub(const struct mw_hd_block *b, bool vg) {
     /* a slab block's slack up to the next word is zero already (checked at free) */
     if (mw_likely(b->kind == MW_HD_SLAB && !vg))
-        mw_words_clear(b->p, mw_align_up(b->size, 8));
+        memset(b->p, 0, mw_align_up(b->size, 8));
     else
         mw_hd_scrub_exact(b);
 }

@@ -72,22 +72,6 @@ mw_inline bool mw_bytes_zero(const void *p, size_t n) {
     if (trail) edges |= mw_word_at(last) & mw_low_bytes(trail);
     return edges == 0 && mw_words_zero(w + 8, (size_t)(last - (w + 8)));
 }
-/* Zeroes the n bytes at p (8-aligned; n a multiple of 8), 32 bytes per step in 16-byte
- * stores, the last 16 bytes stored where they overlap (no tail loop). */
-mw_inline void mw_words_clear(void *p, size_t n) {
-    char *c = p, *end = c + n;
-    const mw_v2 z = {0, 0};
-    if (n < 16) {
-        if (n) memset(c, 0, 8);
-        return;
-    }
-    memcpy(end - 16, &z, sizeof z);
-    for (; end - c > 32; c += 32) {
-        memcpy(c, &z, sizeof z);
-        memcpy(c + 16, &z, sizeof z);
-    }
-    if (end - c > 16) memcpy(c, &z, sizeof z);
-}
 /* Offset of the first non-zero byte of [p, p + n), or n when all are zero. */
 size_t mw_first_nonzero(const void *p, size_t n);
 /* One past the last non-zero byte of [p, p + n): how far a write ran into bytes that must
