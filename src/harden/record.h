@@ -47,7 +47,7 @@ struct mw_lrec {           /* a block that is not in a slab */
 
 /* The history of a call at ip by the calling thread. */
 mw_inline uint64_t mw_rec_history(void *ip) {
-    return mw_site_id(ip) | (uint64_t)mw_rec_thread() << 32;
+    return mw_site_history(ip);
 }
 mw_inline uint64_t mw_rec_word(uint64_t history, unsigned how, enum mw_hstate st) {
     return history | (uint64_t)how << 48 | (uint64_t)st << 56;

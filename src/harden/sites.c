@@ -5,6 +5,7 @@
 #include "os.h"
 
 #include <stdatomic.h>
+#include <string.h>
 #include <unistd.h>
 
 /* Sites land on pages at random: a small table keeps a program with thousands of call sites
@@ -35,14 +36,20 @@ static size_t slot_of(uintptr_t ip) {
     return SITES;
 }
 
-uint32_t mw_site_id_slow(uintptr_t ip) {
+static uint32_t site_id(uintptr_t ip) {
     if (!ip || !mw_os_reserve_once(&range, SITES * sizeof(uintptr_t))) return 0;
     size_t i = slot_of(ip);
-    uint32_t id = i < SITES ? (uint32_t)i + 1 : 0;
-    struct mw_site_slot *c = mw_site_cached(ip);
-    c->ip = ip;
-    c->id = id;
-    return id;
+    return i < SITES ? (uint32_t)i + 1 : 0;
+}
+
+uint64_t mw_site_history_slow(uintptr_t ip) {
+    uint64_t history = site_id(ip) | (uint64_t)mw_rec_thread() << 32;
+    if (ip) { /* 0 is the empty entry's */
+        struct mw_site_slot *c = mw_site_cached(ip);
+        c->ip = ip;
+        c->history = history;
+    }
+    return history;
 }
 
 uintptr_t mw_site_ip(uint32_t id) { /* an id was given from the table: it exists */
@@ -66,5 +73,6 @@ uint32_t mw_rec_thread_tid(uint16_t n) {
 void mw_rec_fork_child(void) { /* the child runs the forking thread alone */
     mw_rec_tls_tid = 0;
     mw_rec_tls_number = 0;
+    memset(mw_site_cache, 0, sizeof mw_site_cache); /* its histories name the old number */
     atomic_store(&mw_rec_threaded, false);
 }

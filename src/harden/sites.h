@@ -5,11 +5,12 @@
  * Sites: a process-wide open-addressing table of 65536 return addresses in reserved memory,
  * touched where used, whose entries are never removed; an address's id is its slot + 1 (0
  * once the table is full: the history then lacks that call site).
- * Each thread remembers its latest sites in a small direct-mapped cache, so a call site
- * seen before costs a compare. Threads: each thread gets the next number the first time it
- * records (number 0 is none; after 65535 threads, later ones share 65535's, and their
- * reports name the last of them), and a table gives each number's tid. A forked child's
- * thread takes a new number, as it has a new tid. Nothing here calls malloc. */
+ * Each thread remembers its latest sites in a small direct-mapped cache, with the history
+ * word they make with its own number (record.h), so a call site seen before costs a compare
+ * and a load; a forked child empties its thread's cache (the number changes). Threads: each thread
+ * gets the next number the first time it records (number 0 is none; after 65535 threads, later ones
+ * share 65535's, and their reports name the last of them), and a table gives each number's tid. A
+ * forked child's thread takes a new number, as it has a new tid. Nothing here calls malloc. */
 #ifndef MW_HARDEN_SITES_H
 #define MW_HARDEN_SITES_H
 
@@ -19,7 +20,7 @@
 
 struct mw_site_slot {
     uintptr_t ip;
-    uint32_t id;
+    uint64_t history; /* the site's id | the thread's number << 32 */
 };
 MW_HIDDEN extern __thread struct mw_site_slot mw_site_cache[MW_SITE_CACHE];
 
@@ -27,12 +28,13 @@ MW_HIDDEN extern __thread struct mw_site_slot mw_site_cache[MW_SITE_CACHE];
 mw_inline struct mw_site_slot *mw_site_cached(uintptr_t ip) {
     return &mw_site_cache[(ip ^ (ip >> 6)) & (MW_SITE_CACHE - 1)];
 }
-/* The id of the call site at ip (0 for none, or when the table is full). */
-uint32_t mw_site_id_slow(uintptr_t ip);
-mw_inline uint32_t mw_site_id(void *ip) {
+/* The history word of a call at ip by the calling thread: the site's id (0 for none, or
+ * when the table is full) and the thread's number << 32. */
+uint64_t mw_site_history_slow(uintptr_t ip);
+mw_inline uint64_t mw_site_history(void *ip) {
     const struct mw_site_slot *c = mw_site_cached((uintptr_t)ip);
-    if (mw_likely(c->ip == (uintptr_t)ip)) return c->id;
-    return mw_site_id_slow((uintptr_t)ip);
+    if (mw_likely(c->ip == (uintptr_t)ip)) return c->history;
+    return mw_site_history_slow((uintptr_t)ip);
 }
 /* The return address site id names (0: none). */
 uintptr_t mw_site_ip(uint32_t id);
