@@ -447,7 +447,7 @@ void mw_heap_stats(struct mw_stats *st) {
     for (struct mw_heap *h = all_heaps; h; h = h->all_next) {
         st->heaps += h->alive;
 #if MW_HARDENED
-        mw_quarantine_count(h->quarantine, &st->quarantined_blocks, &st->quarantined_bytes);
+        mw_quarantine_count(h->quarantine, st);
 #endif
         for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
             st->classes[c].allocations += mw_heap_allocs(h, c);

@@ -49,7 +49,7 @@ int mw_stats_get(struct mw_stats *st) {
         st->quarantined_blocks < st->live_blocks ? st->quarantined_blocks : st->live_blocks;
     st->live_bytes -=
         st->quarantined_bytes < st->live_bytes ? st->quarantined_bytes : st->live_bytes;
-    st->checks = mw_hd_checks();
+    st->checks += mw_hd_checks(); /* the quarantines' counts are in already */
     st->corruptions = mw_hd_corruptions();
     mw_os_rss(&st->rss_bytes, &st->peak_rss_bytes);
     return 0;

@@ -92,7 +92,7 @@ mw_inline bool mw_hd_free_slot(struct mw_quarantine *q, struct mw_span *s, char 
     if (!mw_canary_ok(end) || !mw_canary_ok(p - MW_CANARY_SIZE) ||
         !mw_bytes_zero(p + size, (size_t)(end - p) - size))
         return false;
-    mw_hd_count_checks(2);              /* the block's identity, its canaries */
+    q->checks += 2;                     /* the block's identity, its canaries */
     memset(p, 0, mw_align_up(size, 8)); /* libc picks the widest stores the CPU has */
     if (mw_unlikely(!mw_rec_set_freed(r, st, ip))) {
         mw_hd_free_raced(p, how); /* another free won after our checks: a double free */

@@ -16,29 +16,34 @@
 #if MW_HARDENED
 
 static struct mw_pool pool = MW_POOL_INIT(struct mw_quarantine);
-void mw_quarantine_count(const struct mw_quarantine *q, uint64_t *blocks, uint64_t *bytes) {
+void mw_quarantine_count(const struct mw_quarantine *q, struct mw_stats *st) {
     if (!q) return;
-    *blocks += q->count; /* read racily by statistics: a snapshot */
-    *bytes += q->total;
+    st->quarantined_blocks += q->count; /* read racily by statistics: a snapshot */
+    st->quarantined_bytes += q->total;
+    st->checks += q->checks;
 }
 
 /* A slab block of the arena's fast range (free.c) whose slot the page map names: one whose
  * link word is still zero goes straight back to its span (the rest of it is checked when it
- * is handed out again, or at exit). True when done; false: release it in full. */
-static bool release_slab(void *p) {
+ * is handed out again, or at exit), the check counted in q (NULL: no quarantine). True when
+ * done; false: release it in full. */
+static bool release_slab(struct mw_quarantine *q, void *p) {
     struct mw_span *s;
     uint32_t i;
     if (!mw_hd_fast_slot(p, &s, &i)) return false;
     uint64_t st = atomic_load_explicit(&s->records[i].state, memory_order_acquire);
     if (mw_rec_state(st) != MW_HS_QUARANTINED) return true; /* stale: see the header */
     if (mw_word_at(p) != 0) return false;                   /* written: the full path reports */
-    mw_hd_count_check();
+    if (mw_likely(q != NULL))
+        q->checks++;
+    else
+        mw_hd_count_check();
     if (mw_rec_release_from(&s->records[i], st)) mw_free_slot_in(p, s, true);
     return true;
 }
 
-static void release(void *p) {
-    if (mw_likely(release_slab(p))) return;
+static void release(struct mw_quarantine *q, void *p) {
+    if (mw_likely(release_slab(q, p))) return;
     struct mw_hd_block b;
     if (!mw_hd_locate(p, &b) || !mw_hd_starts(&b, p) || !b.rec) return;
     if (mw_rec_state(b.rec->state) != MW_HS_QUARANTINED) return; /* stale: see the header */
@@ -55,7 +60,7 @@ static void pop_oldest(struct mw_quarantine *q) {
     q->head = (q->head + 1) & MASK;
     q->count--;
     if (q->count) __builtin_prefetch(q->block[q->head]); /* the next to go, at the next free */
-    release(p);
+    release(q, p);
 }
 
 static struct mw_quarantine *of_thread(void) {
@@ -75,7 +80,7 @@ void mw_quarantine_make_room(struct mw_quarantine *q, size_t bytes) {
 void mw_quarantine_push(const struct mw_hd_block *b) {
     struct mw_quarantine *q = of_thread();
     if (!q) { /* no heap, no metadata: no delay, but still checked */
-        release(b->p);
+        release(NULL, b->p);
         return;
     }
     mw_quarantine_put(q, b->p, b->cap ? b->cap : 1); /* what it keeps from reuse */

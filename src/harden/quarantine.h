@@ -22,6 +22,7 @@ struct mw_quarantine {
     size_t bytes[MW_QUARANTINE_SLOTS];
     unsigned head, count;
     size_t total;
+    uint64_t checks; /* made by its thread's free fast path and releases (statistics) */
 };
 
 /* Adds the freed block b (its record QUARANTINED, its memory zeroed) to the calling thread's
@@ -47,8 +48,10 @@ mw_inline void mw_quarantine_put(struct mw_quarantine *q, void *p, size_t bytes)
 }
 /* Releases every block of the quarantine of heap h (thread exit). */
 void mw_quarantine_flush(struct mw_heap *h);
-/* Adds the blocks waiting in q and the bytes of their slots to *blocks and *bytes. */
-void mw_quarantine_count(const struct mw_quarantine *q, uint64_t *blocks, uint64_t *bytes);
+/* Adds the blocks waiting in q, the bytes of their slots and the checks counted in q to
+ * st's quarantined_blocks, quarantined_bytes and checks. */
+struct mw_stats;
+void mw_quarantine_count(const struct mw_quarantine *q, struct mw_stats *st);
 /* Calls fn on every block waiting in the calling thread's quarantine; returns the sum of
  * what fn returned. */
 unsigned mw_quarantine_each(unsigned (*fn)(void *p));

@@ -453,6 +453,29 @@ static void test_stats(void **state) {
     assert_true(class_allocations + SLACK >= N);
 }
 
+/* Hardened: every free of a slab block makes its two checks (the block's identity, its
+ * canaries) and every block that leaves the quarantine or is handed out again one more, all
+ * counted, whichever path counted them; production checks nothing and counts 0. */
+static void test_stats_checks(void **state) {
+    (void)state;
+    enum { N = 3000, SIZE = 48 };
+    static void *blocks[N];
+    struct mw_stats before = stats_now();
+    for (int round = 0; round < 2; round++) { /* the second round reuses the first's slots */
+        for (int i = 0; i < N; i++)
+            blocks[i] = malloc(SIZE);
+        for (int i = 0; i < N; i++)
+            free(blocks[i]);
+    }
+    struct mw_stats after = stats_now();
+    assert_int_equal(after.corruptions, before.corruptions);
+    if (!MW_HARDENED) {
+        assert_int_equal(after.checks, 0);
+        return;
+    }
+    assert_true(after.checks >= before.checks + 2 * 2 * N); /* the frees' alone */
+}
+
 static void test_stats_print(void **state) {
     (void)state;
     FILE *tmp = tmpfile();
@@ -512,6 +535,7 @@ int main(void) {
         cmocka_unit_test(test_collect),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_stats_checks),
         cmocka_unit_test(test_stats_print),
         cmocka_unit_test(test_foreign_free_counted),
     };
