@@ -33,7 +33,9 @@
 #define MW_SPAN_MAX_OBJECTS 256
 #define MW_SPAN_MIN_OBJECTS 8
 #define MW_SPAN_TARGET_PAGES 4
+#ifndef MW_SPAN_TARGET_OBJECTS /* -D for measuring other span sizes (bench/README.md) */
 #define MW_SPAN_TARGET_OBJECTS 64
+#endif
 #define MW_SPAN_GROW_PAGES 8
 
 struct mw_class_info {
