@@ -4,7 +4,7 @@
 #include "os.h"
 
 #define PG MW_PAGE_SIZE
-#define CSIZE(c) ((c) < 4 ? 16u * ((c) + 1u) : (9u + ((c)-4u) % 8u) << (3u + ((c)-4u) / 8u))
+#define CSIZE(c) MW_CLASS_SIZE(c)
 /* Classes up to 256 B: pages for up to 256 objects, at most MW_SPAN_TARGET_PAGES. Above:
  * the pages for MW_SPAN_TARGET_OBJECTS objects, at most MW_SPAN_GROW_PAGES, unless 8
  * objects need more. */

@@ -38,6 +38,9 @@
 #endif
 #define MW_SPAN_GROW_PAGES 8
 
+/* The block size of class c, as a constant expression (the table below is built from it). */
+#define MW_CLASS_SIZE(c) ((c) < 4 ? 16u * ((c) + 1u) : (9u + ((c)-4u) % 8u) << (3u + ((c)-4u) / 8u))
+
 struct mw_class_info {
     uint32_t size;  /* block size in bytes */
     uint32_t pages; /* span size in pages */
