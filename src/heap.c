@@ -49,7 +49,7 @@ uint64_t mw_heap_allocs(const struct mw_heap *h, unsigned cls) {
     return n;
 }
 
-static void sync_current(struct mw_heap *h, unsigned cls) {
+mw_inline void sync_current(struct mw_heap *h, unsigned cls) {
     struct mw_span *first = h->queue[cls].first;
     if (!first) first = &mw_empty_span;
     if (h->current[cls] == first) return;
