@@ -25,29 +25,31 @@ static _Atomic unsigned thread_heaps;                 /* alive thread heaps */
 
 /* ---- queues ------------------------------------------------------------------------- */
 
-/* The direct indices of class cls: [lo, hi] (none when lo > hi). */
-static unsigned direct_lo(unsigned cls) {
-    return cls ? mw_direct_index(mw_classes[cls - 1].size + 1) : 0;
-}
-static unsigned direct_hi(unsigned cls) {
-    unsigned hi = mw_direct_index(mw_classes[cls].size);
-    return hi < MW_DIRECT_COUNT ? hi : MW_DIRECT_COUNT - 1;
-}
+/* The direct indices of class c are [direct_first[c], direct_first[c + 1]): sizes above
+ * the previous class's, up to MW_DIRECT_MAX (none beyond). A table, so that the slow path's
+ * rewrite of a class's entries reads two bytes (class sizes are multiples of 8). */
+#define DFIRST_(c) (MW_CLASS_SIZE((c)-1) / 8u + 1u)
+#define DFIRST(c) ((c) == 0 ? 0u : DFIRST_(c) < MW_DIRECT_COUNT ? DFIRST_(c) : MW_DIRECT_COUNT)
+#define DF4(c) DFIRST(c), DFIRST(c + 1), DFIRST(c + 2), DFIRST(c + 3)
+#define DF16(c) DF4(c), DF4(c + 4), DF4(c + 8), DF4(c + 12)
+static const uint8_t direct_first[MW_CLASS_COUNT + 1] = {DF16(0),  DF16(16), DF16(32),
+                                                         DF16(48), DF4(64),  DFIRST(68)};
+_Static_assert(MW_CLASS_COUNT == 68 && MW_DIRECT_COUNT < 256, "direct_first's rows");
 
 void mw_heap_sync_direct(struct mw_heap *h, unsigned cls) {
     struct mw_span *s = mw_alloc_hooked ? &mw_empty_span : h->current[cls];
-    for (unsigned i = direct_lo(cls), hi = direct_hi(cls); i <= hi; i++)
+    for (unsigned i = direct_first[cls], end = direct_first[cls + 1]; i < end; i++)
         h->direct[i] = s;
 }
 
 uint64_t mw_heap_allocs(const struct mw_heap *h, unsigned cls) {
     uint64_t n = h->allocs[cls];
-    for (unsigned i = direct_lo(cls), hi = direct_hi(cls); i <= hi; i++)
+    for (unsigned i = direct_first[cls], end = direct_first[cls + 1]; i < end; i++)
         n += h->direct_allocs[i];
     return n;
 }
 
-static void sync_current(struct mw_heap *h, unsigned cls) {
+mw_inline void sync_current(struct mw_heap *h, unsigned cls) {
     struct mw_span *first = h->queue[cls].first;
     if (!first) first = &mw_empty_span;
     if (h->current[cls] == first) return;
@@ -168,9 +170,19 @@ mw_inline void *pop_block(struct mw_heap *h, struct mw_span *s) {
     return b;
 }
 
+/* mw_span_collect for a span whose free list is empty, its common case inline: no remote
+ * frees and no aliases, so the local list becomes the free list (the call and its test of
+ * `free` cost more than that). */
+mw_inline void gather(struct mw_span *s) {
+    uintptr_t remote = atomic_load_explicit(&s->thread_free, memory_order_relaxed) & ~MW_DELAY_MASK;
+    if (mw_unlikely(remote || s->mesh_next)) return mw_span_collect(s);
+    s->free = s->local_free;
+    s->local_free = NULL;
+}
+
 /* Makes s (already in h's queue) the allocation span if it has or can get a free block. */
-static bool ready(struct mw_heap *h, struct mw_span *s) {
-    if (!s->free) mw_span_collect(s);
+mw_inline bool ready(struct mw_heap *h, struct mw_span *s) {
+    if (!s->free) gather(s);
     if (!s->free && s->built < s->capacity) mw_span_extend(s, &h->rng);
     if (!s->free) return false;
     s->dry = 0;

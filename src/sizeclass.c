@@ -4,20 +4,19 @@
 #include "os.h"
 
 #define PG MW_PAGE_SIZE
-#define CSIZE(c) ((c) < 4 ? 16u * ((c) + 1u) : (9u + ((c)-4u) % 8u) << (3u + ((c)-4u) / 8u))
-/* Pages for up to 256 objects when they fit in MW_SPAN_TARGET_PAGES; else the pages for
- * MW_SPAN_TARGET_OBJECTS objects, at least MW_SPAN_TARGET_PAGES and at most
- * MW_SPAN_GROW_PAGES, unless 8 objects need more. */
+#define CSIZE(c) MW_CLASS_SIZE(c)
+/* Classes up to 256 B: pages for up to 256 objects, at most MW_SPAN_TARGET_PAGES. Above:
+ * the pages for MW_SPAN_TARGET_OBJECTS objects, at most MW_SPAN_GROW_PAGES, unless 8
+ * objects need more. */
 #define P256(s) ((256u * (s)) / PG > 0u ? (256u * (s)) / PG : 1u) /* at most 256 objects */
 #define PN(n, s) (((n) * (s) + PG - 1u) / PG)
 #define PTARGET(s)                                                                                 \
     (PN(MW_SPAN_TARGET_OBJECTS, s) > MW_SPAN_GROW_PAGES ? MW_SPAN_GROW_PAGES                       \
                                                         : PN(MW_SPAN_TARGET_OBJECTS, s))
 #define PAGES(s)                                                                                   \
-    (P256(s) <= MW_SPAN_TARGET_PAGES     ? P256(s)                                                 \
-     : PN(8u, s) > MW_SPAN_GROW_PAGES    ? PN(8u, s)                                               \
-     : PTARGET(s) > MW_SPAN_TARGET_PAGES ? PTARGET(s)                                              \
-                                         : MW_SPAN_TARGET_PAGES)
+    ((s) <= 256u ? (P256(s) <= MW_SPAN_TARGET_PAGES ? P256(s) : MW_SPAN_TARGET_PAGES)              \
+     : PN(8u, s) > MW_SPAN_GROW_PAGES ? PN(8u, s)                                                  \
+                                      : PTARGET(s))
 #define COUNT(s)                                                                                   \
     ((PAGES(s) * PG) / (s) > MW_SPAN_MAX_OBJECTS ? MW_SPAN_MAX_OBJECTS : (PAGES(s) * PG) / (s))
 #define RECIP(s) ((uint32_t)((0x100000000ull + (s)-1u) / (s)))

@@ -1,11 +1,25 @@
 /* wl_frag.c — the fragmentation pattern (see wl_frag.h). */
 #include "wl_frag.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "wl.h"
 
+/* The size range: 16-256 B, or MWB_FRAG_SIZES's. */
+static void size_range(struct wl_frag *f) {
+    const char *env = getenv("MWB_FRAG_SIZES");
+    f->lo = 16;
+    f->hi = 256;
+    if (env && (sscanf(env, "%zu-%zu", &f->lo, &f->hi) != 2 || f->lo == 0 || f->lo > f->hi ||
+                f->hi > 65535)) {
+        fprintf(stderr, "MWB_FRAG_SIZES: want LO-HI, 0 < LO <= HI <= 65535\n");
+        exit(2);
+    }
+}
+
 void wl_frag_init(struct wl_frag *f, size_t count, uint64_t seed) {
+    size_range(f);
     f->count = count;
     f->keep = count / 10;
     f->obj = wl_map(count * sizeof *f->obj);
@@ -20,7 +34,7 @@ void wl_frag_init(struct wl_frag *f, size_t count, uint64_t seed) {
 
 static void allocate(struct wl_frag *f) {
     for (size_t i = 0; i < f->count; i++) {
-        f->size[i] = (unsigned short)wl_logsize(&f->rng, 16, 256);
+        f->size[i] = (unsigned short)wl_logsize(&f->rng, f->lo, f->hi);
         f->obj[i] = wl_must(malloc(f->size[i]), "object");
         wl_fill(f->obj[i], f->size[i], i);
     }

@@ -4,6 +4,7 @@
  * them when emptied remotely, and heap destroy/reset. Uses a
  * rarely used class so that the test's own allocations do not disturb the counts. */
 #include "cmocka_all.h"
+#include "alloc.h"
 #include "arena/arena.h"
 #include "heap.h"
 #include "thread.h"
@@ -228,8 +229,40 @@ static void abandoned_spans_adopted_newest_first_put_back_last(void **state) {
         mw_arena_span_free(s[i]);
 }
 
+/* Every size up to MW_DIRECT_MAX finds its class's allocation span in the direct table, and
+ * a class's allocation count takes in the fast path's counts of exactly its sizes. */
+static void the_direct_table_maps_each_size_to_its_class(void **state) {
+    (void)state;
+    if (mw_alloc_hooked) skip(); /* the table then names the empty span only */
+    static struct mw_span fake[MW_CLASS_COUNT];
+    struct mw_heap *h = mw_heap_new();
+    struct mw_span *saved[MW_CLASS_COUNT];
+    uint64_t before[MW_CLASS_COUNT], expect[MW_CLASS_COUNT] = {0};
+    for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
+        saved[c] = h->current[c];
+        before[c] = mw_heap_allocs(h, c);
+        h->current[c] = &fake[c];
+        mw_heap_sync_direct(h, c);
+    }
+    for (size_t size = 0; size <= MW_DIRECT_MAX; size++)
+        assert_ptr_equal(h->direct[mw_direct_index(size)], &fake[mw_class_of(size)]);
+    for (unsigned i = 0; i < MW_DIRECT_COUNT; i++) {
+        h->direct_allocs[i]++;
+        expect[mw_class_of((size_t)i * 8)]++;
+    }
+    for (unsigned c = 0; c < MW_CLASS_COUNT; c++) {
+        assert_int_equal(mw_heap_allocs(h, c) - before[c], expect[c]);
+        h->current[c] = saved[c];
+        mw_heap_sync_direct(h, c);
+    }
+    for (unsigned i = 0; i < MW_DIRECT_COUNT; i++)
+        h->direct_allocs[i]--;
+    mw_heap_delete(h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_direct_table_maps_each_size_to_its_class),
         cmocka_unit_test(filling_a_span_parks_it_and_frees_bring_it_back),
         cmocka_unit_test(thread_heap_local_frees_release_empty_spans),
         cmocka_unit_test(a_local_free_brings_a_full_span_back),
