@@ -59,7 +59,7 @@ enum {
     FRAMES_WORDS = 1 << 23, /* stored frames and lengths: 64 MiB reserved */
     RULE_SHIFT = 16,        /* the walker's rules: 1 MiB reserved */
     MEMOS = 16,             /* a thread's latest walks (a power of two) */
-    MEMO_THREADS = 4096,    /* threads that get memos: 40 MiB reserved */
+    MEMO_THREADS = 4096,    /* threads that get memos: 39 MiB reserved (9.75 KiB each) */
 };
 #define DEAD UINT32_MAX /* the id of a claimed slot whose frames did not fit */
 #define TABLE_SLOTS (1u << TABLE_SHIFT)
