@@ -15,7 +15,9 @@
 #    channel with vtid, the others in a second one with vtid and vpid: each thread's `thread`
 #    event names its process; the events carry a stack id), the libc wrapper's vtid, vpid and
 #    ip (its only call site); and meshward as `meshward trace --no-threads` records (no
-#    context on the allocation events, per-process buffers).
+#    context on the allocation events, per-process buffers). The libc wrapper runs on glibc,
+#    and again on meshward (preloaded after it), whose untraced run is then its base: the
+#    same allocator under both tracers, where glibc's own cost differs from meshward's.
 # 2b. In-process instructions per event: callgrind counts of churn traced by meshward
 #    (without and with --stacks, and with --no-threads) and by the libc wrapper, less the same
 #    run untraced, over the events recorded.
@@ -183,7 +185,7 @@ for wl in churn server; do
     prog=$BUILD/bench/mwb-$wl
     scale=$CHURN_SCALE
     [ "$wl" = server ] && scale=$SERVER_SCALE
-    base_mw=() base_glibc=() mw=() st=() nt=() libc=() ht=()
+    base_mw=() base_glibc=() mw=() st=() nt=() libc=() libcmw=() ht=()
     for _ in $(seq "$RUNS"); do
         base_mw+=("$(timed LD_PRELOAD="$LIB_ON" "$prog" "$scale")")
         base_glibc+=("$(timed "$prog" "$scale")")
@@ -193,6 +195,8 @@ for wl in churn server; do
         nt+=("$(lttng_run "nothreads-$wl" setup_nothreads LD_PRELOAD="$TP:$LIB_ON" "$prog" \
             "$scale")")
         libc+=("$(lttng_run "libc-$wl" setup_libc LD_PRELOAD="$WRAPPER" "$prog" "$scale")")
+        libcmw+=("$(lttng_run "libcmw-$wl" setup_libc LD_PRELOAD="$WRAPPER:$LIB_ON" "$prog" \
+            "$scale")")
         ht+=("$(heaptrack_run "$prog" "$scale")")
     done
     b_mw=$(printf '%s\n' "${base_mw[@]}" | median)
@@ -201,6 +205,7 @@ for wl in churn server; do
     row "meshward --stacks (LTTng)" "$wl" "$b_mw" "${st[@]}"
     row "meshward --no-threads (LTTng)" "$wl" "$b_mw" "${nt[@]}"
     row "glibc + lttng-ust-libc-wrapper" "$wl" "$b_glibc" "${libc[@]}"
+    row "meshward + lttng-ust-libc-wrapper" "$wl" "$b_mw" "${libcmw[@]}"
     row "glibc + heaptrack" "$wl" "$b_glibc" "${ht[@]}"
 done
 echo

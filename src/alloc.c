@@ -131,11 +131,12 @@ mw_noinline void *mw_alloc_checked(struct mw_heap *h, size_t size, size_t align,
     mw_vg_alloc(p, size, mw_kind_of(p) == MW_KIND_SLAB ? 0 : mw_block_usable(p), zeroed)
 
 /* Allocates n bytes for a request of size bytes (or, one time in MESHWARD_GUARD_SAMPLE, a
- * sampled guarded block), records it and tells memcheck. */
+ * sampled guarded block; else from the direct table when it has one, as the untraced fast
+ * path does), records it and tells memcheck. */
 static mw_cold void *hooked_malloc(struct mw_heap *h, size_t n, size_t size, unsigned how,
                                    void *ip) {
     bool sample = mw_sample_rate && h == mw_tls_heap && mw_sample_tick(); /* not heaps' */
-    void *p = sample ? mw_sample_alloc(size, 0, how, ip) : NULL;
+    void *p = sample ? mw_sample_alloc(size, 0, how, ip) : mw_direct_pop(h, n);
     if (!p) p = mw_alloc_in(h, n);
     if (MW_TRACE_ON(alloc)) mw_trace_alloc(ip, h, p, size);
     VG_ALLOC(p, size, false);

@@ -6,8 +6,9 @@
  * the heap's direct table (heap.h) in one load, pop its free list and count the block by
  * direct index; no class lookup, no call, no atomic. The direct table points at the empty
  * sentinel while allocations are hooked (memcheck, sampled guard pages), so that test costs
- * the fast path nothing; tracing is tested first, as trace.h requires. Everything else goes
- * to mw_alloc_generic.
+ * the fast path nothing; tracing is tested first, as trace.h requires (a traced call pops
+ * the same table out of line, then records the block). Everything else goes to
+ * mw_alloc_generic.
  *
  * free's fast path (production): a pointer in the arena's fast range (free.c) is looked up in
  * the page map, tested to start a built slot of its span (an interior or foreign pointer is
@@ -83,9 +84,10 @@ mw_inline void mw_free_inline(void *p) {
  * allocated as `how` says (harden/record.h) at ip, the program's call site. */
 void *mw_alloc_generic(struct mw_heap *h, size_t n, size_t size, unsigned how, void *ip);
 
-/* A block of n bytes from h's direct table; NULL when none is at hand, or tracing. */
-mw_inline void *mw_alloc_direct(struct mw_heap *h, size_t n) {
-    if (mw_likely(!MW_TRACE_ON(alloc) && n <= MW_DIRECT_MAX)) {
+/* A block of n bytes from h's direct table; NULL when none is at hand (or while
+ * allocations are hooked: the table then points at the empty sentinel). */
+mw_inline void *mw_direct_pop(struct mw_heap *h, size_t n) {
+    if (mw_likely(n <= MW_DIRECT_MAX)) {
         unsigned i = mw_direct_index(n);
         struct mw_span *s = h->direct[i];
         mw_block_t *b = s->free;
@@ -96,6 +98,11 @@ mw_inline void *mw_alloc_direct(struct mw_heap *h, size_t n) {
         }
     }
     return NULL;
+}
+
+/* The same, NULL while tracing: the traced path pops it itself, then records it. */
+mw_inline void *mw_alloc_direct(struct mw_heap *h, size_t n) {
+    return mw_likely(!MW_TRACE_ON(alloc)) ? mw_direct_pop(h, n) : NULL;
 }
 
 /* The call site is read where it is needed (MW_CALLER of the function this is inlined

@@ -142,7 +142,7 @@ mw_noinline void mw_free_hooked(void *p) {
 
 mw_cold void mw_free_traced(void *p, void *ip) {
     mw_trace_free(ip, p);
-    mw_free_hooked(p);
+    mw_free_api(p);
 }
 
 void mw_free_how_at(void *p, unsigned how, size_t size, void *ip) {

@@ -416,13 +416,8 @@ static uint64_t cached_rule(const struct mw_cfi_cache *c, uintptr_t ip) {
     return rule_for(ip);
 }
 
-struct regs {
-    uintptr_t ip, sp, bp;
-};
-
 /* Stores the caller's registers at its call: the return address, rsp after the return, and
  * rbp (which nothing between the call and the store can change). */
-void mw_cfi_capture(struct regs *r) __asm__("mw_cfi_capture") __attribute__((visibility("hidden")));
 __asm__(".text\n"
         ".globl mw_cfi_capture\n"
         ".hidden mw_cfi_capture\n"
@@ -438,20 +433,49 @@ __asm__(".text\n"
         ".cfi_endproc\n"
         ".size mw_cfi_capture, .-mw_cfi_capture\n");
 
-__attribute__((noinline)) int mw_cfi_backtrace(const struct mw_cfi_cache *cache, void **out,
-                                               int max) {
-    struct regs r;
-    mw_cfi_capture(&r);
-    uintptr_t ip = r.ip, sp = r.sp, bp = r.bp;
+/* Keeps the stack word v read at addr in the trail, as an offset from sp0. */
+static inline void keep_word(struct mw_cfi_trail *t, uintptr_t sp0, uintptr_t addr, uintptr_t v) {
+    if (t->words == MW_CFI_TRAIL_WORDS || addr - sp0 > UINT32_MAX) {
+        t->valid = false;
+        return;
+    }
+    t->off[t->words] = (uint32_t)(addr - sp0);
+    t->val[t->words++] = v;
+}
+
+/* The trail keeps every return address read, and a saved rbp only when a later frame's CFA
+ * is computed from it (a value a walk carries but never uses does not change its frames: rbp
+ * is a general register in code without frame pointers, and its saved values vary). */
+int mw_cfi_walk(const struct mw_cfi_cache *cache, const struct mw_cfi_regs *r, void **out, int max,
+                struct mw_cfi_trail *t) {
+    uintptr_t ip = r->ip, sp = r->sp, bp = r->bp;
+    uintptr_t bp_at = 0; /* where bp was read from (0: it is still r->bp) */
+    bool bp_kept = false;
+    if (t) *t = (struct mw_cfi_trail){.ip = r->ip, .sp = r->sp, .bp = r->bp, .valid = true};
     int n = 0;
     while (n < max) {
         uint64_t rule = cached_rule(cache, ip);
-        if ((rule & 3) == UNSUPPORTED) return -1;
+        if ((rule & 3) == UNSUPPORTED) {
+            if (t) t->valid = false;
+            return -1;
+        }
         if ((rule & 3) == END) break;
+        if ((rule & CFA_RBP) && t && !bp_kept) {
+            if (bp_at)
+                keep_word(t, r->sp, bp_at, bp);
+            else
+                t->uses_bp = true;
+            bp_kept = true;
+        }
         uintptr_t cfa = ((rule & CFA_RBP) ? bp : sp) + (uintptr_t)(intptr_t)(int32_t)(rule >> 32);
         if (cfa <= sp || (cfa & 7)) break; /* a stack unwinds upwards: anything else is garbage */
         ip = *(const uintptr_t *)(cfa - 8);
-        if (rule & RBP_SAVED) bp = *(const uintptr_t *)(cfa + (int16_t)(uint16_t)(rule >> 16));
+        if (t) keep_word(t, r->sp, cfa - 8, ip);
+        if (rule & RBP_SAVED) {
+            bp_at = cfa + (int16_t)(uint16_t)(rule >> 16);
+            bp = *(const uintptr_t *)bp_at;
+            bp_kept = false;
+        }
         sp = cfa;
         if (!ip) break;
         out[n++] = (void *)ip;
@@ -459,7 +483,38 @@ __attribute__((noinline)) int mw_cfi_backtrace(const struct mw_cfi_cache *cache,
     return n;
 }
 
-#else
+bool mw_cfi_retrace(const struct mw_cfi_trail *t, const struct mw_cfi_regs *r) {
+    if (!t->valid || t->ip != r->ip || t->sp != r->sp || (t->uses_bp && t->bp != r->bp))
+        return false;
+    for (uint32_t i = 0; i < t->words; i++)
+        if (*(const uintptr_t *)(r->sp + t->off[i]) != t->val[i]) return false;
+    return true;
+}
+
+__attribute__((noinline)) int mw_cfi_backtrace(const struct mw_cfi_cache *cache, void **out,
+                                               int max) {
+    struct mw_cfi_regs r;
+    mw_cfi_capture(&r);
+    return mw_cfi_walk(cache, &r, out, max, NULL);
+}
+
+#else /* other architectures: every walk gives up (the caller takes a general unwinder) */
+void mw_cfi_capture(struct mw_cfi_regs *r) {
+    *r = (struct mw_cfi_regs){0};
+}
+
+int mw_cfi_walk(const struct mw_cfi_cache *cache, const struct mw_cfi_regs *r, void **out, int max,
+                struct mw_cfi_trail *t) {
+    (void)cache, (void)r, (void)out, (void)max;
+    if (t) t->valid = false;
+    return -1;
+}
+
+bool mw_cfi_retrace(const struct mw_cfi_trail *t, const struct mw_cfi_regs *r) {
+    (void)t, (void)r;
+    return false;
+}
+
 int mw_cfi_backtrace(const struct mw_cfi_cache *cache, void **out, int max) {
     (void)cache, (void)out, (void)max;
     return -1;

@@ -23,6 +23,7 @@
 #define MW_UNWIND_CFI_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct mw_cfi_slot {
@@ -40,5 +41,37 @@ struct mw_cfi_cache {
  * the caller's own), into out (at most max). Returns how many, or -1 when a frame needs a
  * general unwinder. */
 int mw_cfi_backtrace(const struct mw_cfi_cache *cache, void **out, int max);
+
+/* The registers a walk starts from: mw_cfi_capture stores its caller's at the call (the
+ * return address, rsp after the return, rbp). A walk from them is valid while that caller's
+ * frame is live: it describes the caller's frame, then its callers'. */
+struct mw_cfi_regs {
+    uintptr_t ip, sp, bp;
+};
+void mw_cfi_capture(struct mw_cfi_regs *r) __asm__("mw_cfi_capture")
+    __attribute__((visibility("hidden")));
+
+/* What a walk read: the stack words its frames depend on (return addresses, saved rbp), as
+ * offsets from the sp it started from, and whether it used the rbp it started from. A walk
+ * is a function of its registers, the rules of the code (fixed while the code stays loaded)
+ * and those words: another walk from the same registers over the same words gives the same
+ * frames, which mw_cfi_retrace checks in one load and compare per word. */
+enum { MW_CFI_TRAIL_WORDS = 48 };
+struct mw_cfi_trail {
+    uintptr_t ip, sp, bp; /* where the walk started (bp: only when used) */
+    bool valid;           /* false: no trail (the walk gave up, or read too many words) */
+    bool uses_bp;
+    uint32_t words;
+    uint32_t off[MW_CFI_TRAIL_WORDS];
+    uintptr_t val[MW_CFI_TRAIL_WORDS];
+};
+
+/* mw_cfi_backtrace from r (the first frame is r's function's caller's return address), and,
+ * when trail is not NULL, what it read. */
+int mw_cfi_walk(const struct mw_cfi_cache *cache, const struct mw_cfi_regs *r, void **out, int max,
+                struct mw_cfi_trail *trail);
+
+/* Whether a walk from r would read the words t recorded, and so give t's walk's frames. */
+bool mw_cfi_retrace(const struct mw_cfi_trail *t, const struct mw_cfi_regs *r);
 
 #endif

@@ -94,11 +94,21 @@ struct rep_heap_drop { /* heap_destroy or heap_reset with live blocks */
     uint64_t ts, blocks, bytes;
 };
 
+/* One program image of a process (a new process, or an exec), from its first event on: the
+ * start of its span range, which its `_slab` events' granules count from (0: unknown, every
+ * `thread` event of the image lost so far), and how many `_slab` events it had while the
+ * arena was unknown (0 again once a later `thread` event places them). */
+struct rep_image {
+    uint64_t from_ts, arena, unplaced;
+};
+
 struct rep_proc {
     int32_t pid, ppid;
     char name[32];
-    bool forked, exec_image; /* started from its parent's heap; replaced an earlier image */
-    uint64_t arena;          /* where `_slab` events count from (its `thread` events) */
+    bool forked, exec_image;  /* started from its parent's heap; replaced an earlier image */
+    uint64_t arena;           /* the current image's (0: unknown) */
+    struct rep_image *images; /* in order of time, the current one last */
+    size_t n_images;
     uint64_t first_ts, last_ts;
     uint64_t events, allocations, frees, reallocs, bytes_allocated, bytes_freed;
     uint64_t unknown_frees;      /* of blocks allocated before tracing began */
@@ -243,9 +253,11 @@ uint64_t rep_fig_temporaries(const struct rep_site *s);
 struct rep_totals {
     uint64_t allocations, frees, reallocs, bytes_allocated, temporaries, short_lived;
     uint64_t leaked_blocks, leaked_bytes, live_blocks, live_bytes, threads, processes;
-    uint64_t unknown_frees, meshes, mesh_bytes;
+    uint64_t unknown_frees, unplaced, meshes, mesh_bytes;
 };
 void rep_totals(const struct rep *r, struct rep_totals *t);
+/* The `_slab` events of p whose blocks' addresses stay unknown (rep_image). */
+uint64_t rep_unplaced(const struct rep_proc *p);
 
 /* The outputs; each returns 0, or -1 when writing failed. */
 int rep_write_text(struct rep *r, FILE *out);

@@ -121,6 +121,7 @@ static void summary_json(const struct rep *r, FILE *out) {
     key_u(out, "short_lived", t.short_lived, true);
     key_u(out, "short_lived_threshold_ns", REP_SHORT_LIVED_NS, true);
     key_u(out, "unknown_frees", t.unknown_frees, true);
+    key_u(out, "unplaced_events", t.unplaced, true);
     key_u(out, "meshes", t.meshes, true);
     key_u(out, "mesh_bytes", t.mesh_bytes, false);
     fputs("},\"tracer\":{", out);
@@ -229,6 +230,7 @@ static void processes_json(const struct rep *r, FILE *out) {
         key_u(out, "inherited_blocks", p->inherited_blocks, true);
         key_u(out, "inherited_bytes", p->inherited_bytes, true);
         key_u(out, "unknown_frees", p->unknown_frees, true);
+        key_u(out, "unplaced_events", rep_unplaced(p), true);
         fputs("\"stats_check\":", out);
         if (p->has_stats_start && p->has_stats_end) {
             uint64_t replayed = p->replayed_end_blocks;

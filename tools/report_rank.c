@@ -42,6 +42,13 @@ uint32_t *rep_rank_sites(const struct rep *r, rep_figure fig, size_t *n) {
     return idx;
 }
 
+uint64_t rep_unplaced(const struct rep_proc *p) {
+    uint64_t n = 0;
+    for (size_t i = 0; i < p->n_images; i++)
+        n += p->images[i].unplaced;
+    return n;
+}
+
 void rep_totals(const struct rep *r, struct rep_totals *t) {
     *t = (struct rep_totals){0};
     for (size_t i = 0; i < r->n_procs; i++) {
@@ -55,6 +62,7 @@ void rep_totals(const struct rep *r, struct rep_totals *t) {
         t->live_blocks += p->live_blocks;
         t->live_bytes += p->live_bytes;
         t->unknown_frees += p->unknown_frees;
+        t->unplaced += rep_unplaced(p);
         t->meshes += p->meshes;
         t->mesh_bytes += p->mesh_bytes;
     }

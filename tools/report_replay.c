@@ -5,8 +5,12 @@
  * from a copy of its parent's live map, an exec (the probe's `stats` at load in a process
  * that already had one, or in a forked child) starting a new image with no blocks. A block
  * of the slab range (`alloc_slab`, `free_slab`) is turned back into its address, arena +
- * 8 * granule, with the arena of its process's `thread` events (a forked child's is its
- * parent's: the same address space), before anything else sees the event.
+ * 8 * granule, with the arena of its process image's `thread` events (a forked child's is its
+ * parent's: the same address space; an exec'd image's is its own), before anything else sees
+ * the event. While an image's arena is unknown (its `thread` events lost so far) a granule
+ * becomes an *unplaced* key, UNPLACED | 8 * granule, which no address equals: its blocks stay
+ * apart and consistent, a later `thread` event of the image moves them to their addresses,
+ * and one never placed is never shown as an address (a corruption's history leaves it out).
  *
  * Call sites are (module, offset) pairs found through the process's mappings (statedump and
  * dl events), so the same code in a parent and its forked children is one site; a site in
@@ -17,6 +21,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#define UNPLACED (1ull << 63) /* above every user-space address */
 
 /* Appends one zeroed element to a dynamic array that grows by doubling. */
 static void *push(void *arr_p, size_t *n, size_t size) {
@@ -210,6 +216,21 @@ static struct rep_proc *new_proc(struct rep *r, const struct rep_event *ev) {
     return p;
 }
 
+/* p runs a new image from ts on, whose arena is `arena` (0: unknown). */
+static void begin_image(struct rep_proc *p, uint64_t ts, uint64_t arena) {
+    struct rep_image *im = push(&p->images, &p->n_images, sizeof *im);
+    im->from_ts = ts;
+    im->arena = p->arena = arena;
+}
+
+/* The arena of p's image at ts (0: unknown). */
+static uint64_t arena_at(const struct rep_proc *p, uint64_t ts) {
+    size_t i = p->n_images;
+    while (i > 1 && p->images[i - 1].from_ts > ts)
+        i--;
+    return i ? p->images[i - 1].arena : 0;
+}
+
 static uint32_t new_block(struct rep_proc *p) {
     if (p->free_block != UINT32_MAX) {
         uint32_t i = p->free_block;
@@ -229,7 +250,7 @@ static void drop_block(struct rep_proc *p, uint32_t i) {
 /* A forked child starts with a copy of its parent's live blocks, mappings and arena. */
 static void inherit(struct rep_proc *child, const struct rep_proc *parent) {
     child->forked = true;
-    child->arena = parent->arena;
+    child->arena = child->images[child->n_images - 1].arena = parent->arena;
     for (size_t i = 0; i < parent->n_maps; i++)
         *(struct rep_mapping *)push(&child->maps, &child->n_maps, sizeof *child->maps) =
             parent->maps[i];
@@ -248,8 +269,10 @@ static void inherit(struct rep_proc *child, const struct rep_proc *parent) {
     child->live_bytes = child->peak_bytes = child->inherited_bytes;
 }
 
-/* An exec replaced the process's image: its blocks are gone (not freed, not leaked). */
-static void start_new_image(struct rep *r, struct rep_proc *p) {
+/* An exec replaced the process's image at ts: its blocks are gone (not freed, not leaked),
+ * its span range is another (unknown until the new image's `thread` events). */
+static void start_new_image(struct rep *r, struct rep_proc *p, uint64_t ts) {
+    begin_image(p, ts, 0);
     for (size_t i = 0; i < p->n_blocks; i++)
         if (p->blocks[i].ptr && (p->blocks[i].flags & BLOCK_TRACER)) {
             r->tracer.live_blocks--;
@@ -293,6 +316,7 @@ static struct rep_proc *proc_of(struct rep *r, const struct rep_event *ev) {
     if (i < 0) {
         int64_t parent = load_stats ? -1 : parent_of(r, ev);
         struct rep_proc *p = new_proc(r, ev);
+        begin_image(p, ev->ts, 0);
         if (parent >= 0) {
             p->ppid = r->procs[parent].pid;
             inherit(p, &r->procs[parent]);
@@ -301,7 +325,7 @@ static struct rep_proc *proc_of(struct rep *r, const struct rep_event *ev) {
     }
     struct rep_proc *p = &r->procs[i];
     if (load_stats && (p->has_stats_start || p->forked)) {
-        start_new_image(r, p);
+        start_new_image(r, p, ev->ts);
         if (ev->procname[0]) snprintf(p->name, sizeof p->name, "%s", ev->procname);
     }
     return p;
@@ -606,15 +630,35 @@ static void allocator_event(struct rep *r, struct rep_proc *p, const struct rep_
 }
 
 /* ev, or, for a `_slab` event, its full-pointer twin in *full: the granule (f[0]) made the
- * block's address; the other fields line up. An arena still unknown (every `thread` event
- * of the process lost) counts from 0: the process's blocks stay distinct and consistent. */
-static const struct rep_event *unpack(const struct rep_proc *p, const struct rep_event *ev,
+ * block's address, arena + 8 * granule, or its unplaced key while the arena is unknown (0);
+ * the other fields line up. */
+static const struct rep_event *unpack(uint64_t arena, const struct rep_event *ev,
                                       struct rep_event *full) {
     if (ev->kind != REP_ALLOC_SLAB && ev->kind != REP_FREE_SLAB) return ev;
     *full = *ev;
     full->kind = ev->kind == REP_ALLOC_SLAB ? REP_ALLOC : REP_FREE;
-    full->f[0] = p->arena + 8 * ev->f[0];
+    full->f[0] = (arena ? arena : UNPLACED) + 8 * ev->f[0];
     return full;
+}
+
+/* A `thread` event gave p's current image its arena: the blocks it kept under unplaced keys
+ * (and its threads' latest allocations) move to their addresses. An image has one arena: a
+ * known one is never changed. */
+static void place(struct rep *r, struct rep_proc *p, uint64_t arena) {
+    struct rep_image *im = &p->images[p->n_images - 1];
+    if (!arena || im->arena) return;
+    im->arena = p->arena = arena;
+    im->unplaced = 0;
+    for (uint32_t i = 0; i < p->n_blocks; i++) {
+        struct rep_block *b = &p->blocks[i];
+        if (!(b->ptr & UNPLACED)) continue;
+        rep_map_del(&p->live, b->ptr);
+        b->ptr = arena + (b->ptr & ~UNPLACED);
+        rep_map_put(&p->live, b->ptr, i);
+    }
+    for (size_t i = 0; i < r->n_threads; i++)
+        if (r->threads[i].pid == p->pid && (r->threads[i].last_alloc & UNPLACED))
+            r->threads[i].last_alloc = arena + (r->threads[i].last_alloc & ~UNPLACED);
 }
 
 bool rep_replay_event(void *arg, const struct rep_event *ev) {
@@ -637,7 +681,9 @@ bool rep_replay_event(void *arg, const struct rep_event *ev) {
     p->last_ts = ev->ts;
     if (rep_is_allocation(ev->kind) && ev->vtid == 0) r->no_threads = true;
     struct rep_event full;
-    ev = unpack(p, ev, &full);
+    if ((ev->kind == REP_ALLOC_SLAB || ev->kind == REP_FREE_SLAB) && !p->arena)
+        p->images[p->n_images - 1].unplaced++;
+    ev = unpack(p->arena, ev, &full);
     switch (ev->kind) {
     case REP_ALLOC: /* the thread's heap: heap 0, never destroyed nor reset */
         add_block(r, p, ev, ev->f[0], ev->f[1], 0);
@@ -678,7 +724,7 @@ bool rep_replay_event(void *arg, const struct rep_event *ev) {
         snprintf(p->name, sizeof p->name, "%s", ev->s[0]);
         break;
     case REP_THREAD:
-        if (ev->f[0]) p->arena = ev->f[0];
+        place(r, p, ev->f[0]);
         allocator_event(r, p, ev); /* the timeline, as for any event */
         break;
     default:
@@ -737,7 +783,7 @@ bool rep_history_event(void *arg, const struct rep_event *ev) {
     struct rep *r = arg;
     int64_t pi = rep_map_get(&r->proc_by_pid, (uint64_t)(uint32_t)ev->vpid);
     struct rep_event full;
-    if (pi >= 0) ev = unpack(&r->procs[pi], ev, &full);
+    if (pi >= 0) ev = unpack(arena_at(&r->procs[pi], ev->ts), ev, &full);
     uint64_t ptr, old = 0, size;
     if (ev->kind == REP_ALLOC || ev->kind == REP_HEAP_ALLOC || ev->kind == REP_ALLOC_BIG)
         ptr = ev->f[0], size = ev->f[1];
@@ -764,6 +810,7 @@ void rep_free(struct rep *r) {
         rep_map_free(&p->stacks);
         free(p->site_index);
         free(p->blocks);
+        free(p->images);
         free(p->maps);
         free(p->sites_live);
         free(p->dirty);

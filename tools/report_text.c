@@ -77,6 +77,11 @@ static void summary(const struct rep *r, FILE *out) {
     if (t.unknown_frees)
         fprintf(out, "  frees of blocks allocated before tracing began: %" PRIu64 "\n",
                 t.unknown_frees);
+    if (t.unplaced)
+        fprintf(out,
+                "  events naming a slab block whose address is unknown (every `thread` event of\n"
+                "  its process image lost): %" PRIu64 " (kept apart; no history shows them)\n",
+                t.unplaced);
     if (t.meshes)
         fprintf(out, "  meshes %" PRIu64 ", physical memory given back %s\n", t.meshes,
                 bytes_str(t.mesh_bytes, b1));

@@ -6,7 +6,8 @@ with babeltrace2. One case per ctest test:
   real     sqlite3 traced prints what it prints untraced; the trace accounts for every block
   threads  8 threads: nothing lost, and replaying the trace finds no block allocated twice
            and no free of an unknown block
-  fork     a forking (and exec'ing) program: every process traced, nothing lost, no hang
+  fork     a forking (and exec'ing) program: every process traced, nothing lost, no hang,
+           each child's allocations at their own call sites (with and without --stacks)
   hardened --hardened traces the program with libmeshward-hardened.so
   discard  tiny buffers lose events and say so (with the option that avoids it);
            --no-discard with the same buffers loses none (one thread: with several, LTTng
@@ -380,12 +381,18 @@ def case_discard(args, work):
 
 
 def case_fork(args, work):
-    trace_dir = os.path.join(work, "trace")
-    status, out, _, _ = traced_ok(args, trace_dir, [args.prog])
+    # call sites alone (each thread caches its latest sites' ids), then whole stacks (each
+    # thread caches its latest stacks)
+    fork_once(args, os.path.join(work, "trace"), [])
+    fork_once(args, os.path.join(work, "trace-stacks"), ["--stacks"])
+
+
+def fork_once(args, trace_dir, options):
+    status, out, _, _ = traced_ok(args, trace_dir, [args.prog], options=options)
     check(status == 0, f"tp_fork exited with {status}")
-    m = re.match(r"children (\d+) blocks (\d+)", out)
+    m = re.match(r"children (\d+) blocks (\d+) padding (\d+)", out)
     check(m, f"unexpected output {out!r}")
-    children, blocks = int(m.group(1)), int(m.group(2))
+    children, blocks, padding = int(m.group(1)), int(m.group(2)), int(m.group(3))
     all_events = read_events(trace_dir)
     # A forked child has no statedump of its own, but it runs the parent's code at the same
     # addresses, and its stack ids are described by its own `stack` events.
@@ -394,9 +401,26 @@ def case_fork(args, work):
     for e in events:
         if e["event"] == "alloc" and e["mine"]:
             per_pid[e["vpid"]] = per_pid.get(e["vpid"], 0) + 1
-    parent = 1 + 100 * children  # `keep`, then churn(100) after each fork
+    parent = 1 + padding + 100 * children  # `keep`, spread, churn(100) after each fork
     check(sorted(per_pid.values()) == sorted([blocks] * children + [parent]),
           f"allocations per process: {per_pid}; expected {children} x {blocks} and {parent}")
+    # churn's block i comes from call site i % 16: each child's allocations name the parent's
+    # churn sites, so many each (an id cached by the parent's thread before the fork would
+    # name another stack of the child's, or none).
+    sites = {}
+    for e in events:
+        if e["event"] == "alloc" and e["mine"]:
+            sites.setdefault(e["vpid"], {}).setdefault(e["frames"][0], 0)
+            sites[e["vpid"]][e["frames"][0]] += 1
+    root = max(sites, key=lambda pid: len(sites[pid]) if per_pid[pid] == parent else -1)
+    least = 100 * children // 16  # churn's sites in the parent, apart from keep and spread
+    churn_sites = {a for a, n in sites[root].items() if least <= n <= least + children}
+    want = sorted([blocks // 16 + 1] * (blocks % 16) + [blocks // 16] * (16 - blocks % 16))
+    for pid, counts in sites.items():
+        if pid == root:
+            continue
+        check(set(counts) == churn_sites and sorted(counts.values()) == want,
+              f"pid {pid}: allocations by call site {sorted(counts.values())}, expected {want}")
     check("true" in procnames(all_events).values(), "the exec'd child was not traced")
 
 

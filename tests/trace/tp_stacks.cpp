@@ -7,9 +7,10 @@
  *   - from_jit called through generated code without unwind information (the unwinder must
  *     stop cleanly there);
  *   - a SIGPROF handler that allocates, firing while the program allocates and unwinds;
- *   - around_fork, allocating through level1 just before the fork and again, from the same
- *     call site, in the forked child: the same stacks, which the child must describe with
- *     ids of its own (a thread's cache of its latest stacks does not survive the fork).
+ *   - around_fork, allocating through level1 just before the fork and again in the forked
+ *     child, which must describe its stacks with ids of its own (tp_fork checks that a
+ *     thread's cache of its latest stacks does not survive the fork: here the compiler may
+ *     give the two rounds two call sites).
  * Prints "child PID" for the forked child. */
 #include <dlfcn.h>
 #include <pthread.h>

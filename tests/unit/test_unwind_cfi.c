@@ -1,8 +1,9 @@
 /* test_unwind_cfi.c — the call-frame walker of `meshward trace --stacks` against libgcc's
  * unwinder (the reference): the same return addresses through frames whose CFA is rsp-based
  * (optimized code), rbp-based (frame pointers) and rbp-based with a frame of varying size
- * (alloca), the same again from its cache, a stack cut at `max`, and -1 from a signal
- * handler (a signal frame needs a general unwinder). */
+ * (alloca), the same again from its cache, a stack cut at `max`, -1 from a signal
+ * handler (a signal frame needs a general unwinder), and a walk's trail, which a walk of the
+ * same stack retraces and one of another stack at the same depth does not. */
 #include "cmocka_all.h"
 #include "unwind_cfi.h"
 #include "unwind_gcc.h"
@@ -112,12 +113,76 @@ static void gives_up_at_a_signal_frame(void **state) {
     assert_true(in_handler.n_gcc > 4); /* libgcc steps through it */
 }
 
+/* ---- trails ------------------------------------------------------------------------- */
+
+struct trail_job {
+    struct mw_cfi_trail t;
+    struct mw_cfi_regs r;
+    void *out[MAX], *gcc[MAX];
+    int n, n_gcc;
+    bool replay, same;
+};
+
+/* Walks from here, keeping the trail, or (replay) checks the trail from here. */
+static __attribute__((noinline)) void trail_bottom(struct trail_job *j) {
+    mw_cfi_capture(&j->r);
+    if (j->replay)
+        j->same = mw_cfi_retrace(&j->t, &j->r);
+    else
+        j->n = mw_cfi_walk(&cache, &j->r, j->out, MAX, &j->t);
+    j->n_gcc = j->replay ? j->n_gcc : mw_gcc_backtrace(j->gcc, MAX);
+    sink++;
+}
+
+/* A frame whose CFA is rbp-based: the walk reads rbp. */
+static __attribute__((noinline, optimize("no-omit-frame-pointer"))) void
+trail_framed(struct trail_job *j) {
+    trail_bottom(j);
+    sink++;
+}
+
+/* Two callers of one frame size, which differ in their return addresses only. */
+static __attribute__((noinline)) void trail_left(struct trail_job *j) {
+    trail_framed(j);
+    sink += 1;
+}
+static __attribute__((noinline)) void trail_right(struct trail_job *j) {
+    trail_framed(j);
+    sink += 2;
+}
+
+static void a_trail_retraces_its_stack_only(void **state) {
+    (void)state;
+    static struct trail_job j;
+    void (*const via[3])(struct trail_job *) = {trail_left, trail_left, trail_right};
+    uintptr_t sp[3];
+    bool same[3];
+    for (volatile int i = 0; i < 3; i++) { /* one call site: the same depth each time */
+        j.replay = i > 0;
+        via[i](&j);
+        sp[i] = j.r.sp;
+        same[i] = j.same;
+    }
+    assert_true(j.t.valid);
+    assert_true(j.n > 4);
+    assert_int_equal(j.n + 1, j.n_gcc); /* libgcc's first frame is trail_bottom's own */
+    for (int i = 0; i < j.n; i++)
+        assert_ptr_equal(j.out[i], j.gcc[i + 1]);
+    assert_true(j.t.words > (uint32_t)j.n); /* every return address, and the saved rbp that
+                                               trail_framed's CFA is computed from */
+    assert_int_equal(sp[1], sp[0]);
+    assert_int_equal(sp[2], sp[0]);
+    assert_true(same[1]);  /* the same stack */
+    assert_false(same[2]); /* another stack at the same depth */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(matches_libgcc_through_every_kind_of_frame),
         cmocka_unit_test(the_cache_gives_the_same_stack),
         cmocka_unit_test(stops_at_max),
         cmocka_unit_test(gives_up_at_a_signal_frame),
+        cmocka_unit_test(a_trail_retraces_its_stack_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
