@@ -275,6 +275,6 @@ echo "|---|---:|---:|---:|---:|---:|"
 real_run python3 "$(python3 -c 'import sys; print(sys.executable)')" "$OUT/script.py"
 real_run sqlite3 sqlite3 :memory: ".read $OUT/script.sql"
 real_run cc1 "$CC1" -quiet -O2 -imultiarch "$(gcc -print-multiarch)" -D_GNU_SOURCE \
-    -I"$SRC/tools" "$SRC/tools/report_replay.c" -o "$OUT/report_replay.s"
+    -I"$SRC/tools" "$SRC/tools/report/replay.c" -o "$OUT/report_replay.s"
 echo
 echo "(traces and logs in $OUT)"

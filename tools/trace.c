@@ -3,8 +3,8 @@
  * [ARGS...]`: records PROG's allocations (with --stacks, their call stacks:
  * MESHWARD_TRACE_STACKS=DEPTH in PROG's environment; with --no-threads, without the thread of
  * each allocation event, 4 bytes less per event) with LTTng-UST into DIR and exits with PROG's
- * status; --report then prints the text report (report.c) on stderr, where the command's messages
- * go, so PROG's stdout stays its own.
+ * status; --report then prints the text report (report/report.c) on stderr, where the command's
+ * messages go, so PROG's stdout stays its own.
  *
  * Order matters: everything that can fail without side effects (libraries, PROG, DIR) is
  * checked before the session exists; once it exists, every path destroys it (and stops a
@@ -13,7 +13,7 @@
  * PROG's stdout is exactly what it prints untraced. */
 #include "cli.h"
 #include "lttng_session.h"
-#include "report.h"
+#include "report/report.h"
 
 #include <dirent.h>
 #include <errno.h>

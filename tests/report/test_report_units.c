@@ -8,9 +8,9 @@
  * reading the same files, then truncated. */
 #include "cmocka_all.h"
 
-#include "report.h"
-#include "report_event.h"
-#include "report_map.h"
+#include "report/report.h"
+#include "report/event.h"
+#include "report/map.h"
 
 #include <stdio.h>
 #include <stdlib.h>

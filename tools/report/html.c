@@ -1,4 +1,4 @@
-/* report_html.c — `--html FILE`: report_page.html (compiled in with .incbin, so the command
+/* report/html.c — `--html FILE`: report/page.html (compiled in with .incbin, so the command
  * needs no data file) with the report's JSON object in place of its marker. */
 #include "report.h"
 

@@ -1,11 +1,11 @@
-/* report_pipe.c — runs a trace reader on a thread of its own, handing its events to the
+/* report/pipe.c — runs a trace reader on a thread of its own, handing its events to the
  * caller's sink in batches, so that decoding and replaying use two CPUs.
  *
  * The reader's events are copied into a ring of batches (their strings and frames too: a
  * reader's are valid only during its sink call); the caller's thread takes full batches in
  * order and calls the sink for each event, so the sink sees exactly the sequence the
  * reader delivered. A sink that returns false stops the reader at its next event. */
-#include "report_event.h"
+#include "event.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
-/* report_ctf.h — the layout of an LTTng-UST CTF 1.8 trace, as report_ctf_meta.c reads it
- * from the `metadata` file, in the form report_ctf.c decodes streams with.
+/* report/ctf.h — the layout of an LTTng-UST CTF 1.8 trace, as report/ctf_meta.c reads it
+ * from the `metadata` file, in the form report/ctf.c decodes streams with.
  *
  * Every structure (packet header, packet context, event context, event fields) is compiled
  * into a flat list of ops, each reading one byte-aligned field, optionally stored into a

@@ -1,4 +1,4 @@
-/* report_threads.c — the process of each event: `meshward trace` records the allocation
+/* report/threads.c — the process of each event: `meshward trace` records the allocation
  * events without the vpid context (trace/README.md, "Contexts"); every other event carries
  * both vtid and vpid, and each thread records a `thread` event before its first allocation
  * event. A sink in front of the report's own gives every event that lacks a vpid the vpid
@@ -9,7 +9,7 @@
  * with a vpid (its `thread` event lost: discarded, or recorded while LTTng was still
  * registering a forked child) is taken for its process's main thread, whose tid is the
  * pid. */
-#include "report_event.h"
+#include "event.h"
 
 /* The vpid of thread vtid: the latest seen, else the main thread's (vtid itself). */
 static int32_t pid_of(struct rep_threads *t, int32_t vtid) {

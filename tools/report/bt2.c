@@ -1,12 +1,12 @@
-/* report_bt2.c — the reference trace reader: libbabeltrace2's graph src.ctf.fs -> flt.utils.muxer
- * -> a simple sink, turning each message into a rep_event (report_event.h).
+/* report/bt2.c — the reference trace reader: libbabeltrace2's graph src.ctf.fs -> flt.utils.muxer
+ * -> a simple sink, turning each message into a rep_event (report/event.h).
  *
  * It reads any CTF trace babeltrace2 reads, so it is the reference the specialised reader
- * (report_ctf.c) is tested against, and the fallback for layouts that reader does not know.
+ * (report/ctf.c) is tested against, and the fallback for layouts that reader does not know.
  * Each event class is looked at once: its kind and the indexes of the members named in
  * rep_kinds are cached, so an event costs member lookups by index only. */
 #include "cli.h"
-#include "report_event.h"
+#include "event.h"
 
 #include <babeltrace2/babeltrace.h>
 #include <stdio.h>
@@ -146,7 +146,7 @@ static void deliver_event(struct bt2_reader *r, const bt_message *msg) {
 
 /* babeltrace2 gives the difference of a stream's discarded-events counters between two
  * packets (modulo 2^64): summed, they are the counter itself, and only its growth past the
- * largest value seen is a loss (report_ctf.c says why the counter can step back). */
+ * largest value seen is a loss (report/ctf.c says why the counter can step back). */
 static uint64_t lost_events(struct bt2_reader *r, const bt_stream *s, uint64_t count) {
     size_t i = 0;
     while (i < r->n_counters && r->counters[i].stream != s)

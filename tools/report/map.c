@@ -1,5 +1,5 @@
-/* report_map.c — the report's hash map (report_map.h). */
-#include "report_map.h"
+/* report/map.c — the report's hash map (report/map.h). */
+#include "map.h"
 
 #include <stdlib.h>
 #include <string.h>

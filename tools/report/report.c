@@ -1,4 +1,4 @@
-/* report.c — `meshward report TRACE_DIR [--pid PID] [--from T] [--to T] [--top N] [--json]
+/* report/report.c — `meshward report TRACE_DIR [--pid PID] [--from T] [--to T] [--top N] [--json]
  * [--html FILE] [--collapsed FILE] [--reader ctf|babeltrace2] [--dump]`: reads a trace,
  * replays it and prints the report (text, or JSON with --json) on stdout, and writes the
  * other outputs. --dump prints the events as the reader delivers them instead (one line
@@ -123,7 +123,7 @@ static int parse(int argc, char **argv, struct rep_options *o) {
 
 /* The specialised reader, or libbabeltrace2 when asked or when the layout is not one the
  * specialised reader knows (it then delivered nothing); either on a thread of its own. The
- * sink sees every event with its process (report_threads.c). */
+ * sink sees every event with its process (report/threads.c). */
 static int read_trace(struct rep_options *o, rep_sink sink, void *arg) {
     struct rep_threads t = {.sink = sink, .arg = arg};
     int rc = REP_READ_UNSUPPORTED;

@@ -1,4 +1,4 @@
-/* report_replay.c — replays a trace's events into a struct rep (report.h), following the
+/* report/replay.c — replays a trace's events into a struct rep (report.h), following the
  * rules of trace/README.md: one live map per process, frees of unknown blocks counted
  * (blocks from before tracing, or events lost in a gap), moving reallocs as a free and an
  * allocation, heap_destroy/heap_reset freeing their heap's blocks, a forked child starting

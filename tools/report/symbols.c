@@ -1,4 +1,4 @@
-/* report_symbols.c — names the frames of call sites with elfutils' libdw: function, source
+/* report/symbols.c — names the frames of call sites with elfutils' libdw: function, source
  * file and line of the call (the return address minus one), and the library.
  *
  * Frames are (module, offset) pairs, so a frame is resolved once whatever the number of

@@ -1,4 +1,4 @@
-/* report_collapsed.c — `--collapsed FILE`: bytes allocated by call site in the folded-stack
+/* report/collapsed.c — `--collapsed FILE`: bytes allocated by call site in the folded-stack
  * format of flamegraph.pl and speedscope, one line per site: its stack from the outermost
  * frame in, `main;parse;xmalloc BYTES`, each frame named by its function (or
  * library+offset), the innermost with its file and line (`xmalloc (util.c:12)`). A trace

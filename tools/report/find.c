@@ -1,6 +1,6 @@
-/* report_find.c — the CTF traces under a folder: every folder holding a `metadata` file
+/* report/find.c — the CTF traces under a folder: every folder holding a `metadata` file
  * (LTTng writes one per buffering scheme and ABI, e.g. ust/uid/0/64-bit), in path order. */
-#include "report_event.h"
+#include "event.h"
 
 #include <ftw.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
-/* report_event.c — the names and fields of the events the report reads (report_event.h),
+/* report/event.c — the names and fields of the events the report reads (report/event.h),
  * as trace/meshward_tp.h and LTTng-UST's statedump and dl providers define them. */
-#include "report_event.h"
+#include "event.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
-/* report_event.h — one trace event as both trace readers deliver it to the report, and the
+/* report/event.h — one trace event as both trace readers deliver it to the report, and the
  * readers' entry points.
  *
- * The readers (report_ctf.c, specialised to the streams LTTng-UST writes; report_bt2.c,
+ * The readers (report/ctf.c, specialised to the streams LTTng-UST writes; report/bt2.c,
  * libbabeltrace2) deliver the same events in the same order: every event named in
  * rep_kinds, with the fields named there in f[] (numbers, signed ones sign-extended), s[]
  * (strings) and frames (a sequence of 64-bit integers), in timestamp order across every
@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "report_map.h"
+#include "map.h"
 
 enum rep_kind { /* the allocation events first (rep_is_allocation) */
                 REP_ALLOC,
@@ -44,7 +44,7 @@ enum rep_kind { /* the allocation events first (rep_is_allocation) */
                 REP_CORRUPTION,
                 REP_STATS,
                 REP_STACK,
-                REP_THREAD,   /* its contexts say its thread's process (report_threads.c); f[0] the
+                REP_THREAD,   /* its contexts say its thread's process (report/threads.c); f[0] the
                                  arena */
                 REP_BIN_INFO, /* lttng_ust_statedump:bin_info */
                 REP_DLOPEN,   /* lttng_ust_dl:dlopen and dlmopen */
@@ -110,7 +110,7 @@ int rep_read_ctf(const char *dir, rep_sink sink, void *arg, bool progress);
 int rep_read_bt2(const char *dir, rep_sink sink, void *arg, bool progress); /* no bar */
 typedef int (*rep_reader)(const char *dir, rep_sink sink, void *arg, bool progress);
 
-/* report_threads.c: a sink that gives each event without a vpid (the allocation events of
+/* report/threads.c: a sink that gives each event without a vpid (the allocation events of
  * `meshward trace`) the process of its thread, then calls sink(arg, ev). Free pid_of after. */
 struct rep_threads {
     rep_sink sink;
@@ -120,7 +120,7 @@ struct rep_threads {
 };
 bool rep_threads_sink(void *arg, const struct rep_event *ev);
 
-/* report_pipe.c: runs read on a thread of its own and the sink on the caller's, in batches
+/* report/pipe.c: runs read on a thread of its own and the sink on the caller's, in batches
  * (two CPUs: decoding and replaying); the sink sees the events read delivers, in order. */
 int rep_read_piped(rep_reader read, const char *dir, rep_sink sink, void *arg, bool progress);
 

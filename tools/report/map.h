@@ -1,4 +1,4 @@
-/* report_map.h — the report's hash map: 64-bit keys to 32-bit values (indexes into the
+/* report/map.h — the report's hash map: 64-bit keys to 32-bit values (indexes into the
  * arrays that hold the records), open addressing with linear probing and backward-shift
  * deletion, so that lookups stay short after many deletions. Key and value share one slot
  * (one cache line per probe); UINT64_MAX is the empty slot and never a key. Its memory

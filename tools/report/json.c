@@ -1,4 +1,4 @@
-/* report_json.c — `meshward report --json`: every figure of the report as one JSON object,
+/* report/json.c — `meshward report --json`: every figure of the report as one JSON object,
  * keys documented in tools/README.md. Times ending in `_ns` are nanoseconds since the
  * trace's first event; call sites are referred to by their index in `sites`. The HTML page
  * embeds this same object, so the two never disagree. A figure the trace cannot give (the

@@ -1,9 +1,9 @@
-/* report.h — what the files of `meshward report` share: the replayed state of a trace and
+/* report/report.h — what the files of `meshward report` share: the replayed state of a trace and
  * the figures the outputs print.
  *
- * report_replay.c fills a struct rep from the events a reader delivers (report_event.h);
- * report_symbols.c names its call sites; report_text.c, report_json.c, report_html.c and
- * report_collapsed.c print it. Invariants kept by the replay:
+ * report/replay.c fills a struct rep from the events a reader delivers (report/event.h);
+ * report/symbols.c names its call sites; report/text.c, report/json.c, report/html.c and
+ * report/collapsed.c print it. Invariants kept by the replay:
  *   - every figure of the program (all but `tracer`) leaves out the blocks allocated at a
  *     call site inside LTTng's libraries (the tracer's own allocations, counted in `tracer`):
  *     the innermost frame of its stack outside the C library and the dynamic loader;
@@ -13,8 +13,8 @@
 #ifndef MW_REPORT_H
 #define MW_REPORT_H
 
-#include "report_event.h"
-#include "report_map.h"
+#include "event.h"
+#include "map.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,7 +36,7 @@ struct rep_module {
 struct rep_frame {
     uint32_t module;
     uint64_t offset; /* in module; the address itself when module is REP_NO_MODULE */
-    /* report_symbols.c */
+    /* report/symbols.c */
     bool resolved;
     char *function, *file;
     int line;
@@ -215,11 +215,11 @@ struct rep {
     bool no_threads;
 };
 
-/* report.c: the whole report of o->dir, the text (or JSON) on text_out; the command's exit
+/* report/report.c: the whole report of o->dir, the text (or JSON) on text_out; the command's exit
  * status (0, or 125 after a one-line error). */
 int report_run(const struct rep_options *o, FILE *text_out);
 
-/* report_replay.c */
+/* report/replay.c */
 void rep_init(struct rep *r, const struct rep_options *o);
 bool rep_replay_event(void *r, const struct rep_event *ev); /* a rep_sink */
 void rep_finish(struct rep *r);                             /* after the last event */
@@ -229,7 +229,7 @@ const struct rep_proc *rep_focus(const struct rep *r);
 /* The corrupted blocks' histories: a second reading of the trace (a rep_sink). */
 bool rep_history_event(void *r, const struct rep_event *ev);
 
-/* report_symbols.c: names frames[i] (function, file, line) once. */
+/* report/symbols.c: names frames[i] (function, file, line) once. */
 void rep_resolve(struct rep *r, uint32_t frame);
 void rep_symbols_end(void);
 /* "function (file:line, library)", or "library+0xOFFSET", or "0xADDRESS". */
@@ -241,7 +241,7 @@ void rep_frame_function(struct rep *r, uint32_t frame, char *buf, size_t size);
 void rep_site_name(struct rep *r, uint32_t site, char *buf, size_t size);
 const char *rep_module_name(const struct rep *r, uint32_t module); /* basename, or "?" */
 
-/* report_rank.c: site indexes sorted by a figure, descending, zeros left out; count in *n. */
+/* report/rank.c: site indexes sorted by a figure, descending, zeros left out; count in *n. */
 typedef uint64_t (*rep_figure)(const struct rep_site *s);
 uint32_t *rep_rank_sites(const struct rep *r, rep_figure fig, size_t *n);
 uint64_t rep_fig_calls(const struct rep_site *s);

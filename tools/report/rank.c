@@ -1,4 +1,4 @@
-/* report_rank.c — the figures the outputs share: call sites ranked by one figure, and the
+/* report/rank.c — the figures the outputs share: call sites ranked by one figure, and the
  * program's totals over the processes of the report. */
 #include "report.h"
 

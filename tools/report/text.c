@@ -1,4 +1,4 @@
-/* report_text.c — the text report: a summary first, then each analysis as a short table
+/* report/text.c — the text report: a summary first, then each analysis as a short table
  * (--top rows at most), the figures the JSON holds, rounded for reading. What a trace cannot
  * say (the figures by thread of a trace recorded without threads) is named as missing, never
  * printed as a number. */

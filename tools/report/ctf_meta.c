@@ -1,6 +1,6 @@
-/* report_ctf_meta.c — reads a CTF 1.8 `metadata` file (plain text, or packetized as
- * LTTng's consumer writes it) into the ops report_ctf.c decodes streams with
- * (report_ctf.h).
+/* report/ctf_meta.c — reads a CTF 1.8 `metadata` file (plain text, or packetized as
+ * LTTng's consumer writes it) into the ops report/ctf.c decodes streams with
+ * (report/ctf.h).
  *
  * A small recursive-descent parser for the subset of the TSDL grammar LTTng-UST emits:
  * typealias, trace, env, clock, stream, event and named struct declarations; integer,
@@ -8,8 +8,8 @@
  * which are recognised by name). Everything parsed lives in one arena freed at the end;
  * the layout keeps only the compiled ops. */
 #include "cli.h"
-#include "report_ctf.h"
-#include "report_event.h"
+#include "ctf.h"
+#include "event.h"
 
 #include <ctype.h>
 #include <errno.h>

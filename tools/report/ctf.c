@@ -1,5 +1,5 @@
-/* report_ctf.c — the specialised trace reader: decodes the stream files of LTTng-UST traces
- * directly (mmap), with the ops report_ctf_meta.c compiled from each trace's metadata, and
+/* report/ctf.c — the specialised trace reader: decodes the stream files of LTTng-UST traces
+ * directly (mmap), with the ops report/ctf_meta.c compiled from each trace's metadata, and
  * merges every stream of every trace under the folder by timestamp, in babeltrace2's order.
  *
  * Invariants: each stream holds its next event decoded (or is finished); a binary min-heap
@@ -12,8 +12,8 @@
  * grow with the trace. Any read past a packet's content or a file's end is an error naming the file
  * ("truncated"), never a crash. */
 #include "cli.h"
-#include "report_ctf.h"
-#include "report_event.h"
+#include "ctf.h"
+#include "event.h"
 
 #include <dirent.h>
 #include <errno.h>
