@@ -1,6 +1,6 @@
 /* unwind_cost.c — what one call stack costs to take, for choosing the unwinder of
  * `meshward trace --stacks`: libgcc's _Unwind_Backtrace, libunwind's unw_backtrace and
- * meshward's call-frame walker (src/unwind_cfi.c, with a cache of its own), from the bottom of a
+ * meshward's call-frame walker (src/stacks/cfi.c, with a cache of its own), from the bottom of a
  * chain of DEPTH calls, compiled once with frame pointers and once without (the two executables
  * mwb-unwind-fp and mwb-unwind-nofp). Prints, per unwinder, the nanoseconds per stack and the
  * frames it found (the chain, main and libc's start-up).
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "unwind_cfi.h"
-#include "unwind_gcc.h"
+#include "stacks/cfi.h"
+#include "stacks/gcc.h"
 
 enum { MAX_FRAMES = 64, RULES = 1 << 12 };
 

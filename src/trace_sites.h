@@ -14,7 +14,7 @@
 #define MW_TRACE_SITES_H
 
 #include "common.h"
-#include "trace_stacks.h"
+#include "stacks/stacks.h"
 #include <stdint.h>
 
 /* The tracepoint structures live in this library only: hidden, reached without the GOT. */
@@ -42,7 +42,7 @@
 /* X(name, parameters, arguments to the event, whether to record it): an allocation that
  * failed (NULL), free(NULL) and the free of a pointer that is not a live block of ours
  * (usable 0: foreign, or already freed) hand no block over, so they record nothing. The
- * events that name a site carry the id of its stack (trace_stacks.h), taken inside the
+ * events that name a site carry the id of its stack (stacks/stacks.h), taken inside the
  * emitter's nesting guard. */
 #define MW_TRACE_EVENTS(X)                                                                   \
     X(alloc, (uint64_t ptr, uint32_t size, void *ip),                                        \

@@ -6,7 +6,7 @@
 #include "os.h"
 #include "span.h"
 #include "trace.h"
-#include "unwind_gcc.h"
+#include "stacks/gcc.h"
 
 #include <meshward.h>
 #include <stdatomic.h>

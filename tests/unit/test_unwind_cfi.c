@@ -5,8 +5,8 @@
  * handler (a signal frame needs a general unwinder), and a walk's trail, which a walk of the
  * same stack retraces and one of another stack at the same depth does not. */
 #include "cmocka_all.h"
-#include "unwind_cfi.h"
-#include "unwind_gcc.h"
+#include "stacks/cfi.h"
+#include "stacks/gcc.h"
 
 #include <alloca.h>
 #include <signal.h>

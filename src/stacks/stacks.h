@@ -1,6 +1,6 @@
-/* trace_stacks.h — the call stacks of a trace: each traced allocation, free, realloc and
+/* stacks/stacks.h — the call stacks of a trace: each traced allocation, free, realloc and
  * corruption names its stack by an id, and the `stack` event that says what an id holds is
- * recorded once per process, the first time that stack is seen (trace_stacks.c). */
+ * recorded once per process, the first time that stack is seen (stacks/stacks.c). */
 #ifndef MW_TRACE_STACKS_H
 #define MW_TRACE_STACKS_H
 
@@ -10,7 +10,7 @@
 /* Without MESHWARD_TRACE_STACKS a stack is its call site alone, and each thread keeps the
  * ids of its latest call sites here, indexed by mw_trace_site_slot(ip) (initial-exec TLS: no
  * allocation), so that a repeated site costs one compare and no call. Filled by
- * trace_stacks.c only while the `stack` event is enabled and stacks are call sites (an id
+ * stacks/stacks.c only while the `stack` event is enabled and stacks are call sites (an id
  * stays valid for the process: a cached one is given even once `stack` is disabled). */
 enum { MW_TRACE_SITE_CACHE = 16 }; /* a power of two */
 struct mw_trace_site {

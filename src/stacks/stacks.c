@@ -1,7 +1,7 @@
-/* trace_stacks.c — the stack dictionary of a traced process and the unwinder that fills it
- * (see trace_stacks.h).
+/* stacks/stacks.c — the stack dictionary of a traced process and the unwinder that fills it
+ * (see stacks/stacks.h).
  *
- * Unwinding: the call-frame walker of unwind_cfi.c first (it reads .eh_frame itself and keeps
+ * Unwinding: the call-frame walker of stacks/cfi.c first (it reads .eh_frame itself and keeps
  * one rule per return address, in the same reservation as the dictionary: about 45
  * instructions a frame, against libunwind's 70 and 110 more to start); when it meets a frame
  * it cannot describe (a signal frame, a DWARF expression) the whole stack is taken again
@@ -21,14 +21,14 @@
  * thread recording that id records it after the `stack` event in timestamp order. A thread
  * that finds a claimed slot of the same hash waits for its id (a few hundred ns) before
  * comparing frames. Without MESHWARD_TRACE_STACKS a stack is its call site alone, and each
- * thread keeps the ids of its latest call sites in a small cache (trace_stacks.h), looked up
+ * thread keeps the ids of its latest call sites in a small cache (stacks/stacks.h), looked up
  * by the emitters before they call in here. With MESHWARD_TRACE_STACKS each thread keeps its
  * latest stacks too (`recent`, by their two innermost frames): a stack met again is compared
  * with the frames the dictionary holds for its id (never changed once the id is published)
  * and takes that id without being hashed or looked up in the shared table. Before walking at
  * all, a thread retraces its latest walks (`memos`, MEMOS per thread, in the reservation): a
  * walk is a function of the registers it starts from and of the stack words it reads
- * (unwind_cfi.h, mw_cfi_trail), so a walk from the same registers whose words all hold the
+ * (stacks/cfi.h, mw_cfi_trail), so a walk from the same registers whose words all hold the
  * values they held is the same stack, and takes the memo's id after one load and compare per
  * word instead of a rule lookup per frame, the `recent` check and the copy (churn: 131
  * instructions an event for its stack instead of 480). Invariants: an
@@ -37,11 +37,11 @@
  * (its ids are its own, and its `stack` events say what they hold): the thread caches and memos
  * are emptied with it. */
 #if defined(MW_TRACE) && MW_TRACE
-#include "trace_stacks.h"
+#include "stacks/stacks.h"
 #include "os.h"
 #include "trace_sites.h"
-#include "unwind_cfi.h"
-#include "unwind_gcc.h"
+#include "stacks/cfi.h"
+#include "stacks/gcc.h"
 
 #include <dlfcn.h>
 #include <pthread.h>

@@ -1,7 +1,7 @@
-/* unwind_cfi.h — a call-stack walker for x86-64 that reads the DWARF call-frame information
+/* stacks/cfi.h — a call-stack walker for x86-64 that reads the DWARF call-frame information
  * of .eh_frame (found through each object's .eh_frame_hdr index) and keeps what it learns
  * about each return address in a cache the caller provides: the stacks of
- * `meshward trace --stacks` (trace_stacks.c) and the benchmark that compares unwinders
+ * `meshward trace --stacks` (stacks/stacks.c) and the benchmark that compares unwinders
  * (bench/unwind_cost.c). Standalone: it needs no allocator state, so both can use it.
  *
  * What it knows is what compilers emit at call sites: a canonical frame address (CFA) that

@@ -1,5 +1,5 @@
-/* unwind_gcc.h — libgcc's unwinder as a plain backtrace, for the hardened build's reports
- * (harden/report.c), the traces' call stacks when libunwind is missing (trace_stacks.c) and
+/* stacks/gcc.h — libgcc's unwinder as a plain backtrace, for the hardened build's reports
+ * (harden/report.c), the traces' call stacks when libunwind is missing (stacks/stacks.c) and
  * the benchmark that compares the two (bench/unwind_cost.c). Header-only and standalone so
  * that the benchmark can use the same code.
  *

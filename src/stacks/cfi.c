@@ -1,11 +1,11 @@
-/* unwind_cfi.c — the x86-64 call-frame-information walker (see unwind_cfi.h): finding a
+/* stacks/cfi.c — the x86-64 call-frame-information walker (see stacks/cfi.h): finding a
  * return address's FDE through .eh_frame_hdr, running its CIE's and FDE's call-frame
  * instructions up to the call, reducing the row to a 64-bit rule, caching rules, walking.
  *
  * Invariant: a rule says only what the row at the call says (the call is at ra - 1: a
  * return address may be the first byte of the next function when the call never returns);
  * anything outside the subset below makes the rule UNSUPPORTED, never a guess. */
-#include "unwind_cfi.h"
+#include "stacks/cfi.h"
 
 #if defined(__x86_64__)
 #include <link.h>
