@@ -179,25 +179,37 @@ echo "### Tracing on (median of $RUNS rounds)"
 echo
 echo "| workload | tool | untraced s | traced s | slowdown | events | discarded | events/s | ns/event | bytes/event |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+# traced CONFIG: one traced run of $prog at $scale, added to that configuration's results
+traced() {
+    case $1 in
+    mw) mw+=("$(lttng_run "meshward-$wl" setup_meshward LD_PRELOAD="$TP:$LIB_ON" "$prog" "$scale")") ;;
+    st) st+=("$(lttng_run "stacks-$wl" setup_meshward MESHWARD_TRACE_STACKS=32 \
+        LD_PRELOAD="$TP:$LIB_ON" "$prog" "$scale")") ;;
+    nt) nt+=("$(lttng_run "nothreads-$wl" setup_nothreads LD_PRELOAD="$TP:$LIB_ON" "$prog" \
+        "$scale")") ;;
+    libc) libc+=("$(lttng_run "libc-$wl" setup_libc LD_PRELOAD="$WRAPPER" "$prog" "$scale")") ;;
+    libcmw) libcmw+=("$(lttng_run "libcmw-$wl" setup_libc LD_PRELOAD="$WRAPPER:$LIB_ON" \
+        "$prog" "$scale")") ;;
+    ht) ht+=("$(heaptrack_run "$prog" "$scale")") ;;
+    esac
+}
 # One round runs every configuration once, and the rounds repeat: load that comes and goes
-# on a shared machine then weighs on every configuration alike.
+# on a shared machine then weighs on every configuration alike. Each round starts the
+# traced configurations one further along, so that none always runs first (right after the
+# untraced runs) or last (in an earlier run with a fixed order, the first, meshward without
+# stacks, came out slower per event than the second, with stacks, which does more).
+CONFIGS=(mw st nt libc libcmw ht)
 for wl in churn server; do
     prog=$BUILD/bench/mwb-$wl
     scale=$CHURN_SCALE
     [ "$wl" = server ] && scale=$SERVER_SCALE
     base_mw=() base_glibc=() mw=() st=() nt=() libc=() libcmw=() ht=()
-    for _ in $(seq "$RUNS"); do
+    for round in $(seq "$RUNS"); do
         base_mw+=("$(timed LD_PRELOAD="$LIB_ON" "$prog" "$scale")")
         base_glibc+=("$(timed "$prog" "$scale")")
-        mw+=("$(lttng_run "meshward-$wl" setup_meshward LD_PRELOAD="$TP:$LIB_ON" "$prog" "$scale")")
-        st+=("$(lttng_run "stacks-$wl" setup_meshward MESHWARD_TRACE_STACKS=32 \
-            LD_PRELOAD="$TP:$LIB_ON" "$prog" "$scale")")
-        nt+=("$(lttng_run "nothreads-$wl" setup_nothreads LD_PRELOAD="$TP:$LIB_ON" "$prog" \
-            "$scale")")
-        libc+=("$(lttng_run "libc-$wl" setup_libc LD_PRELOAD="$WRAPPER" "$prog" "$scale")")
-        libcmw+=("$(lttng_run "libcmw-$wl" setup_libc LD_PRELOAD="$WRAPPER:$LIB_ON" "$prog" \
-            "$scale")")
-        ht+=("$(heaptrack_run "$prog" "$scale")")
+        for k in "${!CONFIGS[@]}"; do
+            traced "${CONFIGS[$(((round + k) % ${#CONFIGS[@]}))]}"
+        done
     done
     b_mw=$(printf '%s\n' "${base_mw[@]}" | median)
     b_glibc=$(printf '%s\n' "${base_glibc[@]}" | median)
