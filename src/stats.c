@@ -64,7 +64,7 @@ static void line(int fd, const char *key, uint64_t v) {
     mw_write_str(fd, "\n");
 }
 
-/* One row per class in use: "meshward: class SIZE allocations N frees N". */
+/* One row per class in use: "meshward: class SIZE allocations N frees N spans N". */
 static void class_rows(int fd, const struct mw_stats *st) {
     char buf[24];
     for (unsigned c = 0; c < st->size_classes; c++) {
@@ -76,6 +76,8 @@ static void class_rows(int fd, const struct mw_stats *st) {
         mw_write_str(fd, mw_fmt_u64(buf, cs->allocations));
         mw_write_str(fd, " frees ");
         mw_write_str(fd, mw_fmt_u64(buf, cs->frees));
+        mw_write_str(fd, " spans ");
+        mw_write_str(fd, mw_fmt_u64(buf, cs->spans));
         mw_write_str(fd, "\n");
     }
 }

@@ -27,6 +27,7 @@ static mw_lock_t arena_lock;
 static struct mw_arena arenas[MW_ARENA_MAX];
 static _Atomic unsigned arena_count; /* arenas [0, arena_count) exist; 0 until init */
 static uint64_t spans_in_use, spans_free, spans_abandoned, spans_meshed;
+static uint64_t class_spans[MW_CLASS_COUNT]; /* the slab spans in use, by class */
 static struct mw_pool span_pool = MW_POOL_INIT(struct mw_span);
 
 bool mw_arena_init(void) {
@@ -207,6 +208,7 @@ struct mw_span *mw_arena_span_alloc(mw_arena_id_t id, unsigned pages, unsigned c
         s = take_span(order[i], pages);
     if (s) {
         spans_in_use++;
+        class_spans[cls]++;
         arenas[s->arena].used_bytes += (uint64_t)pages << 12;
         if (s->warm && s->cls == cls)
             mw_span_rewarm(s);
@@ -248,6 +250,7 @@ static uint64_t purge_locked(struct mw_arena *a, uint64_t keep) {
 static struct mw_arena *unuse(struct mw_span *s) {
     struct mw_arena *a = &arenas[s->arena];
     map_span(s, NULL);
+    if (s->state != MW_SPAN_LARGE) class_spans[s->cls]--;
     s->state = MW_SPAN_FREE;
     a->used_bytes -= (uint64_t)s->pages << 12;
     spans_in_use--;
@@ -489,6 +492,8 @@ void mw_arena_totals(struct mw_stats *st) {
     st->spans_free = spans_free;
     st->spans_abandoned = spans_abandoned;
     st->meshed_spans = spans_meshed;
+    for (unsigned c = 0; c < MW_CLASS_COUNT; c++)
+        st->classes[c].spans = class_spans[c];
     mw_unlock(&arena_lock);
 }
 

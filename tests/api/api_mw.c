@@ -445,12 +445,16 @@ static void test_stats(void **state) {
     assert_true(live.size_classes >= 1 && live.size_classes <= MW_STATS_SIZE_CLASSES);
     assert_true(live.region_classes <= MW_STATS_REGION_CLASSES);
     assert_true(live.classes[live.size_classes - 1].block_size >= MW_SLAB_MAX);
-    uint64_t class_allocations = 0;
+    uint64_t class_allocations = 0, class_spans = 0, ours = 0; /* ours: SIZE's class spans */
     for (uint32_t c = 0; c < live.size_classes; c++) {
         if (c > 0) assert_true(live.classes[c].block_size > live.classes[c - 1].block_size);
         class_allocations += live.classes[c].allocations;
+        class_spans += live.classes[c].spans;
+        if (!ours && live.classes[c].block_size >= SIZE) ours = live.classes[c].spans;
     }
     assert_true(class_allocations + SLACK >= N);
+    assert_true(ours * 4096 * 8 >= (uint64_t)N * SIZE / 2); /* spans of 8 pages at most */
+    assert_true(class_spans <= live.spans_in_use);
 }
 
 /* Hardened: every free of a slab block makes its two checks (the block's identity, its
