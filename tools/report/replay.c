@@ -12,31 +12,15 @@
  * apart and consistent, a later `thread` event of the image moves them to their addresses,
  * and one never placed is never shown as an address (a corruption's history leaves it out).
  *
- * Call sites are (module, offset) pairs found through the process's mappings (statedump and
- * dl events), so the same code in a parent and its forked children is one site; a site in
- * one of LTTng's libraries marks its blocks as the tracer's, kept out of every program
- * figure. Figures count the selected processes (--pid) inside the window (--from/--to); the
- * live maps follow every process from the start, so the state at --from is exact. */
+ * Call sites come from sites.c. Figures count the selected processes (--pid) inside the window
+ * (--from/--to); the live maps follow every process from the start, so the state at --from is
+ * exact. */
 #include "report.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define UNPLACED (1ull << 63) /* above every user-space address */
-
-/* Appends one zeroed element to a dynamic array that grows by doubling. */
-static void *push(void *arr_p, size_t *n, size_t size) {
-    void **arr = arr_p;
-    if ((*n & (*n - 1)) == 0) { /* n is 0 or a power of two: double */
-        void *grown = realloc(*arr, (*n ? *n * 2 : 1) * size);
-        if (!grown) abort();
-        *arr = grown;
-    }
-    void *e = (char *)*arr + *n * size;
-    memset(e, 0, size);
-    (*n)++;
-    return e;
-}
 
 void rep_init(struct rep *r, const struct rep_options *o) {
     memset(r, 0, sizeof *r);
@@ -51,162 +35,10 @@ static bool in_window(const struct rep *r, uint64_t ts) {
     return ts - r->t0 >= r->opt.from_ns;
 }
 
-/* ---- modules, mappings, sites ---------------------------------------------------------- */
-
-static bool is_tracer_path(const char *path) {
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    return strncmp(base, "liblttng-ust", 12) == 0 || strncmp(base, "libmeshward-tp", 14) == 0;
-}
-
-static bool is_libc_path(const char *path) {
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    return strncmp(base, "libc.so", 7) == 0 || strncmp(base, "ld-linux", 8) == 0;
-}
-
-static bool is_self_path(const char *path) {
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    return strncmp(base, "libmeshward", 11) == 0 && !is_tracer_path(path);
-}
-
-static uint32_t module_of(struct rep *r, const char *path) {
-    for (size_t i = 0; i < r->n_modules; i++)
-        if (strcmp(r->modules[i].path, path) == 0) return (uint32_t)i;
-    struct rep_module *m = push(&r->modules, &r->n_modules, sizeof *m);
-    m->path = strdup(path);
-    m->tracer = is_tracer_path(path);
-    m->libc = is_libc_path(path);
-    m->self = is_self_path(path);
-    return (uint32_t)(r->n_modules - 1);
-}
-
-static void map_module(struct rep *r, struct rep_proc *p, const struct rep_event *ev) {
-    if (!ev->s[0] || !ev->s[0][0]) return;
-    struct rep_mapping *m = push(&p->maps, &p->n_maps, sizeof *m);
-    *m = (struct rep_mapping){ev->f[0], ev->f[0] + ev->f[1], module_of(r, ev->s[0])};
-    rep_map_clear(&p->ipcache);
-}
-
-static void unmap_module(struct rep_proc *p, uint64_t base) {
-    for (size_t i = 0; i < p->n_maps; i++)
-        if (p->maps[i].base == base) {
-            p->maps[i] = p->maps[--p->n_maps];
-            rep_map_clear(&p->ipcache);
-            return;
-        }
-}
-
-/* The frame of ip in process p: (module, offset), found through the process's mappings. */
-static uint32_t frame_of(struct rep *r, const struct rep_proc *p, uint64_t ip) {
-    uint32_t module = REP_NO_MODULE;
-    uint64_t offset = ip;
-    for (size_t i = 0; i < p->n_maps; i++)
-        if (ip >= p->maps[i].base && ip < p->maps[i].end && ip - p->maps[i].base < (1ull << 48)) {
-            module = p->maps[i].module;
-            offset = ip - p->maps[i].base;
-        }
-    /* Keys: a module's frames have bits above 48 set, unmapped addresses (< 2^47) do not. */
-    uint64_t key = module == REP_NO_MODULE ? ip : ((uint64_t)(module + 1) << 48) | offset;
-    int64_t f = rep_map_get(&r->frame_by_key, key);
-    if (f >= 0) return (uint32_t)f;
-    struct rep_frame *frame = push(&r->frames, &r->n_frames, sizeof *frame);
-    frame->module = module;
-    frame->offset = offset;
-    rep_map_put(&r->frame_by_key, key, (uint32_t)(r->n_frames - 1));
-    return (uint32_t)(r->n_frames - 1);
-}
-
-/* The site of a stack of frames (n may be 0: the unknown stack), made once. */
-static uint32_t site_of_frames(struct rep *r, const uint32_t *frames, uint32_t n) {
-    uint64_t key = 0xcbf29ce484222325ull ^ n;
-    for (uint32_t i = 0; i < n; i++)
-        key = (key ^ frames[i]) * 0x100000001b3ull;
-    for (;; key++) {
-        key = key == UINT64_MAX ? 0 : key; /* the map's empty key */
-        int64_t s = rep_map_get(&r->site_by_key, key);
-        if (s < 0) break;
-        const struct rep_site *site = &r->sites[s];
-        if (site->n_frames == n && memcmp(site->frames, frames, n * sizeof *frames) == 0)
-            return (uint32_t)s;
-    }
-    struct rep_site *site = push(&r->sites, &r->n_sites, sizeof *site);
-    site->n_frames = n;
-    site->frames = malloc((n ? n : 1) * sizeof *frames);
-    if (!site->frames) abort();
-    memcpy(site->frames, frames, n * sizeof *frames);
-    rep_map_put(&r->site_by_key, key, (uint32_t)(r->n_sites - 1));
-    return (uint32_t)(r->n_sites - 1);
-}
-
-static uint32_t site_of_ip(struct rep *r, struct rep_proc *p, uint64_t ip) {
-    int64_t cached = rep_map_get(&p->ipcache, ip);
-    if (cached >= 0) return (uint32_t)cached;
-    uint32_t frame = frame_of(r, p, ip), s = site_of_frames(r, &frame, 1);
-    rep_map_put(&p->ipcache, ip, s);
-    return s;
-}
-
-/* A `stack` event: what id holds in this process (ids are per process image). Frames inside
- * the allocator itself (a corruption is recorded from inside it) are left out: the site is
- * where the program called it. */
-static void stack_event(struct rep *r, struct rep_proc *p, const struct rep_event *ev) {
-    uint32_t frames[REP_MAX_FRAMES], n = 0;
-    for (uint32_t i = 0; i < ev->n_frames; i++) {
-        frames[n] = frame_of(r, p, rep_frame(ev, i));
-        uint32_t m = r->frames[frames[n]].module;
-        n += n > 0 || m == REP_NO_MODULE || !r->modules[m].self;
-    }
-    rep_map_put(&p->stacks, ev->f[0], site_of_frames(r, frames, n));
-}
-
-/* The stack id an event carries (0: none). */
-static uint64_t stack_of(const struct rep_event *ev) {
-    switch (ev->kind) {
-    case REP_ALLOC:
-    case REP_HEAP_ALLOC:
-    case REP_ALLOC_BIG:
-        return ev->f[2];
-    case REP_FREE:
-        return ev->f[1];
-    case REP_REALLOC:
-    case REP_REALLOC_BIG:
-        return ev->f[4];
-    case REP_CORRUPTION:
-        return ev->f[1];
-    default:
-        return 0;
-    }
-}
-
-/* The site of an event: its stack when it names one (the unknown stack when the `stack`
- * event was lost), else its ip context (traces without stacks), else the unknown stack. */
-static uint32_t site_of(struct rep *r, struct rep_proc *p, const struct rep_event *ev) {
-    uint64_t stack = stack_of(ev);
-    if (stack) {
-        int64_t s = rep_map_get(&p->stacks, stack);
-        return s >= 0 ? (uint32_t)s : site_of_frames(r, NULL, 0);
-    }
-    return ev->ip ? site_of_ip(r, p, ev->ip) : site_of_frames(r, NULL, 0);
-}
-
-/* The tracer's own allocations: those whose innermost frame outside the C library and the
- * loader (LTTng's strdup of a path is LTTng's) lies in LTTng's libraries. */
-static bool tracer_site(const struct rep *r, uint32_t site) {
-    const struct rep_site *s = &r->sites[site];
-    for (uint32_t i = 0; i < s->n_frames; i++) {
-        uint32_t m = r->frames[s->frames[i]].module;
-        if (m == REP_NO_MODULE || !r->modules[m].libc)
-            return m != REP_NO_MODULE && r->modules[m].tracer;
-    }
-    return false;
-}
-
 /* ---- processes and threads ------------------------------------------------------------- */
 
 static struct rep_proc *new_proc(struct rep *r, const struct rep_event *ev) {
-    struct rep_proc *p = push(&r->procs, &r->n_procs, sizeof *p);
+    struct rep_proc *p = rep_push(&r->procs, &r->n_procs, sizeof *p);
     p->pid = ev->vpid;
     p->ppid = -1;
     p->first_ts = p->last_ts = ev->ts;
@@ -218,7 +50,7 @@ static struct rep_proc *new_proc(struct rep *r, const struct rep_event *ev) {
 
 /* p runs a new image from ts on, whose arena is `arena` (0: unknown). */
 static void begin_image(struct rep_proc *p, uint64_t ts, uint64_t arena) {
-    struct rep_image *im = push(&p->images, &p->n_images, sizeof *im);
+    struct rep_image *im = rep_push(&p->images, &p->n_images, sizeof *im);
     im->from_ts = ts;
     im->arena = p->arena = arena;
 }
@@ -237,7 +69,7 @@ static uint32_t new_block(struct rep_proc *p) {
         p->free_block = p->blocks[i].site;
         return i;
     }
-    push(&p->blocks, &p->n_blocks, sizeof *p->blocks);
+    rep_push(&p->blocks, &p->n_blocks, sizeof *p->blocks);
     return (uint32_t)(p->n_blocks - 1);
 }
 
@@ -252,7 +84,7 @@ static void inherit(struct rep_proc *child, const struct rep_proc *parent) {
     child->forked = true;
     child->arena = child->images[child->n_images - 1].arena = parent->arena;
     for (size_t i = 0; i < parent->n_maps; i++)
-        *(struct rep_mapping *)push(&child->maps, &child->n_maps, sizeof *child->maps) =
+        *(struct rep_mapping *)rep_push(&child->maps, &child->n_maps, sizeof *child->maps) =
             parent->maps[i];
     for (size_t i = 0; i < parent->n_blocks; i++) {
         const struct rep_block *b = &parent->blocks[i];
@@ -337,7 +169,7 @@ static uint32_t thread_of(struct rep *r, const struct rep_event *ev) {
     int64_t i = rep_map_get(&r->thread_by_key, key);
     r->last_thread_key = key;
     if (i >= 0) return r->last_thread = (uint32_t)i;
-    struct rep_thread *t = push(&r->threads, &r->n_threads, sizeof *t);
+    struct rep_thread *t = rep_push(&r->threads, &r->n_threads, sizeof *t);
     t->pid = ev->vpid;
     t->tid = ev->vtid;
     rep_map_put(&r->thread_by_key, key, (uint32_t)(r->n_threads - 1));
@@ -348,17 +180,17 @@ static uint32_t thread_of(struct rep *r, const struct rep_event *ev) {
 
 static struct rep_site_live *site_live(struct rep_proc *p, uint32_t site) {
     while (site >= p->n_site_index) /* a dense index: sites are few, looked up per event */
-        *(uint32_t *)push(&p->site_index, &p->n_site_index, sizeof *p->site_index) = UINT32_MAX;
+        *(uint32_t *)rep_push(&p->site_index, &p->n_site_index, sizeof *p->site_index) = UINT32_MAX;
     uint32_t i = p->site_index[site];
     if (i == UINT32_MAX) {
-        struct rep_site_live *s = push(&p->sites_live, &p->n_sites_live, sizeof *s);
+        struct rep_site_live *s = rep_push(&p->sites_live, &p->n_sites_live, sizeof *s);
         s->site = site;
         i = p->site_index[site] = (uint32_t)(p->n_sites_live - 1);
     }
     struct rep_site_live *s = &p->sites_live[i];
     if (!s->dirty) {
         s->dirty = true;
-        *(uint32_t *)push(&p->dirty, &p->n_dirty, sizeof *p->dirty) = (uint32_t)i;
+        *(uint32_t *)rep_push(&p->dirty, &p->n_dirty, sizeof *p->dirty) = (uint32_t)i;
     }
     return s;
 }
@@ -427,8 +259,8 @@ static uint64_t remove_block(struct rep *r, struct rep_proc *p, const struct rep
 
 static void add_block(struct rep *r, struct rep_proc *p, const struct rep_event *ev, uint64_t ptr,
                       uint64_t size, uint32_t heap) {
-    uint32_t site = site_of(r, p, ev), thread = thread_of(r, ev);
-    bool tracer = tracer_site(r, site);
+    uint32_t site = rep_site_of(r, p, ev), thread = thread_of(r, ev);
+    bool tracer = rep_tracer_site(r, site);
     uint32_t i = new_block(p);
     p->blocks[i] =
         (struct rep_block){ptr, size, ev->ts, site, thread, heap, tracer ? BLOCK_TRACER : 0};
@@ -517,7 +349,7 @@ static uint64_t remove_block(struct rep *r, struct rep_proc *p, const struct rep
             int64_t c = r->n_cells && key == r->last_cell_key ? (int64_t)r->last_cell
                                                               : rep_map_get(&r->cell_by_key, key);
             if (c < 0) {
-                struct rep_cell *cell = push(&r->cells, &r->n_cells, sizeof *cell);
+                struct rep_cell *cell = rep_push(&r->cells, &r->n_cells, sizeof *cell);
                 cell->from = b.thread;
                 cell->to = thread;
                 c = (int64_t)(r->n_cells - 1);
@@ -581,7 +413,7 @@ static void drop_heap(struct rep *r, struct rep_proc *p, const struct rep_event 
             d.bytes += remove_block(r, p, ev, (uint32_t)i, FREE_HEAP);
         }
     if (d.blocks && selected(r, p))
-        *(struct rep_heap_drop *)push(&r->drops, &r->n_drops, sizeof d) = d;
+        *(struct rep_heap_drop *)rep_push(&r->drops, &r->n_drops, sizeof d) = d;
 }
 
 static void stats_event(struct rep_proc *p, const struct rep_event *ev) {
@@ -597,14 +429,14 @@ static void stats_event(struct rep_proc *p, const struct rep_event *ev) {
 }
 
 static void corruption_event(struct rep *r, struct rep_proc *p, const struct rep_event *ev) {
-    struct rep_corruption *c = push(&r->corruptions, &r->n_corruptions, sizeof *c);
+    struct rep_corruption *c = rep_push(&r->corruptions, &r->n_corruptions, sizeof *c);
     c->ts = ev->ts;
     c->pid = ev->vpid;
     c->tid = ev->vtid;
     c->kind = strdup(ev->s[0] ? ev->s[0] : "");
     c->detail = strdup(ev->s[1] ? ev->s[1] : "");
     c->ptr = ev->f[0];
-    c->site = site_of(r, p, ev);
+    c->site = rep_site_of(r, p, ev);
 }
 
 static void allocator_event(struct rep *r, struct rep_proc *p, const struct rep_event *ev) {
@@ -671,7 +503,7 @@ bool rep_replay_event(void *arg, const struct rep_event *ev) {
     r->t_end = ev->ts;
     if (ev->kind == REP_DISCARDED) {
         r->discarded += ev->f[0];
-        *(struct rep_gap *)push(&r->gaps, &r->n_gaps, sizeof(struct rep_gap)) =
+        *(struct rep_gap *)rep_push(&r->gaps, &r->n_gaps, sizeof(struct rep_gap)) =
             (struct rep_gap){ev->ts, ev->f[0]};
         return true;
     }
@@ -710,15 +542,15 @@ bool rep_replay_event(void *arg, const struct rep_event *ev) {
         corruption_event(r, p, ev);
         break;
     case REP_STACK:
-        stack_event(r, p, ev);
+        rep_stack_event(r, p, ev);
         break;
     case REP_BIN_INFO:
     case REP_DLOPEN:
     case REP_DLMOPEN:
-        map_module(r, p, ev);
+        rep_map_module(r, p, ev);
         break;
     case REP_DLCLOSE:
-        unmap_module(p, ev->f[0]);
+        rep_unmap_module(p, ev->f[0]);
         break;
     case REP_PROCNAME:
         snprintf(p->name, sizeof p->name, "%s", ev->s[0]);
@@ -776,7 +608,7 @@ static void add_history(struct rep *r, struct rep_corruption *c, const struct re
     struct rep_history *h = &c->history[c->n_history++];
     *h = (struct rep_history){
         ev->ts, ev->kind, ev->vpid, ev->vtid,
-        ptr,    old_ptr,  size,     pi >= 0 ? site_of(r, &r->procs[pi], ev) : c->site};
+        ptr,    old_ptr,  size,     pi >= 0 ? rep_site_of(r, &r->procs[pi], ev) : c->site};
 }
 
 bool rep_history_event(void *arg, const struct rep_event *ev) {

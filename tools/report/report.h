@@ -229,6 +229,19 @@ const struct rep_proc *rep_focus(const struct rep *r);
 /* The corrupted blocks' histories: a second reading of the trace (a rep_sink). */
 bool rep_history_event(void *r, const struct rep_event *ev);
 
+/* report/sites.c, for the replay: */
+/* Appends one zeroed element to a dynamic array *arr of *n elements of size bytes. */
+void *rep_push(void *arr, size_t *n, size_t size);
+/* A module mapped (ev: statedump or dl event) or unmapped at base in process p. */
+void rep_map_module(struct rep *r, struct rep_proc *p, const struct rep_event *ev);
+void rep_unmap_module(struct rep_proc *p, uint64_t base);
+/* A `stack` event: its id names its frames in p from now on. */
+void rep_stack_event(struct rep *r, struct rep_proc *p, const struct rep_event *ev);
+/* The site of an allocator event of p: its stack, or its call site. */
+uint32_t rep_site_of(struct rep *r, struct rep_proc *p, const struct rep_event *ev);
+/* Whether a site is the tracer's own (its innermost frame outside libc lies in LTTng's). */
+bool rep_tracer_site(const struct rep *r, uint32_t site);
+
 /* report/symbols.c: names frames[i] (function, file, line) once. */
 void rep_resolve(struct rep *r, uint32_t frame);
 void rep_symbols_end(void);
