@@ -64,29 +64,39 @@ static void line(int fd, const char *key, uint64_t v) {
     mw_write_str(fd, "\n");
 }
 
+/* One row: "meshward: KIND SIZE NAME N NAME N ...", the n names with their values. */
+static void row(int fd, const char *kind, uint64_t size, const char *const *names,
+                const uint64_t *v, unsigned n) {
+    char buf[24];
+    mw_write_str(fd, "meshward: ");
+    mw_write_str(fd, kind);
+    mw_write_str(fd, " ");
+    mw_write_str(fd, mw_fmt_u64(buf, size));
+    for (unsigned i = 0; i < n; i++) {
+        mw_write_str(fd, " ");
+        mw_write_str(fd, names[i]);
+        mw_write_str(fd, " ");
+        mw_write_str(fd, mw_fmt_u64(buf, v[i]));
+    }
+    mw_write_str(fd, "\n");
+}
+
 /* One row per class in use: "meshward: class SIZE allocations N frees N spans N". */
 static void class_rows(int fd, const struct mw_stats *st) {
-    char buf[24];
+    static const char *const names[] = {"allocations", "frees", "spans"};
     for (unsigned c = 0; c < st->size_classes; c++) {
         const struct mw_class_stats *cs = &st->classes[c];
         if (!cs->allocations) continue;
-        mw_write_str(fd, "meshward: class ");
-        mw_write_str(fd, mw_fmt_u64(buf, cs->block_size));
-        mw_write_str(fd, " allocations ");
-        mw_write_str(fd, mw_fmt_u64(buf, cs->allocations));
-        mw_write_str(fd, " frees ");
-        mw_write_str(fd, mw_fmt_u64(buf, cs->frees));
-        mw_write_str(fd, " spans ");
-        mw_write_str(fd, mw_fmt_u64(buf, cs->spans));
-        mw_write_str(fd, "\n");
+        const uint64_t v[] = {cs->allocations, cs->frees, cs->spans};
+        row(fd, "class", cs->block_size, names, v, sizeof v / sizeof v[0]);
     }
 }
 
 static void region_rows(int fd, const struct mw_stats *st) {
-    static const char *names[] = {"areas",   "area_bytes",       "free",        "dirty",
-                                  "clean",   "cached",           "allocations", "frees",
-                                  "refills", "slow_allocations", "steals",      "purged_bytes"};
-    char buf[24];
+    static const char *const names[] = {
+        "areas",   "area_bytes",       "free",        "dirty",
+        "clean",   "cached",           "allocations", "frees",
+        "refills", "slow_allocations", "steals",      "purged_bytes"};
     for (unsigned c = 0; c < st->region_classes; c++) {
         const struct mw_region_class_stats *r = &st->regions[c];
         if (!r->allocations && !r->areas) continue;
@@ -94,15 +104,7 @@ static void region_rows(int fd, const struct mw_stats *st) {
             r->areas,         r->area_bytes,       r->free_regions, r->dirty_regions,
             r->clean_regions, r->cached_regions,   r->allocations,  r->frees,
             r->refills,       r->slow_allocations, r->steals,       r->purged_bytes};
-        mw_write_str(fd, "meshward: region ");
-        mw_write_str(fd, mw_fmt_u64(buf, r->region_size));
-        for (unsigned i = 0; i < sizeof v / sizeof v[0]; i++) {
-            mw_write_str(fd, " ");
-            mw_write_str(fd, names[i]);
-            mw_write_str(fd, " ");
-            mw_write_str(fd, mw_fmt_u64(buf, v[i]));
-        }
-        mw_write_str(fd, "\n");
+        row(fd, "region", r->region_size, names, v, sizeof v / sizeof v[0]);
     }
 }
 
