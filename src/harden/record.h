@@ -45,10 +45,6 @@ struct mw_lrec {           /* a block that is not in a slab */
     struct mw_hrec h;
 };
 
-/* The history of a call at ip by the calling thread. */
-mw_inline uint64_t mw_rec_history(void *ip) {
-    return mw_site_history(ip);
-}
 mw_inline uint64_t mw_rec_word(uint64_t history, unsigned how, enum mw_hstate st) {
     return history | (uint64_t)how << 48 | (uint64_t)st << 56;
 }
@@ -67,7 +63,7 @@ mw_inline uint32_t mw_rec_tid_of(uint64_t word) {
 }
 /* Records the allocation of a block of `size` bytes at ip (slab records keep the size). */
 mw_inline void mw_rec_set_live(struct mw_hrec *r, size_t size, unsigned how, void *ip) {
-    r->alloc = mw_rec_history(ip) | (uint64_t)(size & 0xffff) << 48;
+    r->alloc = mw_site_history(ip) | (uint64_t)(size & 0xffff) << 48;
     atomic_store_explicit(&r->state, mw_rec_word(0, how, MW_HS_LIVE), memory_order_release);
 }
 /* A state change from seen to next that only one caller may win: a compare-and-swap once a
@@ -85,7 +81,7 @@ mw_inline bool mw_rec_move(struct mw_hrec *r, uint64_t seen, uint64_t next) {
 mw_inline bool mw_rec_set_freed(struct mw_hrec *r, uint64_t seen, void *ip) {
     if (mw_rec_state(seen) != MW_HS_LIVE) return false;
     /* the history first: a thread's first record notices that a second thread runs */
-    uint64_t next = mw_rec_word(mw_rec_history(ip), mw_rec_how(seen), MW_HS_QUARANTINED);
+    uint64_t next = mw_rec_word(mw_site_history(ip), mw_rec_how(seen), MW_HS_QUARANTINED);
     return mw_rec_move(r, seen, next);
 }
 /* Set for good when a span goes back to the arena with blocks in it (a heap destroyed or
